@@ -1,0 +1,78 @@
+import { cdk8s, javascript } from 'projen';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-backup',
+  packageName: 'cdk8s-backup',
+  description:
+    'cdk8s constructs for Kubernetes backups that restore: etcd snapshots, control-plane config, Velero, retention, encryption.',
+  author: 'cdk8s-backup maintainers',
+  authorAddress: 'maintainers@cdk8s-backup.invalid',
+  repositoryUrl: 'https://example.invalid/cdk8s-backup.git',
+  defaultReleaseBranch: 'main',
+  projenrcTs: true,
+  packageManager: javascript.NodePackageManager.NPM,
+
+  // Pinned to versions known to work together on this machine; projen's defaults pick cdk8s 1.
+  cdk8sVersion: '2.68.12',
+  constructsVersion: '10.3.0',
+  jsiiVersion: '~6.0.0',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    // Keep the toolchain on versions that work together (projen would pick the newest of each).
+    '@types/node@^20',
+    'cdk8s-plus-28@2.5.6',
+    // Schema checks of every synthesized object (test only).
+    'kubernetes-models@4.5.1',
+    'kubernetes-types@1.29.0',
+    'yaml@^2.5.0',
+    // A real S3-protocol server for the end-to-end tests.
+    's3rver@3.7.1',
+  ],
+  keywords: ['cdk8s', 'kubernetes', 'backup', 'etcd', 'restic', 'velero'],
+
+  // No GitHub, no publishing: nothing here may need the internet beyond the npm registry.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  buildWorkflow: false,
+  pullRequestTemplate: false,
+
+  typescriptVersion: '~5.9.0',
+  jestOptions: {
+    jestVersion: '^29',
+    // Snapshots are reviewed, never silently rewritten (CI fails on a diff instead).
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      // End-to-end tests start etcd and an S3 server; give them room, and run files one at a
+      // time on the 2-core CI machine so timings stay predictable.
+      testTimeout: 120_000,
+      maxWorkers: 1,
+    },
+  },
+  eslintOptions: {
+    dirs: ['src', 'test'],
+    ignorePatterns: ['src/imports/**'],
+  },
+  gitignore: ['/examples/dist/', '/.bench/'],
+});
+
+// Shell scripts run inside the containers; they ship with the package.
+project.npmignore?.exclude('/assets/**/*.test.*');
+
+project.addTask('synth-example', {
+  description: 'Synthesize the example fleet (examples/) into examples/dist/',
+  exec: 'ts-node --project test/tsconfig.json examples/main.ts',
+});
+
+project.addTask('bench', {
+  description: 'Benchmark the etcd backup pod against a bare etcdctl snapshot save (~1 GiB etcd)',
+  exec: 'ts-node --project test/tsconfig.json bench/etcd-backup.bench.ts',
+});
+
+project.addTask('shellcheck', {
+  description: 'Lint the container scripts',
+  exec: 'shellcheck --shell=sh assets/*.sh',
+});
+project.testTask.prependExec('shellcheck --shell=sh assets/*.sh');
+
+project.synth();

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the example need on a fresh Debian bookworm machine (as root):
+# the real tools the end-to-end tests run (etcd 3.4, restic 0.14, busybox as the restic image's
+# shell, util-linux for unshare/setpriv, shellcheck) and the npm packages from package-lock.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(etcd-server etcd-client restic busybox shellcheck util-linux openssl zstd procps)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
