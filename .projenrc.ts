@@ -17,6 +17,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   constructsVersion: '10.3.0',
   jsiiVersion: '~6.0.0',
   peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  // Cron arithmetic (gaps between runs) for synth-time checks; bundled so users need nothing.
+  bundledDeps: ['cron-parser@^5.1.0'],
   devDeps: [
     // Keep the toolchain on versions that work together (projen would pick the newest of each).
     '@types/node@^20',

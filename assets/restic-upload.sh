@@ -1,0 +1,77 @@
+#!/bin/sh
+# Ships a verified backup directory to its restic repository, then applies the retention.
+#
+# Runs in the restic image (alpine: busybox ash, no bash). Everything it needs comes from the
+# environment set by the construct; the retention flags come as arguments ("$@").
+#
+#   RESTIC_REPOSITORY, RESTIC_PASSWORD   the repository (one per job: it is the only writer)
+#   RESTIC_CACERT_FILE                    optional CA bundle of a private endpoint
+#   BACKUP_DIR                            directory to back up (contains BACKUP_META)
+#   BACKUP_META                           optional KEY=value metadata file; recorded as tags
+#   CHECKSUM_FILE                         optional file whose sha256 is added to the metadata
+#   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
+#   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
+# shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
+set -euo pipefail
+
+: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_DIR:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}"
+if [ "$#" -eq 0 ]; then
+  echo "upload: no retention flags given; refusing to run forget without a policy" >&2
+  exit 2
+fi
+
+# restic 0.14 reads a custom CA only from --cacert (newer versions also from RESTIC_CACERT).
+r() {
+  if [ -n "${RESTIC_CACERT_FILE:-}" ]; then
+    restic --cacert "${RESTIC_CACERT_FILE}" "$@"
+  else
+    restic "$@"
+  fi
+}
+
+tags="--tag ${BACKUP_TAG}"
+if [ -n "${CHECKSUM_FILE:-}" ]; then
+  sha=$(sha256sum "${CHECKSUM_FILE}" | cut -d' ' -f1)
+  printf 'SHA256=%s\n' "${sha}" >> "${BACKUP_META:?CHECKSUM_FILE needs BACKUP_META}"
+fi
+if [ -n "${BACKUP_META:-}" ]; then
+  # Metadata (revision, key count, sha256) as tags, so `restic snapshots` shows it and a restore
+  # drill can compare without downloading. Values are digits/hex only: safe to split below.
+  while IFS='=' read -r key value; do
+    case "${key}${value}" in *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
+    tags="${tags} --tag $(printf '%s' "${key}" | tr 'A-Z_' 'a-z-')=${value}"
+  done < "${BACKUP_META}"
+fi
+
+# Create the repository on first use, and only when it really does not exist: a wrong password,
+# a network error or missing permissions must fail the job, not trigger an init.
+rc=0
+out=$(r cat config 2>&1 >/dev/null) || rc=$?
+if [ "${rc}" -ne 0 ]; then
+  case "${out}" in
+    *"specified key does not exist"* | *"repository does not exist"* | *"no such file or directory"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
+      echo "upload: initializing repository ${RESTIC_REPOSITORY}"
+      r init
+      ;;
+    *)
+      if [ "${rc}" -eq 10 ]; then
+        r init
+      else
+        echo "${out}" >&2
+        echo "upload: cannot open the repository (see above); nothing uploaded, nothing pruned" >&2
+        exit 1
+      fi
+      ;;
+  esac
+fi
+
+# This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
+# behind is from a killed run of this job. restic 0.14 does not ignore such locks by itself.
+r unlock --remove-all
+
+# shellcheck disable=SC2086 # ${tags} is a list of --tag flags with safe values (checked above)
+r backup --host "${BACKUP_HOST}" ${tags} "${BACKUP_DIR}"
+
+# Only after a successful backup (set -e), only within this job's host+tag group.
+r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@"
+echo "upload: done"

@@ -1,0 +1,209 @@
+import * as kplus from 'cdk8s-plus-28';
+import { checkSecretKey, checkSecretName } from '../repository/secret-key-ref';
+
+/**
+ * Overrides for an etcd that runs on the cluster's own control-plane nodes.
+ */
+export interface HostEtcdOptions {
+  /**
+   * The one etcd client URL to snapshot (`etcdctl snapshot save` accepts exactly one endpoint).
+   * `$(HOST_IP)` is the IP of the node the job runs on (from `status.hostIP`).
+   * @default - kubeadm: `https://$(HOST_IP):2379` (no host network needed); k3s/RKE2: `https://127.0.0.1:2379` with host networking
+   */
+  readonly endpoint?: string;
+  /**
+   * Host path of the CA certificate that signed etcd's server certificate.
+   * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)
+   */
+  readonly caCert?: string;
+  /**
+   * Host path of a client certificate etcd accepts.
+   * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt)
+   */
+  readonly clientCert?: string;
+  /**
+   * Host path of the client certificate's private key.
+   * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key)
+   */
+  readonly clientKey?: string;
+  /**
+   * Run the job in the node's network namespace (needed when etcd listens on 127.0.0.1 only).
+   * @default - false for kubeadm, true for k3s and RKE2
+   */
+  readonly hostNetwork?: boolean;
+  /**
+   * Node labels that select the nodes running etcd.
+   * @default - kubeadm: `node-role.kubernetes.io/control-plane: ""`; k3s/RKE2: `node-role.kubernetes.io/etcd: "true"`
+   */
+  readonly nodeSelector?: { [label: string]: string };
+  /**
+   * Taints the job tolerates on those nodes.
+   * @default - control-plane/master NoSchedule (kubeadm); plus etcd NoExecute and CriticalAddonsOnly (k3s/RKE2)
+   */
+  readonly tolerations?: kplus.NodeTaintQuery[];
+}
+
+/**
+ * An etcd outside the cluster (or one the job reaches over the network with certificates from
+ * a Secret).
+ */
+export interface ExternalEtcdOptions {
+  /** The one etcd client URL to snapshot, e.g. `https://etcd-0.example.com:2379`. */
+  readonly endpoint: string;
+  /** Name of an existing Secret with the CA, client certificate and key. */
+  readonly tlsSecret: string;
+  /**
+   * Key of the CA certificate in the Secret.
+   * @default 'ca.crt'
+   */
+  readonly caKey?: string;
+  /**
+   * Key of the client certificate in the Secret.
+   * @default 'tls.crt'
+   */
+  readonly certKey?: string;
+  /**
+   * Key of the client private key in the Secret.
+   * @default 'tls.key'
+   */
+  readonly keyKey?: string;
+}
+
+/**
+ * Where a certificate file comes from.
+ */
+export interface EtcdCertificateFiles {
+  /** CA certificate (host path, or Secret key for external etcd). */
+  readonly ca: string;
+  /** Client certificate (host path, or Secret key). */
+  readonly cert: string;
+  /** Client key (host path, or Secret key). */
+  readonly key: string;
+}
+
+const CONTROL_PLANE = 'node-role.kubernetes.io/control-plane';
+
+/**
+ * Which etcd to back up and how to reach it: endpoint, client certificates, and the nodes
+ * and network the job needs for that.
+ */
+export class EtcdSource {
+  /**
+   * A kubeadm control plane: stacked etcd on every control-plane node, listening on 127.0.0.1
+   * and the node IP, with the client certificate kubeadm makes for health checks.
+   */
+  public static kubeadm(options: HostEtcdOptions = {}): EtcdSource {
+    const dir = '/etc/kubernetes/pki/etcd';
+    return EtcdSource.host('kubeadm', options, {
+      endpoint: 'https://$(HOST_IP):2379',
+      certs: { ca: `${dir}/ca.crt`, cert: `${dir}/healthcheck-client.crt`, key: `${dir}/healthcheck-client.key` },
+      hostNetwork: false,
+      nodeSelector: { [CONTROL_PLANE]: '' },
+      tolerations: [
+        kplus.NodeTaintQuery.exists(CONTROL_PLANE, { effect: kplus.TaintEffect.NO_SCHEDULE }),
+        kplus.NodeTaintQuery.exists('node-role.kubernetes.io/master', { effect: kplus.TaintEffect.NO_SCHEDULE }),
+      ],
+    });
+  }
+
+  /**
+   * k3s with embedded etcd (servers started with `--cluster-init`; k3s on SQLite has no etcd to
+   * snapshot).
+   */
+  public static k3s(options: HostEtcdOptions = {}): EtcdSource {
+    return EtcdSource.rancher('k3s', '/var/lib/rancher/k3s/server/tls/etcd', options);
+  }
+
+  /** RKE2's embedded etcd. */
+  public static rke2(options: HostEtcdOptions = {}): EtcdSource {
+    return EtcdSource.rancher('rke2', '/var/lib/rancher/rke2/server/tls/etcd', options);
+  }
+
+  /**
+   * An etcd reached over the network with certificates from a Secret (external etcd, or a
+   * control plane the job cannot run on). Needs no host access.
+   */
+  public static external(options: ExternalEtcdOptions): EtcdSource {
+    if (!options) throw new Error('EtcdSource.external(options): { endpoint, tlsSecret } are required');
+    checkEndpoint('EtcdSource.external({ endpoint })', options.endpoint);
+    checkSecretName('EtcdSource.external({ tlsSecret })', options.tlsSecret);
+    const certs = { ca: options.caKey ?? 'ca.crt', cert: options.certKey ?? 'tls.crt', key: options.keyKey ?? 'tls.key' };
+    checkSecretKey('EtcdSource.external({ caKey })', certs.ca);
+    checkSecretKey('EtcdSource.external({ certKey })', certs.cert);
+    checkSecretKey('EtcdSource.external({ keyKey })', certs.key);
+    return new EtcdSource('external', options.endpoint, certs, options.tlsSecret, false, {}, []);
+  }
+
+  private static rancher(distribution: string, dir: string, options: HostEtcdOptions): EtcdSource {
+    return EtcdSource.host(distribution, options, {
+      // Embedded etcd listens on 127.0.0.1; its server certificate may not name the node IP.
+      endpoint: 'https://127.0.0.1:2379',
+      certs: { ca: `${dir}/server-ca.crt`, cert: `${dir}/client.crt`, key: `${dir}/client.key` },
+      hostNetwork: true,
+      nodeSelector: { 'node-role.kubernetes.io/etcd': 'true' },
+      tolerations: [
+        kplus.NodeTaintQuery.exists(CONTROL_PLANE, { effect: kplus.TaintEffect.NO_SCHEDULE }),
+        kplus.NodeTaintQuery.exists('node-role.kubernetes.io/etcd', { effect: kplus.TaintEffect.NO_EXECUTE }),
+        kplus.NodeTaintQuery.exists('CriticalAddonsOnly'),
+      ],
+    });
+  }
+
+  private static host(distribution: string, o: HostEtcdOptions, d: {
+    endpoint: string;
+    certs: EtcdCertificateFiles;
+    hostNetwork: boolean;
+    nodeSelector: { [label: string]: string };
+    tolerations: kplus.NodeTaintQuery[];
+  }): EtcdSource {
+    const opt = `EtcdSource.${distribution}`;
+    const endpoint = o.endpoint ?? d.endpoint;
+    checkEndpoint(`${opt}({ endpoint })`, endpoint);
+    const certs: EtcdCertificateFiles = { ca: o.caCert ?? d.certs.ca, cert: o.clientCert ?? d.certs.cert, key: o.clientKey ?? d.certs.key };
+    for (const [field, path] of [['caCert', certs.ca], ['clientCert', certs.cert], ['clientKey', certs.key]]) {
+      if (!path.startsWith('/') || path.split('/').includes('..') || path.endsWith('/')) {
+        throw new Error(`${opt}({ ${field} }): expected an absolute host path to a file, e.g. /etc/kubernetes/pki/etcd/ca.crt; got ${JSON.stringify(path)}`);
+      }
+    }
+    const nodeSelector = o.nodeSelector ?? d.nodeSelector;
+    for (const [k, v] of Object.entries(nodeSelector)) {
+      if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k)
+        || !/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v)) {
+        throw new Error(`${opt}({ nodeSelector }): ${JSON.stringify(k)}: ${JSON.stringify(v)} is not a valid label key/value`);
+      }
+    }
+    return new EtcdSource(distribution, endpoint, certs, undefined, o.hostNetwork ?? d.hostNetwork, nodeSelector, o.tolerations ?? d.tolerations);
+  }
+
+  private constructor(
+    /** `kubeadm`, `k3s`, `rke2` or `external`. */
+    public readonly distribution: string,
+    /** The etcd client URL (may reference `$(HOST_IP)`). */
+    public readonly endpoint: string,
+    /** Host paths of the certificates, or keys of `tlsSecret`. */
+    public readonly certificates: EtcdCertificateFiles,
+    /** Secret with the certificates (external etcd only). */
+    public readonly tlsSecret: string | undefined,
+    /** Whether the job joins the node's network namespace. */
+    public readonly hostNetwork: boolean,
+    /** Labels of the nodes the job must run on (empty: any node). */
+    public readonly nodeSelector: { [label: string]: string },
+    /** Taints the job tolerates. */
+    public readonly tolerations: kplus.NodeTaintQuery[],
+  ) {}
+
+  /** True when the job reads certificates from the node's filesystem. */
+  public get usesHostPaths(): boolean {
+    return this.tlsSecret === undefined;
+  }
+}
+
+function checkEndpoint(option: string, endpoint: string): void {
+  if (!endpoint || /[,\s]/.test(endpoint)) {
+    throw new Error(`${option}: etcdctl snapshot save takes exactly one endpoint (no commas or spaces); got ${JSON.stringify(endpoint)}`);
+  }
+  const m = /^https:\/\/([^/:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
+  if (!m || Number(m[2]) > 65535) {
+    throw new Error(`${option}: expected https://HOST:PORT (etcd client certificates need TLS), e.g. https://$(HOST_IP):2379; got ${JSON.stringify(endpoint)}`);
+  }
+}

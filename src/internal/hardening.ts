@@ -1,0 +1,40 @@
+import { Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+
+/**
+ * The container security context every backup container gets: read-only root, no privilege
+ * escalation, no capabilities beyond `add`, RuntimeDefault seccomp, an explicit user.
+ *
+ * cdk8s-plus-28 defaults to `runAsNonRoot: true` without a user, which a root image then fails
+ * to start with; so the user is always explicit here.
+ * @internal
+ */
+export function hardenedContainer(user: number, group: number, add: kplus.Capability[] = []): kplus.ContainerSecurityContextProps {
+  return {
+    ensureNonRoot: user !== 0,
+    user,
+    group,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: [kplus.Capability.ALL], add: add.length > 0 ? add : undefined },
+    seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
+  };
+}
+
+/** Requests/limits in one line. @internal */
+export function resources(cpuRequestMillis: number, cpuLimitMillis: number, memRequestMi: number, memLimitMi: number): kplus.ContainerResources {
+  return {
+    cpu: { request: kplus.Cpu.millis(cpuRequestMillis), limit: kplus.Cpu.millis(cpuLimitMillis) },
+    memory: { request: Size.mebibytes(memRequestMi), limit: Size.mebibytes(memLimitMi) },
+  };
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** Checks a name that becomes (part of) a Kubernetes object name. @internal */
+export function checkDnsLabel(option: string, value: string, max: number): void {
+  if (!value || value.length > max || !DNS_LABEL.test(value)) {
+    throw new Error(`${option}: expected lowercase letters, digits and '-' (starting and ending with a letter or digit), at most ${max} characters; got ${JSON.stringify(value)}${value && value.length > max ? ` (${value.length} characters)` : ''}`);
+  }
+}

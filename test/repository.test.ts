@@ -1,0 +1,81 @@
+import { BackupRepository, CaCertificate, Credentials, Encryption } from '../src';
+
+const credentials = Credentials.fromSecret('backup-s3');
+const encryption = Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' });
+
+describe('BackupRepository.s3', () => {
+  test('AWS default endpoint, regional endpoint, custom endpoint', () => {
+    expect(BackupRepository.s3({ bucket: 'bkt', credentials, encryption }).resticRepository('c/etcd'))
+      .toBe('s3:https://s3.amazonaws.com/bkt/c/etcd');
+    expect(BackupRepository.s3({ bucket: 'bkt', region: 'eu-west-1', prefix: '/k8s/', credentials, encryption }).resticRepository('c/etcd'))
+      .toBe('s3:https://s3.eu-west-1.amazonaws.com/bkt/k8s/c/etcd');
+    expect(BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://minio.local:9000/', credentials, encryption }).resticRepository('c/etcd'))
+      .toBe('s3:https://minio.local:9000/bkt/c/etcd');
+  });
+
+  test('env references the Secret, never a value', () => {
+    const repo = BackupRepository.s3({ bucket: 'bkt', region: 'eu-west-1', credentials: Credentials.fromSecret('s3', { sessionToken: 'token' }), encryption });
+    expect(repo._env()).toEqual([
+      { name: 'AWS_ACCESS_KEY_ID', secret: { name: 's3', key: 'AWS_ACCESS_KEY_ID' } },
+      { name: 'AWS_SECRET_ACCESS_KEY', secret: { name: 's3', key: 'AWS_SECRET_ACCESS_KEY' } },
+      { name: 'AWS_SESSION_TOKEN', secret: { name: 's3', key: 'token' } },
+      { name: 'AWS_DEFAULT_REGION', value: 'eu-west-1' },
+    ]);
+  });
+
+  test('a private CA is mounted and named', () => {
+    const repo = BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://minio:9000', caCert: CaCertificate.fromSecret({ name: 'ca', key: 'bundle.pem' }), credentials, encryption });
+    expect(repo._caCertPath()).toBe('/etc/backup-repository/ca/ca.crt');
+    expect(repo._files()[0].secret).toEqual({ name: 'ca', key: 'bundle.pem' });
+  });
+
+  test.each([
+    [{ bucket: '' }, /bucket is required/],
+    [{ bucket: 'a/b' }, /no slashes; put the path in 'prefix'/],
+    [{ bucket: 'Upper' }, /BackupRepository.s3\(\{ bucket \}\)/],
+    [{ bucket: 'bkt', endpoint: 'minio:9000' }, /BackupRepository.s3\(\{ endpoint \}\)/],
+    [{ bucket: 'bkt', endpoint: 'ftp://minio' }, /scheme must be https/],
+    [{ bucket: 'bkt', endpoint: 'http://minio' }, /allowInsecureHttp/],
+    [{ bucket: 'bkt', endpoint: 'https://minio/bucket' }, /scheme:\/\/host\[:port\] only/],
+    [{ bucket: 'bkt', endpoint: 'https://user:pw@minio' }, /never credentials/],
+    [{ bucket: 'bkt', prefix: 'a//b' }, /BackupRepository.s3\(\{ prefix \}\)/],
+    [{ bucket: 'bkt', prefix: 'a/../b' }, /prefix/],
+    [{ bucket: 'bkt', region: 'EU WEST' }, /region/],
+  ])('bad input %p is rejected', (props, message) => {
+    expect(() => BackupRepository.s3({ credentials, encryption, ...props } as any)).toThrow(message);
+  });
+
+  test('plain http only with the loud opt-out', () => {
+    expect(BackupRepository.s3({ bucket: 'bkt', endpoint: 'http://minio:9000', allowInsecureHttp: true, credentials, encryption }).resticRepository('x'))
+      .toBe('s3:http://minio:9000/bkt/x');
+  });
+
+  test('missing credentials or encryption is rejected', () => {
+    expect(() => BackupRepository.s3({ bucket: 'bkt', encryption } as any)).toThrow(/credentials are required/);
+    expect(() => BackupRepository.s3({ bucket: 'bkt', credentials } as any)).toThrow(/encryption is required/);
+  });
+});
+
+describe('other backends', () => {
+  test('GCS mounts the service-account key and sets the project', () => {
+    const repo = BackupRepository.gcs({ bucket: 'my-backups', projectId: 'my-project-1', prefix: 'k8s', credentials: Credentials.fromSecret('gcs'), encryption });
+    expect(repo.resticRepository('c/etcd')).toBe('gs:my-backups:/k8s/c/etcd');
+    expect(repo._env()).toContainEqual({ name: 'GOOGLE_APPLICATION_CREDENTIALS', value: '/etc/backup-repository/gcs/credentials.json' });
+    expect(repo._files()[0].secret).toEqual({ name: 'gcs', key: 'credentials.json' });
+  });
+
+  test('Azure uses the account name and key', () => {
+    const repo = BackupRepository.azureBlob({ accountName: 'acct1', container: 'backups', credentials: Credentials.fromSecret('az'), encryption });
+    expect(repo.resticRepository('c/etcd')).toBe('azure:backups:/c/etcd');
+    expect(repo._env()).toContainEqual({ name: 'AZURE_ACCOUNT_KEY', secret: { name: 'az', key: 'AZURE_ACCOUNT_KEY' } });
+    expect(() => BackupRepository.azureBlob({ accountName: 'Bad_Name', container: 'backups', credentials, encryption })).toThrow(/accountName/);
+  });
+});
+
+describe('Credentials and Encryption', () => {
+  test('bad Secret names and keys are rejected', () => {
+    expect(() => Credentials.fromSecret('Bad Name')).toThrow(/Credentials.fromSecret\(secretName\)/);
+    expect(() => Credentials.fromSecret('ok', { accessKeyId: 'a b' })).toThrow(/keys.accessKeyId/);
+    expect(() => Encryption.repositoryPassword({ name: 'x', key: '' })).toThrow(/repositoryPassword\(password\).key/);
+  });
+});
