@@ -1,0 +1,153 @@
+import { Cron, Duration, Testing } from 'cdk8s';
+import { EtcdSnapshotBackup, EtcdSource, Retention } from '../src';
+import { podSpec, synthEtcdBackup, testRepository } from './support/charts';
+
+describe('EtcdSnapshotBackup: the CronJob', () => {
+  test('hourly by default, never overlapping, bounded in time and retries, UTC', () => {
+    const { manifests } = synthEtcdBackup();
+    const cj = manifests.find((m) => m.kind === 'CronJob');
+    expect(cj.metadata.name).toBe('prod-etcd-backup');
+    expect(cj.spec).toMatchObject({
+      schedule: '0 * * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 900,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+    });
+    expect(cj.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 2700 });
+  });
+
+  test('snapshot and verify run before upload; upload gets the retention as arguments', () => {
+    const spec = podSpec(synthEtcdBackup({ retention: Retention.gfs({ hourly: 48, daily: 14 }) }).manifests);
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['snapshot', 'verify']);
+    expect(spec.containers.map((c: any) => c.name)).toEqual(['upload']);
+    expect(spec.initContainers[0].command).toEqual(['etcdctl', 'snapshot', 'save', '/backup/etcd-snapshot.db']);
+    expect(spec.containers[0].args).toEqual(['--keep-last', '1', '--keep-hourly', '48', '--keep-daily', '14']);
+  });
+
+  test('each cluster owns its repository path and restic host', () => {
+    const { backup, manifests } = synthEtcdBackup({ clusterName: 'edge-7' });
+    expect(backup.resticRepository).toBe('s3:https://minio.example.com:9000/backups/k8s/edge-7/etcd');
+    const env = podSpec(manifests).containers[0].env;
+    expect(env).toContainEqual({ name: 'RESTIC_REPOSITORY', value: backup.resticRepository });
+    expect(env).toContainEqual({ name: 'BACKUP_HOST', value: 'edge-7' });
+  });
+
+  test('hardened: no token, read-only root, no capabilities, RuntimeDefault seccomp, no privilege escalation', () => {
+    const { manifests } = synthEtcdBackup();
+    const spec = podSpec(manifests);
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    for (const c of [...spec.initContainers, ...spec.containers]) {
+      expect(c.securityContext).toMatchObject({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+        runAsUser: 0,
+      });
+      expect(c.imagePullPolicy).toBe('IfNotPresent');
+      expect(c.resources.limits.memory).toBeDefined();
+    }
+    const sa = manifests.find((m) => m.kind === 'ServiceAccount');
+    expect(sa.automountServiceAccountToken).toBe(false);
+    expect(spec.serviceAccountName).toBe(sa.metadata.name);
+  });
+
+  test('host paths: only the three certificate files, read-only, type File', () => {
+    const spec = podSpec(synthEtcdBackup().manifests);
+    const hostPaths = spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath);
+    expect(hostPaths).toEqual([
+      { path: '/etc/kubernetes/pki/etcd/ca.crt', type: 'File' },
+      { path: '/etc/kubernetes/pki/etcd/healthcheck-client.crt', type: 'File' },
+      { path: '/etc/kubernetes/pki/etcd/healthcheck-client.key', type: 'File' },
+    ]);
+    const hostVolumes = new Set(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.name));
+    for (const c of [...spec.initContainers, ...spec.containers]) {
+      for (const m of c.volumeMounts.filter((vm: any) => hostVolumes.has(vm.name))) expect(m.readOnly).toBe(true);
+    }
+    expect(spec.containers[0].volumeMounts.some((vm: any) => hostVolumes.has(vm.name))).toBe(false);
+  });
+
+  test('kubeadm reaches etcd at the node IP without host networking; k3s uses host networking', () => {
+    const kubeadm = podSpec(synthEtcdBackup().manifests);
+    expect(kubeadm.hostNetwork).toBe(false);
+    expect(kubeadm.initContainers[0].env[0]).toEqual({ name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } });
+    expect(kubeadm.nodeSelector).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
+    expect(kubeadm.tolerations).toContainEqual({ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' });
+
+    const k3s = podSpec(synthEtcdBackup({ source: EtcdSource.k3s() }).manifests);
+    expect(k3s.hostNetwork).toBe(true);
+    expect(k3s.dnsPolicy).toBe('ClusterFirstWithHostNet');
+    expect(k3s.initContainers[0].env.find((e: any) => e.name === 'HOST_IP')).toBeUndefined();
+    expect(k3s.nodeSelector).toEqual({ 'node-role.kubernetes.io/etcd': 'true' });
+  });
+
+  test('external etcd: certificates from a Secret, no host paths, no node pinning', () => {
+    const spec = podSpec(synthEtcdBackup({ source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd-client' }) }).manifests);
+    expect(spec.volumes.some((v: any) => v.hostPath)).toBe(false);
+    expect(spec.volumes).toContainEqual(expect.objectContaining({ name: 'etcd-certs', secret: expect.objectContaining({ secretName: 'etcd-client', defaultMode: 0o400 }) }));
+    expect(spec.nodeSelector).toBeUndefined();
+  });
+
+  test('no plaintext secret: the password and keys are secretKeyRefs', () => {
+    const { manifests } = synthEtcdBackup();
+    const env = podSpec(manifests).containers[0].env;
+    expect(env.find((e: any) => e.name === 'RESTIC_PASSWORD')).toEqual({ name: 'RESTIC_PASSWORD', valueFrom: { secretKeyRef: { name: 'backup-repository', key: 'password' } } });
+    expect(env.find((e: any) => e.name === 'AWS_SECRET_ACCESS_KEY').valueFrom.secretKeyRef.name).toBe('backup-s3');
+    expect(manifests.filter((m) => m.kind === 'Secret')).toEqual([]);
+  });
+
+  test('synthesizing twice gives the same bytes', () => {
+    const a = JSON.stringify(synthEtcdBackup().manifests);
+    const b = JSON.stringify(synthEtcdBackup().manifests);
+    expect(a).toBe(b);
+  });
+
+  test('images and priority class are overridable', () => {
+    const spec = podSpec(synthEtcdBackup({ images: { etcd: 'mirror.local/etcd:3.5.16-0', restic: 'mirror.local/restic:0.17.3' }, priorityClassName: 'system-cluster-critical' }).manifests);
+    expect(spec.initContainers[0].image).toBe('mirror.local/etcd:3.5.16-0');
+    expect(spec.containers[0].image).toBe('mirror.local/restic:0.17.3');
+    expect(spec.priorityClassName).toBe('system-cluster-critical');
+  });
+});
+
+describe('EtcdSnapshotBackup: bad input', () => {
+  test('a name over 52 characters is rejected, naming the option', () => {
+    expect(() => synthEtcdBackup({ clusterName: 'a-very-long-cluster-name-for-the-production-fleet-01' }))
+      .toThrow(/name \(CronJob names are limited to 52 characters; set `name` to a shorter one\)/);
+    expect(() => synthEtcdBackup({ name: 'x'.repeat(53) })).toThrow(/at most 52 characters/);
+    expect(() => synthEtcdBackup({ clusterName: 'Prod_1' })).toThrow(/clusterName/);
+  });
+
+  test('hourly retention with a daily schedule is an error, with a named opt-out', () => {
+    expect(() => synthEtcdBackup({ schedule: Cron.daily() })).toThrow(/keeps backups per hour, but the schedule "0 0 \* \* \*" runs only every 24 hours.*allowRetentionFinerThanSchedule/);
+    expect(() => synthEtcdBackup({ schedule: Cron.daily(), allowRetentionFinerThanSchedule: true })).not.toThrow();
+    expect(() => synthEtcdBackup({ schedule: Cron.daily(), retention: Retention.daily35Days() })).not.toThrow();
+  });
+
+  test('a weekdays-only schedule cannot honour a daily tier', () => {
+    expect(() => synthEtcdBackup({ schedule: Cron.schedule({ minute: '0', hour: '2', weekDay: '1-5' }), retention: Retention.daily35Days() }))
+      .toThrow(/runs only every 72 hours/);
+  });
+
+  test('invalid cron fields are rejected', () => {
+    expect(() => synthEtcdBackup({ schedule: Cron.schedule({ minute: '61' }) })).toThrow(/EtcdSnapshotBackup: schedule: invalid cron expression/);
+    expect(() => synthEtcdBackup({ schedule: Cron.schedule({ minute: '0', hour: '*', day: '*', month: '*', weekDay: '* *' }) })).toThrow(/5 fields/);
+  });
+
+  test('missing source, repository, bad backoffLimit and bad image are rejected', () => {
+    const chart = Testing.chart();
+    expect(() => new EtcdSnapshotBackup(chart, 'a', { clusterName: 'c', repository: testRepository() } as any)).toThrow(/source is required/);
+    expect(() => new EtcdSnapshotBackup(chart, 'b', { clusterName: 'c', source: EtcdSource.kubeadm() } as any)).toThrow(/repository is required/);
+    expect(() => synthEtcdBackup({ backoffLimit: -1 })).toThrow(/backoffLimit/);
+    expect(() => synthEtcdBackup({ images: { etcd: 'not an image' } })).toThrow(/images.etcd/);
+  });
+
+  test('activeDeadline is honoured', () => {
+    const { manifests } = synthEtcdBackup({ activeDeadline: Duration.minutes(20) });
+    expect(manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1200);
+  });
+});
