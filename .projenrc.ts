@@ -24,7 +24,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@types/node@^20',
     'cdk8s-plus-28@2.5.6',
     // Schema checks of every synthesized object (test only).
-    'kubernetes-models@4.5.1',
+    // 4.4.x carries the Kubernetes 1.27 schema, 4.5.x jumps to 1.33: no release has 1.28 exactly, so
+    // we validate against 1.27 (everything valid there is valid on 1.28) plus a strict
+    // unknown-field check against kubernetes-types 1.29.
+    'kubernetes-models@4.4.2',
     'kubernetes-types@1.29.0',
     'yaml@^2.5.0',
     // A real S3-protocol server for the end-to-end tests.

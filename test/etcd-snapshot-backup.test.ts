@@ -1,6 +1,7 @@
 import { Cron, Duration, Testing } from 'cdk8s';
 import { EtcdSnapshotBackup, EtcdSource, Retention } from '../src';
 import { podSpec, synthEtcdBackup, testRepository } from './support/charts';
+import { expectValidManifests } from './support/validate';
 
 describe('EtcdSnapshotBackup: the CronJob', () => {
   test('hourly by default, never overlapping, bounded in time and retries, UTC', () => {
@@ -149,5 +150,16 @@ describe('EtcdSnapshotBackup: bad input', () => {
   test('activeDeadline is honoured', () => {
     const { manifests } = synthEtcdBackup({ activeDeadline: Duration.minutes(20) });
     expect(manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.activeDeadlineSeconds).toBe(1200);
+  });
+});
+
+describe('EtcdSnapshotBackup: valid output', () => {
+  test.each([
+    ['kubeadm', EtcdSource.kubeadm()],
+    ['k3s', EtcdSource.k3s()],
+    ['rke2', EtcdSource.rke2()],
+    ['external', EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd-client' })],
+  ])('%s: every object validates against the Kubernetes schema, with no unknown fields', (_name, source) => {
+    expectValidManifests(synthEtcdBackup({ source, priorityClassName: 'system-cluster-critical' }).manifests);
   });
 });
