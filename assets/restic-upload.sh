@@ -8,7 +8,7 @@
 #   RESTIC_CACERT_FILE                    optional CA bundle of a private endpoint
 #   BACKUP_DIR                            directory to back up (contains BACKUP_META)
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
-#   CHECKSUM_FILE                         optional file whose sha256 is added to the metadata
+#   CHECKSUM_FILE                         optional file whose sha256 is recorded as a tag
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
@@ -29,10 +29,10 @@ r() {
   fi
 }
 
+# BACKUP_DIR is mounted read-only here: metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_FILE:-}" ]; then
-  sha=$(sha256sum "${CHECKSUM_FILE}" | cut -d' ' -f1)
-  printf 'SHA256=%s\n' "${sha}" >> "${BACKUP_META:?CHECKSUM_FILE needs BACKUP_META}"
+  tags="${tags} --tag sha256=$(sha256sum "${CHECKSUM_FILE}" | cut -d' ' -f1)"
 fi
 if [ -n "${BACKUP_META:-}" ]; then
   # Metadata (revision, key count, sha256) as tags, so `restic snapshots` shows it and a restore

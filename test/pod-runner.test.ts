@@ -1,0 +1,432 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
+import { expandKubernetesVars, PodResult, runPod, RunPodOptions } from './support/pod-runner';
+
+const ETCD = 'registry.k8s.io/etcd:3.5.16-0';
+const RESTIC = 'restic/restic:0.16.4';
+
+let fixture: string;
+let hostPaths: Record<string, string>;
+const results: PodResult[] = [];
+
+beforeAll(() => {
+  fixture = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-runner-fixture-'));
+  const pki = path.join(fixture, 'etc', 'kubernetes', 'pki');
+  fs.mkdirSync(pki, { recursive: true });
+  fs.chmodSync(fixture, 0o755);
+  fs.writeFileSync(path.join(pki, 'root0600'), 'root-secret\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(pki, 'user0600'), 'user-secret\n', { mode: 0o600 });
+  fs.chownSync(path.join(pki, 'user0600'), 1000, 1000);
+  fs.mkdirSync(path.join(fixture, 'var', 'backups'), { recursive: true });
+  hostPaths = {
+    '/etc/kubernetes': path.join(fixture, 'etc', 'kubernetes'),
+    '/var': path.join(fixture, 'var'),
+  };
+});
+
+afterAll(() => {
+  for (const r of results) r.cleanup();
+  fs.rmSync(fixture, { recursive: true, force: true });
+});
+
+function job(name: string, podSpec: any): any {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
+    spec: { backoffLimit: 0, template: { metadata: { labels: { app: name } }, spec: { restartPolicy: 'Never', ...podSpec } } },
+  };
+}
+
+async function run(manifests: any[], extra: Partial<RunPodOptions> = {}): Promise<PodResult> {
+  const r = await runPod({ manifests, images: DEFAULT_IMAGES, hostPaths, timeoutMs: 15_000, ...extra });
+  results.push(r);
+  return r;
+}
+
+function sh(name: string, image: string, script: string, more: any = {}): any {
+  return { name, image, command: ['/bin/sh', '-c', script], ...more };
+}
+
+function out(r: PodResult, name: string): string {
+  const c = r.containers.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name} in ${JSON.stringify(r)}`);
+  return c.stdout;
+}
+
+const pkiMount = { name: 'pki', mountPath: '/pki', readOnly: true };
+const pkiVolume = { name: 'pki', hostPath: { path: '/etc/kubernetes/pki', type: 'Directory' } };
+
+describe('environment', () => {
+  test('clean env: only image env + kubelet/runtime vars; no coreutils in the etcd image', async () => {
+    process.env.AWS_CA_BUNDLE = '/host/only/ca.pem';
+    process.env.POD_RUNNER_HOST_ONLY = 'leak';
+    try {
+      const r = await run([job('envcheck', {
+        containers: [
+          sh('etcd', ETCD, 'export -p; command -v ls || echo NO_LS; command -v cat || echo NO_CAT; command -v etcdctl; echo "host=$(< /etc/hostname)"'),
+          sh('nonroot', ETCD, 'echo "HOME=$HOME"', { securityContext: { runAsUser: 1000 } }),
+        ],
+      })]);
+      expect(r.succeeded).toBe(true);
+      const o = out(r, 'etcd');
+      const names = [...o.matchAll(/^export ([A-Z_a-z0-9]+)/gm)].map((m) => m[1]).sort();
+      expect(names).toEqual([
+        'HOME', 'HOSTNAME',
+        'KUBERNETES_PORT', 'KUBERNETES_PORT_443_TCP', 'KUBERNETES_PORT_443_TCP_ADDR', 'KUBERNETES_PORT_443_TCP_PORT',
+        'KUBERNETES_PORT_443_TCP_PROTO', 'KUBERNETES_SERVICE_HOST', 'KUBERNETES_SERVICE_PORT', 'KUBERNETES_SERVICE_PORT_HTTPS',
+        'OLDPWD', 'PATH', 'PWD', 'SHLVL', // the last three are bash's own
+      ]);
+      expect(o).toContain('export PATH="/usr/local/bin:/usr/bin:/bin"');
+      expect(o).toContain('export HOME="/root"');
+      expect(o).toContain('export HOSTNAME="envcheck-test"');
+      expect(o).not.toContain('AWS_CA_BUNDLE');
+      expect(o).not.toContain('leak');
+      expect(o).toContain('NO_LS\nNO_CAT\n/usr/local/bin/etcdctl\nhost=envcheck-test\n');
+      expect(out(r, 'nonroot')).toBe('HOME=/\n');
+    } finally {
+      delete process.env.AWS_CA_BUNDLE;
+      delete process.env.POD_RUNNER_HOST_ONLY;
+    }
+  });
+
+  test('$(VAR) expansion in env, command and args works like kubelet', async () => {
+    const r = await run([job('expand', {
+      containers: [{
+        name: 'c',
+        image: ETCD,
+        env: [
+          { name: 'A', value: 'alpha' },
+          { name: 'B', value: '$(A)-beta' },
+          { name: 'C', value: '$$(A)' },
+          { name: 'D', value: '$(UNDEFINED)' },
+          { name: 'E', value: '$(LATER)' },
+          { name: 'LATER', value: 'late' },
+          { name: 'F', value: '$(A' },
+          { name: 'G', value: 'x$(KUBERNETES_SERVICE_PORT)' },
+          { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+          { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+          { name: 'APP', valueFrom: { fieldRef: { fieldPath: "metadata.labels['app']" } } },
+          { name: 'MEM', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+        ],
+        resources: { limits: { memory: '64Mi' } },
+        command: ['/bin/sh', '-c', 'printf "%s|" "$B" "$C" "$D" "$E" "$F" "$G" "$POD" "$NODE" "$HOST_IP" "$APP" "$MEM"; echo; printf "%s|" "$@"', '--'],
+        args: ['$(B)', '$$(A)', '$(NOPE)', '$(HOSTNAME)', '$(LATER)', '$(KUBERNETES_SERVICE_HOST)', '$(POD)'],
+      }],
+    })], { fieldRefs: { 'spec.nodeName': 'cp-1' } });
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'c')).toBe([
+      'alpha-beta|$(A)|$(UNDEFINED)|$(LATER)|$(A|x443|expand-test|cp-1|127.0.0.1|expand|64|',
+      // HOSTNAME is set by the runtime, kubelet does not know it: stays literal
+      'alpha-beta|$(A)|$(NOPE)|$(HOSTNAME)|late|10.96.0.1|expand-test|',
+    ].join('\n'));
+  });
+
+  test('expandKubernetesVars edge cases', () => {
+    const ctx = { A: 'alpha', EMPTY: '' };
+    expect(expandKubernetesVars('$(A)$(A)', ctx)).toBe('alphaalpha');
+    expect(expandKubernetesVars('$$$(A)', ctx)).toBe('$alpha');
+    expect(expandKubernetesVars('$$$$(A)', ctx)).toBe('$$(A)');
+    expect(expandKubernetesVars('a$', ctx)).toBe('a$');
+    expect(expandKubernetesVars('$x$(EMPTY)y', ctx)).toBe('$xy');
+    expect(expandKubernetesVars('$(', ctx)).toBe('$(');
+    expect(expandKubernetesVars('$()', ctx)).toBe('$()');
+    expect(expandKubernetesVars('${A}', ctx)).toBe('${A}');
+  });
+
+  test('missing non-optional secret key fails the container start; optional ones are skipped', async () => {
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'from-manifest' }, data: { token: Buffer.from('s3cr3t').toString('base64') } };
+    const container = (env: any[]) => [sh('c', ETCD, 'echo "TOKEN=${TOKEN-unset} OPT=${OPT-unset} X=${X-unset}"', { env })];
+    const bad = await run([secret, job('badkey', {
+      containers: container([{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'creds', key: 'nope' } } }]),
+    })], { secrets: { creds: { password: 'p' } } });
+    expect(bad.succeeded).toBe(false);
+    expect(bad.reason).toMatch(/CreateContainerConfigError: couldn't find key nope in Secret default\/creds/);
+    expect(bad.containers[0].exitCode).toBeNull();
+
+    const missing = await run([job('badsecret', {
+      containers: container([{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'nothere', key: 'k' } } }]),
+    })]);
+    expect(missing.reason).toMatch(/CreateContainerConfigError: secret "nothere" not found/);
+
+    const ok = await run([secret, job('optkey', {
+      containers: container([
+        { name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'from-manifest', key: 'token' } } },
+        { name: 'OPT', valueFrom: { secretKeyRef: { name: 'from-manifest', key: 'nope', optional: true } } },
+        { name: 'X', valueFrom: { configMapKeyRef: { name: 'nocm', key: 'k', optional: true } } },
+      ]),
+    })]);
+    expect(ok.succeeded).toBe(true);
+    expect(out(ok, 'c')).toBe('TOKEN=s3cr3t OPT=unset X=unset\n');
+  });
+});
+
+describe('security context', () => {
+  test('capabilities, users and groups are enforced', async () => {
+    const readBoth = 'for f in root0600 user0600; do if (read -r x < /pki/$f) 2>/dev/null; then echo "$f=ok"; else echo "$f=denied"; fi; done; grep -E "^(CapEff|Groups|NoNewPrivs|Uid|Gid):" /proc/self/status';
+    const r = await run([job('caps', {
+      securityContext: { supplementalGroups: [4000], fsGroup: 2000 },
+      volumes: [pkiVolume],
+      containers: [
+        sh('dropall', RESTIC, readBoth, { volumeMounts: [pkiMount], securityContext: { capabilities: { drop: ['ALL'] } } }),
+        sh('default', RESTIC, readBoth, { volumeMounts: [pkiMount] }),
+        sh('user', RESTIC, readBoth, { volumeMounts: [pkiMount], securityContext: { runAsUser: 1000, runAsGroup: 3000, allowPrivilegeEscalation: false } }),
+        sh('addonly', RESTIC, readBoth, { volumeMounts: [pkiMount], securityContext: { capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'CAP_DAC_OVERRIDE'] } } }),
+      ],
+    })]);
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'dropall')).toMatch(/^root0600=ok\nuser0600=denied\n/);
+    expect(out(r, 'dropall')).toMatch(/CapEff:\s+0000000000000000/);
+    expect(out(r, 'dropall')).toMatch(/NoNewPrivs:\s+0/);
+    expect(out(r, 'default')).toMatch(/^root0600=ok\nuser0600=ok\n/); // DAC_OVERRIDE is in the default set
+    expect(out(r, 'default')).toMatch(/CapEff:\s+00000000a80425fb/); // containerd's default set
+    expect(out(r, 'user')).toMatch(/^root0600=denied\nuser0600=ok\n/);
+    expect(out(r, 'user')).toMatch(/Uid:\s+1000\s+1000\s+1000\s+1000/);
+    expect(out(r, 'user')).toMatch(/Gid:\s+3000\s+3000/);
+    expect(out(r, 'user')).toMatch(/Groups:\s+2000 4000/);
+    expect(out(r, 'user')).toMatch(/CapEff:\s+0000000000000000/);
+    expect(out(r, 'user')).toMatch(/NoNewPrivs:\s+1/);
+    expect(out(r, 'addonly')).toMatch(/^root0600=ok\nuser0600=ok\n/);
+    expect(out(r, 'addonly')).toMatch(/CapEff:\s+0000000000001002/); // DAC_OVERRIDE (1) + NET_ADMIN (12)
+  });
+
+  test('runAsNonRoot refuses uid 0', async () => {
+    const c = (sc: any) => [sh('c', ETCD, 'echo started', { securityContext: sc })];
+    const image = await run([job('nonroot-image', { containers: c({ runAsNonRoot: true }) })]);
+    expect(image.succeeded).toBe(false);
+    expect(image.reason).toMatch(/CreateContainerConfigError: container has runAsNonRoot and image will run as root/);
+    expect(image.containers[0].stdout).toBe('');
+
+    const explicit = await run([job('nonroot-explicit', { securityContext: { runAsNonRoot: true }, containers: c({ runAsUser: 0 }) })]);
+    expect(explicit.reason).toMatch(/runAsUser breaks non-root policy/);
+
+    const ok = await run([job('nonroot-ok', { securityContext: { runAsNonRoot: true, runAsUser: 1000 }, containers: c({}) })]);
+    expect(ok.succeeded).toBe(true);
+    expect(out(ok, 'c')).toBe('started\n');
+  });
+
+  test('readOnlyRootFilesystem and readOnly mounts are really read-only; emptyDirs are shared and kept', async () => {
+    const script = [
+      'touch /x 2>/dev/null && echo ROOT_W || echo ROOT_RO',
+      'touch /tmp/x 2>/dev/null && echo TMP_W || echo TMP_RO',
+      'echo data > /data/out && echo DATA_W',
+      'touch /ro/x 2>/dev/null && echo RO_W || echo RO_RO',
+      'touch /pki/x 2>/dev/null && echo PKI_W || echo PKI_RO',
+      'echo bye > /dev/termination-log',
+    ].join('; ');
+    const r = await run([job('rofs', {
+      volumes: [{ name: 'data', emptyDir: {} }, { name: 'shared', emptyDir: {} }, pkiVolume],
+      initContainers: [sh('prep', RESTIC, 'echo from-init > /shared/init.txt', { volumeMounts: [{ name: 'shared', mountPath: '/shared' }] })],
+      containers: [
+        sh('ro', RESTIC, script, {
+          securityContext: { readOnlyRootFilesystem: true },
+          volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'shared', mountPath: '/ro', readOnly: true }, pkiMount],
+        }),
+        sh('rw', RESTIC, 'touch /x && echo ROOT_W; cat /shared/init.txt', { volumeMounts: [{ name: 'shared', mountPath: '/shared' }] }),
+      ],
+    })]);
+    expect(r.reason).toBeUndefined();
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'ro')).toBe('ROOT_RO\nTMP_RO\nDATA_W\nRO_RO\nPKI_RO\n');
+    expect(r.containers.find((c) => c.name === 'ro')!.terminationMessage).toBe('bye\n');
+    expect(out(r, 'rw')).toBe('ROOT_W\nfrom-init\n');
+    expect(fs.readFileSync(path.join(r.emptyDirs.data, 'out'), 'utf8')).toBe('data\n');
+    expect((fs.statSync(r.emptyDirs.data).mode % 0o10000).toString(8)).toBe('777');
+    expect(fs.existsSync(path.join(fixture, 'etc', 'kubernetes', 'pki', 'x'))).toBe(false);
+  });
+
+  test('secret volumes: defaultMode and fsGroup like kubelet', async () => {
+    const secretVol = { name: 'creds', secret: { secretName: 'creds', defaultMode: 0o400 } };
+    const c = sh('c', RESTIC, 'cat /creds/password 2>/dev/null || echo DENIED; stat -L -c "%a %g" /creds/password', {
+      securityContext: { runAsUser: 1000 }, volumeMounts: [{ name: 'creds', mountPath: '/creds' }],
+    });
+    const secrets = { creds: { password: 'hunter2' } };
+    const withFsGroup = await run([job('fsgroup', { securityContext: { fsGroup: 2000 }, volumes: [secretVol, { name: 'e', emptyDir: {} }], containers: [c] })], { secrets });
+    expect(out(withFsGroup, 'c')).toBe('hunter2440 2000\n');
+    expect((fs.statSync(withFsGroup.emptyDirs.e).mode % 0o10000).toString(8)).toBe('2777');
+    expect(fs.statSync(withFsGroup.emptyDirs.e).gid).toBe(2000);
+    const without = await run([job('nofsgroup', { volumes: [secretVol], containers: [c] })], { secrets });
+    expect(out(without, 'c')).toBe('DENIED\n400 0\n');
+  });
+});
+
+describe('volumes', () => {
+  test('hostPath types: a missing File or Directory fails the pod start; *OrCreate creates', async () => {
+    const c = [sh('c', ETCD, 'echo started', { volumeMounts: [{ name: 'h', mountPath: '/h' }] })];
+    const file = await run([job('hp-file', { volumes: [{ name: 'h', hostPath: { path: '/etc/kubernetes/admin.conf', type: 'File' } }], containers: c })]);
+    expect(file.succeeded).toBe(false);
+    expect(file.reason).toMatch(/^FailedMount: .*hostPath type check failed: \/etc\/kubernetes\/admin.conf is not a file/);
+    expect(file.containers).toEqual([]);
+
+    const dir = await run([job('hp-dir', { volumes: [{ name: 'h', hostPath: { path: '/var/lib/etcd', type: 'Directory' } }], containers: c })]);
+    expect(dir.reason).toMatch(/^FailedMount: .*not a directory/);
+
+    const create = await run([job('hp-create', { volumes: [{ name: 'h', hostPath: { path: '/var/backups/etcd', type: 'DirectoryOrCreate' } }], containers: c })]);
+    expect(create.succeeded).toBe(true);
+    expect(fs.statSync(path.join(fixture, 'var', 'backups', 'etcd')).isDirectory()).toBe(true);
+
+    const noParent = await run([job('hp-fileorcreate', { volumes: [{ name: 'h', hostPath: { path: '/var/nope/x.db', type: 'FileOrCreate' } }], containers: c })]);
+    expect(noParent.reason).toMatch(/^FailedMount/);
+  });
+
+  test('configMap volume with subPath, envFrom with prefix, workingDir, CronJob in a namespace', async () => {
+    const cm = (script: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cfg' }, // no namespace: applied into the CronJob's namespace
+      data: { 'script.sh': script, 'MODE': 'full', '1bad': 'x' },
+    });
+    const cron = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'nightly', namespace: 'backup' },
+      spec: {
+        schedule: '0 3 * * *',
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: 'OnFailure',
+                volumes: [{ name: 'cfg', configMap: { name: 'cfg', defaultMode: 0o755 } }, { name: 'work', emptyDir: {} }],
+                containers: [{
+                  name: 'c',
+                  image: RESTIC,
+                  command: ['run.sh'],
+                  workingDir: '/work/sub',
+                  env: [{ name: 'PATH', value: '/scripts:/bin' }, { name: 'NS', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+                  envFrom: [{ configMapRef: { name: 'cfg' }, prefix: 'CFG_' }, { configMapRef: { name: 'cfg' } }],
+                  volumeMounts: [{ name: 'cfg', mountPath: '/scripts/run.sh', subPath: 'script.sh' }, { name: 'work', mountPath: '/work' }],
+                }],
+              },
+            },
+          },
+        },
+      },
+    };
+    // no #! line: runc fails with "exec format error" (glibc's execvp would have used /bin/sh)
+    const noShebang = await run([cm('echo hi\n'), cron]);
+    expect(noShebang.succeeded).toBe(false);
+    expect(noShebang.reason).toMatch(/^StartError: exec "run.sh": exec format error/);
+
+    const r = await run([cm('#!/bin/sh\necho "in $PWD: $CFG_MODE $MODE $NS $(cat /var/run/secrets/kubernetes.io/serviceaccount/namespace)"\n'), cron]);
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'c')).toBe('in /work/sub: full full backup backup\n');
+    expect(r.warnings.join('\n')).toMatch(/envFrom key "1bad" is not a valid env var name/);
+    expect(fs.statSync(path.join(r.emptyDirs.work, 'sub')).isDirectory()).toBe(true);
+  });
+});
+
+describe('images and process handling', () => {
+  test('restic image: busybox applets only, entrypoint used when no command', async () => {
+    const r = await run([job('restic', {
+      containers: [
+        sh('shell', RESTIC, 'command -v ls; command -v bash || echo NO_BASH; command -v coreutils || echo NO_COREUTILS; ls --help 2>&1 | head -1'),
+        { name: 'entry', image: RESTIC, args: ['version'] },
+      ],
+    })]);
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'shell')).toMatch(/^\/bin\/ls\nNO_BASH\nNO_COREUTILS\n.*BusyBox/);
+    expect(out(r, 'entry')).toMatch(/^restic 0\.14/);
+
+    const bash = await run([job('restic-bash', { containers: [sh('c', RESTIC, 'command -v bash')] })]);
+    expect(bash.succeeded).toBe(false);
+    expect(bash.containers[0].exitCode).toBe(127); // busybox ash: command -v of an unknown command
+    expect(bash.containers[0].stdout).toBe('');
+  });
+
+  test('an executable that is not in the image fails to start', async () => {
+    const r = await run([job('noexec', { containers: [{ name: 'c', image: ETCD, command: ['ls', '/'] }] })]);
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/^StartError: exec: "ls": executable file not found in \$PATH/);
+  });
+
+  test('a failing init container stops the pod', async () => {
+    const r = await run([job('initfail', {
+      initContainers: [sh('first', ETCD, 'echo first; exit 3'), sh('second', ETCD, 'echo second')],
+      containers: [sh('main', ETCD, 'echo main')],
+    })]);
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/container first exited with code 3/);
+    expect(r.containers.map((c) => [c.name, c.init, c.exitCode, c.stdout])).toEqual([['first', true, 3, 'first\n']]);
+  });
+
+  test('timeout kills the whole process tree (also processes that left the process group)', async () => {
+    const marker = 7000 + Math.floor(Math.random() * 999);
+    const t0 = Date.now();
+    const r = await run([job('hang', {
+      containers: [sh('c', RESTIC, `sleep ${marker} & setsid sleep ${marker + 1} & echo started; sleep ${marker + 2}`)],
+    })], { timeoutMs: 1500 });
+    expect(Date.now() - t0).toBeLessThan(8000);
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/^Timeout: container c did not finish within 1500 ms/);
+    const c = r.containers[0];
+    expect(c.exitCode).toBeNull();
+    expect(c.signal).toBe('SIGKILL');
+    expect(c.stdout).toBe('started\n');
+    expect(() => process.kill(-c.pid!, 0)).toThrow(/ESRCH/);
+    const leftovers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(`sleep\0${marker}`);
+      } catch {
+        return false;
+      }
+    });
+    expect(leftovers).toEqual([]);
+  });
+
+  test('killAfterMs and activeDeadlineSeconds', async () => {
+    const killed = await run([job('killed', { containers: [sh('c', RESTIC, 'sleep 30')] })], { killAfterMs: { c: 300 } });
+    expect(killed.reason).toMatch(/^Killed: container c killed after 300 ms/);
+    const d = job('deadline', { containers: [sh('c', RESTIC, 'sleep 30')] });
+    d.spec.activeDeadlineSeconds = 1;
+    const deadline = await run([d]);
+    expect(deadline.reason).toMatch(/^DeadlineExceeded/);
+  });
+
+  test('AbortSignal kills the pod', async () => {
+    const ac = new AbortController();
+    setTimeout(() => ac.abort('test gave up'), 300);
+    const r = await run([job('aborted', { containers: [sh('c', RESTIC, 'sleep 30')] })], { signal: ac.signal });
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/^Aborted: test gave up/);
+    expect(r.containers[0].signal).toBe('SIGKILL');
+  });
+
+  test('native sidecars (init containers with restartPolicy Always) run next to the main containers', async () => {
+    const r = await run([job('sidecar', {
+      volumes: [{ name: 'x', emptyDir: {} }],
+      initContainers: [sh('side', RESTIC, 'echo up > /x/side; exec sleep 30', { restartPolicy: 'Always', volumeMounts: [{ name: 'x', mountPath: '/x' }] })],
+      containers: [sh('main', RESTIC, 'for i in 1 2 3 4 5 6 7 8 9 10; do [ -e /x/side ] && break; sleep 0.2; done; cat /x/side', { volumeMounts: [{ name: 'x', mountPath: '/x' }] })],
+    })]);
+    expect(r.reason).toBeUndefined();
+    expect(r.succeeded).toBe(true);
+    expect(out(r, 'main')).toBe('up\n');
+    expect(r.containers.map((c) => [c.name, c.init])).toEqual([['side', true], ['main', false]]);
+  });
+
+  test('malformed test input throws', async () => {
+    await expect(runPod({ manifests: [job('x', { containers: [sh('c', 'busybox:1.36', 'true')] })], images: DEFAULT_IMAGES }))
+      .rejects.toThrow(/no ImageProfile for image "busybox:1.36"/);
+    await expect(runPod({
+      manifests: [job('x', { volumes: [{ name: 'h', hostPath: { path: '/root/.ssh' } }], containers: [sh('c', ETCD, 'true')] })],
+      images: DEFAULT_IMAGES,
+      hostPaths,
+    })).rejects.toThrow(/hostPath \/root\/.ssh is not mapped/);
+    await expect(runPod({ manifests: [], images: DEFAULT_IMAGES })).rejects.toThrow(/expected exactly one/);
+  });
+
+  test('invalid manifests fail like the API server would reject them; cleanup removes temp dirs', async () => {
+    const r = await runPod({
+      manifests: [job('invalid', { containers: [sh('c', ETCD, 'true', { volumeMounts: [{ name: 'nope', mountPath: '/x' }] })] })],
+      images: { [ETCD]: ETCD_IMAGE_PROFILE, 'restic/restic': RESTIC_IMAGE_PROFILE },
+    });
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/^Invalid: .*volumeMounts.name: Not found: "nope"/);
+    expect(fs.existsSync(r.podDir)).toBe(true);
+    r.cleanup();
+    expect(fs.existsSync(r.podDir)).toBe(false);
+  });
+});
