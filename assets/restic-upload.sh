@@ -1,12 +1,15 @@
 #!/bin/sh
-# Ships a verified backup directory to its restic repository, then applies the retention.
+# Ships a backup to its restic repository, then applies the retention.
 #
 # Runs in the restic image (alpine: busybox ash, no bash). Everything it needs comes from the
 # environment set by the construct; the retention flags come as arguments ("$@").
 #
 #   RESTIC_REPOSITORY, RESTIC_PASSWORD   the repository (one per job: it is the only writer)
 #   RESTIC_CACERT_FILE                    optional CA bundle of a private endpoint
-#   BACKUP_DIR                            directory to back up (contains BACKUP_META)
+#   BACKUP_DIR                            directory to back up, or
+#   BACKUP_FILES_FROM                     a file listing the paths to back up, one per line
+#   BACKUP_EXCLUDE_FILE                   optional restic exclude patterns, one per line
+#   BACKUP_REQUIRED_FILE                  optional paths that must exist, one per line
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
 #   CHECKSUM_FILE                         optional file whose sha256 is recorded as a tag
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
@@ -14,10 +17,28 @@
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
-: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_DIR:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}"
+: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}"
+: "${BACKUP_DIR:-${BACKUP_FILES_FROM:?set BACKUP_DIR or BACKUP_FILES_FROM}}"
 if [ "$#" -eq 0 ]; then
   echo "upload: no retention flags given; refusing to run forget without a policy" >&2
   exit 2
+fi
+
+# A missing required path fails the job before anything is uploaded or pruned: a config backup
+# without the cluster CA cannot bring a control plane back.
+if [ -n "${BACKUP_REQUIRED_FILE:-}" ]; then
+  missing=0
+  while IFS= read -r path; do
+    [ -n "${path}" ] || continue
+    if [ ! -e "${path}" ]; then
+      echo "upload: required path ${path} does not exist on ${BACKUP_HOST}" >&2
+      missing=1
+    fi
+  done < "${BACKUP_REQUIRED_FILE}"
+  if [ "${missing}" -ne 0 ]; then
+    echo "upload: nothing uploaded, nothing pruned (fix the node or the construct's paths/requiredPaths)" >&2
+    exit 1
+  fi
 fi
 
 # restic 0.14 reads a custom CA only from --cacert (newer versions also from RESTIC_CACERT).
@@ -69,8 +90,19 @@ fi
 # behind is from a killed run of this job. restic 0.14 does not ignore such locks by itself.
 r unlock --remove-all
 
-# shellcheck disable=SC2086 # ${tags} is a list of --tag flags with safe values (checked above)
-r backup --host "${BACKUP_HOST}" ${tags} "${BACKUP_DIR}"
+# What to back up. The file names come from the construct (no spaces), so word splitting is safe.
+if [ -n "${BACKUP_FILES_FROM:-}" ]; then
+  what="--files-from-verbatim ${BACKUP_FILES_FROM}"
+else
+  what="${BACKUP_DIR}"
+fi
+if [ -n "${BACKUP_EXCLUDE_FILE:-}" ]; then
+  what="--exclude-file ${BACKUP_EXCLUDE_FILE} ${what}"
+fi
+
+# restic exits 3 when it could not read some files: an incomplete backup fails the job too.
+# shellcheck disable=SC2086 # ${tags} and ${what} are flag lists with safe values (see above)
+r backup --host "${BACKUP_HOST}" ${tags} ${what}
 
 # Only after a successful backup (set -e), only within this job's host+tag group.
 r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@"

@@ -1,0 +1,90 @@
+import { Cron, Duration } from 'cdk8s';
+import { Retention } from './policy/retention';
+import { BackupRepository } from './repository/backup-repository';
+
+/**
+ * Container images. Pin them (by tag or digest) to what your registry mirrors.
+ */
+export interface BackupImages {
+  /**
+   * An etcd image with `etcdctl` and a `/bin/sh` (used to take and verify etcd snapshots).
+   * If it also has `etcdutl` (etcd ≥ 3.5), verification uses it.
+   * @default 'registry.k8s.io/etcd:3.5.16-0'
+   */
+  readonly etcd?: string;
+  /**
+   * The restic image (alpine based, busybox shell).
+   * @default 'docker.io/restic/restic:0.17.3'
+   */
+  readonly restic?: string;
+}
+
+/** Default etcd image (pinned). */
+export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.5.16-0';
+/** Default restic image (pinned). */
+export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.17.3';
+
+/**
+ * Options every backup CronJob of this library takes.
+ */
+export interface BackupJobOptions {
+  /**
+   * Name of the cluster: part of the restic repository path (`<prefix>/<clusterName>/...`) and
+   * of the object names.
+   */
+  readonly clusterName: string;
+  /** Where the backups go. */
+  readonly repository: BackupRepository;
+  /**
+   * When to back up.
+   * @default - hourly for etcd snapshots, daily for control-plane config
+   */
+  readonly schedule?: Cron;
+  /**
+   * Time zone of the schedule (IANA name).
+   * @default 'Etc/UTC'
+   */
+  readonly timeZone?: string;
+  /**
+   * Which backups to keep.
+   * @default - etcd: Retention.hourly24Daily7Weekly4(); config: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 })
+   */
+  readonly retention?: Retention;
+  /**
+   * Allow a retention whose finest tier (e.g. hourly) is finer than the schedule (e.g. daily):
+   * such a tier then keeps far fewer distinct backups, over a much longer time, than it says.
+   * @default false
+   */
+  readonly allowRetentionFinerThanSchedule?: boolean;
+  /**
+   * Namespace of the CronJobs. Host-path jobs need a namespace whose Pod Security level is
+   * `privileged`.
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Images.
+   * @default - pinned defaults, see BackupImages
+   */
+  readonly images?: BackupImages;
+  /**
+   * Longest time a run may take before Kubernetes stops it.
+   * @default Duration.minutes(45)
+   */
+  readonly activeDeadline?: Duration;
+  /**
+   * How many times a failed run is retried.
+   * @default 2
+   */
+  readonly backoffLimit?: number;
+  /**
+   * How late a missed run may still start.
+   * @default Duration.minutes(15)
+   */
+  readonly startingDeadline?: Duration;
+  /**
+   * PriorityClass of the pods.
+   * @default - none (the cluster default)
+   */
+  readonly priorityClassName?: string;
+}
