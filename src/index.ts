@@ -6,3 +6,4 @@ export * from './repository/backup-repository';
 export * from './backup-job-options';
 export * from './etcd/etcd-source';
 export * from './etcd/etcd-snapshot-backup';
+export * from './config/control-plane-config-backup';

@@ -1,0 +1,317 @@
+import { createHash } from 'crypto';
+import { Cron, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BackupJobOptions } from '../backup-job-options';
+import { EtcdSource } from '../etcd/etcd-source';
+import { readAsset } from '../internal/assets';
+import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
+import { checkDnsLabel, resources } from '../internal/hardening';
+import { Retention } from '../policy/retention';
+
+/**
+ * Props of {@link ControlPlaneConfigBackup}.
+ */
+export interface ControlPlaneConfigBackupProps extends BackupJobOptions {
+  /**
+   * The control plane's distribution (the same `EtcdSource` as the etcd backup): it decides the
+   * default paths and the tolerations. `EtcdSource.external()` has no default paths: set
+   * `paths`, `files` and `requiredPaths`.
+   */
+  readonly source: EtcdSource;
+  /**
+   * Names of EVERY control-plane node (as in `kubectl get nodes`). Each node gets its own
+   * CronJob pinned to it, its own restic host and its own repository path.
+   */
+  readonly nodes: string[];
+  /**
+   * Host directories to back up (absolute paths; mounted read-only at the same path). Optional
+   * files inside them (e.g. kubeadm ≥ 1.29's super-admin.conf) simply go along when present.
+   * @default - kubeadm: /etc/kubernetes; k3s/RKE2: server/tls, server/cred, server/manifests and /etc/rancher/<k3s|rke2>
+   */
+  readonly paths?: string[];
+  /**
+   * Single host files to back up (absolute paths). Each must exist on every node: a missing one
+   * keeps the pod from starting.
+   * @default - kubeadm: /var/lib/kubelet/config.yaml; k3s/RKE2: server/token
+   */
+  readonly files?: string[];
+  /**
+   * restic exclude patterns (e.g. `/etc/kubernetes/tmp`).
+   * @default - nothing excluded
+   */
+  readonly exclude?: string[];
+  /**
+   * Paths that must exist, or the job fails before uploading anything.
+   * @default - the cluster CA and service-account key and the static-pod manifests (kubeadm), the server CA and token (k3s/RKE2)
+   */
+  readonly requiredPaths?: string[];
+  /**
+   * Host path of the API server's `--encryption-provider-config` file. Without its keys, Secrets
+   * restored from an etcd snapshot stay unreadable: back it up with the rest. Required when set.
+   * @default - k3s/RKE2: their cred/encryption-config.json is inside the default paths; kubeadm: none
+   */
+  readonly encryptionProviderConfig?: string;
+  /**
+   * Prefix of the CronJob names (`<prefix>-<node>`, at most 52 characters in all; long node
+   * names are shortened with a hash).
+   * @default `${clusterName}-config`
+   */
+  readonly namePrefix?: string;
+  /**
+   * Resources of the `upload` container.
+   * @default - 100m/1 CPU, 128Mi/512Mi memory
+   */
+  readonly resources?: kplus.ContainerResources;
+}
+
+/** restic tag of every control-plane config backup. */
+export const CONTROL_PLANE_CONFIG_TAG = 'control-plane-config';
+
+interface DistributionPaths { paths: string[]; files: string[]; required: string[] }
+
+function distributionPaths(distribution: string): DistributionPaths | undefined {
+  if (distribution === 'kubeadm') {
+    return {
+      paths: ['/etc/kubernetes'],
+      files: ['/var/lib/kubelet/config.yaml'],
+      required: ['/etc/kubernetes/pki/ca.crt', '/etc/kubernetes/pki/sa.key', '/etc/kubernetes/manifests'],
+    };
+  }
+  if (distribution === 'k3s' || distribution === 'rke2') {
+    const server = `/var/lib/rancher/${distribution}/server`;
+    return {
+      paths: [`${server}/tls`, `${server}/cred`, `${server}/manifests`, `/etc/rancher/${distribution}`],
+      files: [`${server}/token`],
+      required: [`${server}/tls/server-ca.crt`, `${server}/tls/client-ca.crt`, `${server}/token`],
+    };
+  }
+  return undefined;
+}
+
+/** Paths the restic container itself needs: a host mount there would break it. */
+const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tmp', '/scripts', '/etc/ssl', '/etc/backup-repository'];
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Archives each control-plane node's configuration — certificates and keys (PKI), static-pod
+ * manifests, kubeconfigs, kubelet config, the encryption-at-rest config — with restic, one
+ * CronJob per node.
+ *
+ * Why one CronJob per node and not an Indexed Job: each CronJob is pinned to its node by name,
+ * so a node that is down shows up as that node's failed job (and alert) instead of silently
+ * moving a pod elsewhere; each node's restic host, repository path, lock and retention are its
+ * own. The cost is one object per node: the node list lives in the chart, so adding a
+ * control-plane node means adding its name.
+ *
+ * The container runs as root with only `DAC_READ_SEARCH` (read files of other users, e.g.
+ * 0600 keys); host paths are mounted read-only at their own paths, so a restore puts every file
+ * back where it was, with its mode and owner.
+ */
+export class ControlPlaneConfigBackup extends Construct {
+  /** One CronJob per node, in the order of `nodes`. */
+  public readonly cronJobs: kplus.CronJob[];
+  /** The restic repository URL of each node. */
+  public readonly resticRepositories: { [node: string]: string };
+  /** The directories backed up. */
+  public readonly paths: string[];
+  /** The single files backed up. */
+  public readonly files: string[];
+  /** The retention applied after every backup. */
+  public readonly retention: Retention;
+  /** The schedule expression. */
+  public readonly schedule: string;
+
+  constructor(scope: Construct, id: string, props: ControlPlaneConfigBackupProps) {
+    super(scope, id);
+    const C = 'ControlPlaneConfigBackup';
+    if (!props.source) throw new Error(`${C}: source is required, e.g. EtcdSource.kubeadm()`);
+    const resolved = resolveJobOptions(C, props, { schedule: Cron.daily(), retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) });
+    this.schedule = resolved.schedule;
+    this.retention = resolved.retention;
+
+    const defaults = distributionPaths(props.source.distribution);
+    if (!defaults && (props.paths === undefined || props.requiredPaths === undefined)) {
+      throw new Error(`${C}: the distribution ${JSON.stringify(props.source.distribution)} has no default config paths; set paths (and files) and requiredPaths explicitly`);
+    }
+    this.paths = checkPaths(`${C}: paths`, props.paths ?? defaults!.paths);
+    this.files = checkPaths(`${C}: files`, props.files ?? defaults?.files ?? []);
+    const required = checkPaths(`${C}: requiredPaths`, props.requiredPaths ?? defaults!.required);
+    if (props.encryptionProviderConfig !== undefined) {
+      const [file] = checkPaths(`${C}: encryptionProviderConfig`, [props.encryptionProviderConfig]);
+      if (!this.paths.some((p) => within(file, p)) && !this.files.includes(file)) this.files = [...this.files, file];
+      if (!required.includes(file)) required.push(file);
+    }
+    if (this.paths.length + this.files.length === 0) {
+      throw new Error(`${C}: paths and files are both empty: nothing to back up`);
+    }
+    checkNoOverlap(C, [...this.paths, ...this.files]);
+    for (const r of required) {
+      if (!this.paths.some((p) => within(r, p)) && !this.files.includes(r)) {
+        throw new Error(`${C}: requiredPaths: ${r} is not inside any backed-up path (${[...this.paths, ...this.files].join(', ')}); add it to paths or files`);
+      }
+    }
+    const exclude = checkExcludes(C, props.exclude ?? [], [...this.paths, ...this.files], required);
+
+    const nodes = props.nodes;
+    if (!nodes || nodes.length === 0) {
+      throw new Error(`${C}: nodes must list every control-plane node by name (kubectl get nodes -l node-role.kubernetes.io/control-plane)`);
+    }
+    const seen = new Set<string>();
+    for (const node of nodes) {
+      if (!node || node.length > 253 || !NODE_NAME.test(node)) {
+        throw new Error(`${C}: nodes: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
+      }
+      if (seen.has(node)) throw new Error(`${C}: nodes: ${JSON.stringify(node)} is listed twice`);
+      seen.add(node);
+    }
+    const prefix = props.namePrefix ?? `${props.clusterName}-config`;
+    checkDnsLabel(`${C}: namePrefix${props.namePrefix ? '' : ' (from clusterName)'}`, prefix, 44);
+
+    const labels = {
+      'app.kubernetes.io/name': 'cdk8s-backup',
+      'app.kubernetes.io/component': 'control-plane-config',
+      'app.kubernetes.io/instance': prefix,
+      'backup.cdk8s.io/cluster': props.clusterName,
+    };
+    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
+      metadata: { name: prefix, namespace: props.namespace, labels },
+      automountToken: false,
+    });
+    const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join('');
+    const data: { [file: string]: string } = {
+      'restic-upload.sh': readAsset('restic-upload.sh'),
+      'backup-paths.txt': lines([...this.paths, ...this.files]),
+      'required-paths.txt': lines(required),
+    };
+    if (exclude.length > 0) data['exclude.txt'] = lines(exclude);
+    const scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { name: `${prefix}-scripts`, namespace: props.namespace, labels }, data });
+
+    this.resticRepositories = {};
+    this.cronJobs = nodes.map((node) => {
+      const name = jobName(prefix, node);
+      const scope = new Construct(this, node);
+      const resticRepository = props.repository.resticRepository(`${props.clusterName}/config/${node}`);
+      this.resticRepositories[node] = resticRepository;
+      const scriptsVol = kplus.Volume.fromConfigMap(scope, 'ScriptsVolume', scripts, { name: 'scripts', defaultMode: 0o555 });
+      const tmpVol = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+      const hostMounts: kplus.VolumeMount[] = [
+        ...this.paths.map((p) => hostMount(scope, p, kplus.HostPathVolumeType.DIRECTORY)),
+        ...this.files.map((f) => hostMount(scope, f, kplus.HostPathVolumeType.FILE)),
+      ];
+      const env: { [name: string]: kplus.EnvValue } = {
+        NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
+        BACKUP_HOST: kplus.EnvValue.fromValue('$(NODE_NAME)'),
+        BACKUP_TAG: kplus.EnvValue.fromValue(CONTROL_PLANE_CONFIG_TAG),
+        BACKUP_FILES_FROM: kplus.EnvValue.fromValue('/scripts/backup-paths.txt'),
+        BACKUP_REQUIRED_FILE: kplus.EnvValue.fromValue('/scripts/required-paths.txt'),
+      };
+      if (exclude.length > 0) env.BACKUP_EXCLUDE_FILE = kplus.EnvValue.fromValue('/scripts/exclude.txt');
+      return backupCronJob(scope, 'Resource', {
+        metadata: { name, namespace: props.namespace, labels: { ...labels, 'backup.cdk8s.io/node': nodeLabel(node) } },
+        options: props,
+        resolved,
+        serviceAccount,
+        hostNetwork: false,
+        nodeSelector: {},
+        tolerations: props.source.tolerations,
+        nodeName: node,
+        initContainers: [],
+        containers: [resticUploadContainer(scope, {
+          repository: props.repository,
+          resticRepository,
+          image: resolved.images.restic,
+          retention: this.retention,
+          resources: props.resources ?? resources(100, 1000, 128, 512),
+          scriptsVolume: scriptsVol,
+          tmpVolume: tmpVol,
+          env,
+          mounts: hostMounts,
+          capabilities: [kplus.Capability.DAC_READ_SEARCH],
+        })],
+      });
+    });
+  }
+}
+
+function hostMount(scope: Construct, hostPath: string, type: kplus.HostPathVolumeType): kplus.VolumeMount {
+  const name = volumeName(hostPath);
+  return {
+    path: hostPath,
+    volume: kplus.Volume.fromHostPath(scope, name, name, { path: hostPath, type }),
+    readOnly: true,
+  };
+}
+
+/** `/etc/kubernetes` → `host-etc-kubernetes` (≤ 63 characters, unique by a hash if shortened). */
+function volumeName(hostPath: string): string {
+  const slug = `host-${hostPath.slice(1).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/-+$/, '')}`;
+  return slug.length <= 63 ? slug : `${slug.slice(0, 56).replace(/-+$/, '')}-${hash(hostPath)}`;
+}
+
+/** `<prefix>-<node>` with dots as dashes; shortened with a hash of the node name when too long. */
+function jobName(prefix: string, node: string): string {
+  const full = `${prefix}-${node.replace(/\./g, '-')}`;
+  if (full.length <= 52) return full;
+  return `${full.slice(0, 52 - 7).replace(/-+$/, '')}-${hash(node)}`;
+}
+
+/** Node names can exceed a label value's 63 characters. */
+function nodeLabel(node: string): string {
+  return node.length <= 63 ? node : `${node.slice(0, 56).replace(/[-.]+$/, '')}-${hash(node)}`;
+}
+
+function hash(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 6);
+}
+
+function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(`${dir}/`);
+}
+
+function checkPaths(option: string, paths: string[]): string[] {
+  for (const p of paths) {
+    if (typeof p !== 'string' || !p.startsWith('/') || p.endsWith('/') || p.split('/').some((s, i) => i > 0 && (s === '' || s === '.' || s === '..'))) {
+      throw new Error(`${option}: ${JSON.stringify(p)} is not an absolute, normalized host path (e.g. /etc/kubernetes)`);
+    }
+    if (/[\s\\*?[\]]/.test(p)) {
+      throw new Error(`${option}: ${JSON.stringify(p)} contains whitespace or glob characters; list plain paths`);
+    }
+    if (p.split('/').length < 3) {
+      throw new Error(`${option}: ${JSON.stringify(p)} is a top-level directory; back up the directories you need below it (e.g. /etc/kubernetes, not /etc)`);
+    }
+    const reserved = RESERVED.find((r) => within(p, r) || within(r, p));
+    if (reserved) {
+      throw new Error(`${option}: ${JSON.stringify(p)} overlaps ${reserved}, which the backup container needs for itself`);
+    }
+  }
+  return [...paths];
+}
+
+function checkNoOverlap(construct: string, paths: string[]): void {
+  for (const a of paths) {
+    for (const b of paths) {
+      if (a !== b && within(a, b)) throw new Error(`${construct}: ${a} is inside ${b}, which is already backed up; list it once`);
+    }
+    if (paths.indexOf(a) !== paths.lastIndexOf(a)) throw new Error(`${construct}: ${a} is listed twice`);
+  }
+}
+
+function checkExcludes(construct: string, exclude: string[], paths: string[], required: string[]): string[] {
+  for (const e of exclude) {
+    if (!e || /[\n\r]/.test(e) || e !== e.trim()) {
+      throw new Error(`${construct}: exclude: ${JSON.stringify(e)} is not a restic exclude pattern (one non-empty pattern, no surrounding whitespace)`);
+    }
+    if (/^\/?\**$/.test(e)) {
+      throw new Error(`${construct}: exclude: ${JSON.stringify(e)} excludes everything`);
+    }
+  }
+  // A plain-path pattern removes that path and everything below it.
+  const excluded = (p: string) => exclude.some((e) => !/[*?[]/.test(e) && within(p, e));
+  if (paths.every(excluded)) {
+    throw new Error(`${construct}: exclude removes every backed-up path (${paths.join(', ')}); nothing would be backed up`);
+  }
+  const lost = required.filter(excluded);
+  if (lost.length > 0) throw new Error(`${construct}: exclude removes required paths: ${lost.join(', ')}`);
+  return [...exclude];
+}
