@@ -190,14 +190,14 @@ export class ControlPlaneConfigBackup extends Construct {
     this.resticRepositories = {};
     this.cronJobs = nodes.map((node) => {
       const name = jobName(prefix, node);
-      const scope = new Construct(this, node);
+      const nodeScope = new Construct(this, node);
       const resticRepository = props.repository.resticRepository(`${props.clusterName}/config/${node}`);
       this.resticRepositories[node] = resticRepository;
-      const scriptsVol = kplus.Volume.fromConfigMap(scope, 'ScriptsVolume', scripts, { name: 'scripts', defaultMode: 0o555 });
-      const tmpVol = kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+      const scriptsVol = kplus.Volume.fromConfigMap(nodeScope, 'ScriptsVolume', scripts, { name: 'scripts', defaultMode: 0o555 });
+      const tmpVol = kplus.Volume.fromEmptyDir(nodeScope, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
       const hostMounts: kplus.VolumeMount[] = [
-        ...this.paths.map((p) => hostMount(scope, p, kplus.HostPathVolumeType.DIRECTORY)),
-        ...this.files.map((f) => hostMount(scope, f, kplus.HostPathVolumeType.FILE)),
+        ...this.paths.map((p) => hostMount(nodeScope, p, kplus.HostPathVolumeType.DIRECTORY)),
+        ...this.files.map((f) => hostMount(nodeScope, f, kplus.HostPathVolumeType.FILE)),
       ];
       const env: { [name: string]: kplus.EnvValue } = {
         NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
@@ -207,7 +207,7 @@ export class ControlPlaneConfigBackup extends Construct {
         BACKUP_REQUIRED_FILE: kplus.EnvValue.fromValue('/scripts/required-paths.txt'),
       };
       if (exclude.length > 0) env.BACKUP_EXCLUDE_FILE = kplus.EnvValue.fromValue('/scripts/exclude.txt');
-      return backupCronJob(scope, 'Resource', {
+      return backupCronJob(nodeScope, 'Resource', {
         metadata: { name, namespace: props.namespace, labels: { ...labels, 'backup.cdk8s.io/node': nodeLabel(node) } },
         options: props,
         resolved,
@@ -217,7 +217,7 @@ export class ControlPlaneConfigBackup extends Construct {
         tolerations: props.source.tolerations,
         nodeName: node,
         initContainers: [],
-        containers: [resticUploadContainer(scope, {
+        containers: [resticUploadContainer(nodeScope, {
           repository: props.repository,
           resticRepository,
           image: resolved.images.restic,
