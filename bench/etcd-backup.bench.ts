@@ -1,0 +1,582 @@
+/**
+ * Benchmark: the synthesized EtcdSnapshotBackup pod vs. a bare `etcdctl snapshot save`, on a
+ * ~1 GiB etcd (BENCH_DB_MB, default 1024), with the test fixtures (real etcd 3.4 with TLS,
+ * s3rver over HTTPS, restic, the pod runner with host binaries standing in for the images).
+ *
+ *   npx projen bench                      # ~1 GiB, several minutes
+ *   BENCH_DB_MB=50 npx projen bench       # smoke test
+ *
+ * Prints a table and writes the same numbers to .bench/etcd-backup.json.
+ *
+ * How things are measured:
+ * - times: wall clock (Date.now) around `etcdctl snapshot save` and around `runPod`;
+ *   per container, ContainerResult.durationMs (includes the runner's per-container setup).
+ * - baseline peak RSS: GNU time's "Maximum resident set size" (getrusage ru_maxrss).
+ * - pod peak RSS: every 100 ms every process of the container's process group (its runner
+ *   process group; nothing in a container leaves it), except the runner's own unshare and
+ *   wrapper script, is read from /proc/<pid>/status:
+ *   VmHWM (the kernel's per-process RSS high-water mark, exact up to the last sample before the
+ *   process exits) and VmRSS/RssAnon/RssFile (sampled, summed over the group).
+ * - disk: every 100 ms the allocated size (st_blocks) of every emptyDir of the pod; the peak
+ *   total is "extra disk". Stored bytes: sizes of the bucket's objects under the repository.
+ */
+import { spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import {
+  BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
+  EtcdSnapshotBackup, EtcdSource, Retention,
+} from '../src';
+import { ETCDCTL_BIN, EtcdServer, startEtcd } from '../test/support/etcd';
+import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
+import { makeEtcdPki } from '../test/support/pki';
+import { PodResult, runPod } from '../test/support/pod-runner';
+import { cleanEnv } from '../test/support/processes';
+import { S3Server, startS3 } from '../test/support/s3';
+
+const MiB = 1024 * 1024;
+const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
+/** 48 KiB of random bytes = exactly 64 KiB of base64 (no newline, no quote: fine for `etcdctl txn`). */
+const RAW_VALUE_BYTES = 48 * 1024;
+/** etcdctl's gRPC client refuses requests over 2 MiB (clientv3 default MaxCallSendMsgSize). */
+const PUTS_PER_TXN = 24;
+const LOAD_CONCURRENCY = 3;
+const PASSWORD = 'correct horse battery staple';
+const CLUSTER = 'bench';
+const SAMPLE_MS = 100;
+const DISK_SAMPLE_MS = 100;
+
+// ---------------------------------------------------------------------------
+// small helpers
+
+const sec = (ms: number) => ms / 1000;
+const fmtMiB = (bytes: number | undefined) => (bytes === undefined ? '-' : `${(bytes / MiB).toFixed(1)} MiB`);
+const fmtS = (ms: number | undefined) => (ms === undefined ? '-' : `${sec(ms).toFixed(2)} s`);
+
+/** Kubernetes quantity ("256Mi", "1Gi", "500M", "1024") in bytes. */
+function parseQuantity(q: string | number | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(String(q));
+  if (!m) return undefined;
+  const mult: Record<string, number> = {
+    '': 1, 'k': 1e3, 'M': 1e6, 'G': 1e9, 'T': 1e12, 'Ki': 1024, 'Mi': MiB, 'Gi': 1024 * MiB, 'Ti': 1024 * 1024 * MiB,
+  };
+  return m[2] in mult ? Number(m[1]) * mult[m[2]] : undefined;
+}
+
+/** Allocated bytes (like du) and apparent bytes of everything below `dir`. */
+function diskUsage(dir: string): { allocated: number; apparent: number } {
+  let allocated = 0;
+  let apparent = 0;
+  const walk = (p: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return; // removed meanwhile
+    }
+    allocated += st.blocks * 512;
+    if (st.isFile()) apparent += st.size;
+    if (st.isDirectory()) {
+      let entries: string[] = [];
+      try {
+        entries = fs.readdirSync(p);
+      } catch {
+        return;
+      }
+      for (const e of entries) walk(path.join(p, e));
+    }
+  };
+  walk(dir);
+  return { allocated, apparent };
+}
+
+function dbSize(etcd: EtcdServer): number {
+  return Number(JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.dbSize);
+}
+
+// ---------------------------------------------------------------------------
+// 1. fill etcd
+
+async function fill(etcd: EtcdServer, targetBytes: number): Promise<{ keys: number; ms: number; dbSize: number }> {
+  const t0 = Date.now();
+  let keys = 0;
+  let size = dbSize(etcd);
+  let nextReport = 0.1;
+  // Estimate the batches needed, then top up until dbSize reaches the target.
+  while (size < targetBytes) {
+    const missing = targetBytes - size;
+    const batches = Math.max(1, Math.ceil(missing / (PUTS_PER_TXN * RAW_VALUE_BYTES * 4 / 3)));
+    let next = 0;
+    const worker = async () => {
+      while (next < batches) {
+        next++;
+        const lines: string[] = [];
+        for (let i = 0; i < PUTS_PER_TXN; i++) {
+          const key = `/registry/bench/value-${String(keys++).padStart(7, '0')}`;
+          lines.push(`put ${key} "${randomBytes(RAW_VALUE_BYTES).toString('base64')}"`);
+        }
+        // txn stdin: compares, blank line, success ops, blank line, failure ops, blank line
+        const out = await etcd.etcdctlAsync(['txn'], `\n${lines.join('\n')}\n\n\n`);
+        if (!out.startsWith('SUCCESS')) throw new Error(`etcdctl txn did not succeed: ${out.slice(0, 200)}`);
+        const done = (keys * RAW_VALUE_BYTES * 4 / 3) / targetBytes;
+        if (done >= nextReport) {
+          process.stdout.write(`  loaded ~${Math.round(done * 100)}% (${keys} keys, ${sec(Date.now() - t0).toFixed(0)} s)\n`);
+          nextReport += 0.1;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
+    size = dbSize(etcd);
+  }
+  return { keys, ms: Date.now() - t0, dbSize: size };
+}
+
+// ---------------------------------------------------------------------------
+// 2. baseline
+
+interface Baseline { readonly ms: number; readonly maxRssBytes: number; readonly fileBytes: number }
+
+function baseline(etcd: EtcdServer, file: string): Promise<Baseline> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn('/usr/bin/time', ['-v', ETCDCTL_BIN, 'snapshot', 'save', file], {
+      env: cleanEnv(etcd.env()), stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stdout.resume();
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Date.now() - t0;
+      if (code !== 0) {
+        reject(new Error(`etcdctl snapshot save exited ${code}:\n${err}`));
+        return;
+      }
+      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
+      if (!m) {
+        reject(new Error(`no "Maximum resident set size" in /usr/bin/time output:\n${err}`));
+        return;
+      }
+      resolve({ ms, maxRssBytes: Number(m[1]) * 1024, fileBytes: fs.statSync(file).size });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// 3. samplers
+
+interface GroupMemory {
+  /** largest VmHWM of any process of the group, and which process */
+  maxHwm: number;
+  maxHwmProcess: string;
+  /** sampled peaks of the group's summed VmRSS, RssAnon, RssFile */
+  peakRss: number;
+  peakAnon: number;
+  peakFile: number;
+  samples: number;
+}
+
+function statusFields(pid: number): { name: string; hwm: number; rss: number; anon: number; file: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : 0;
+  };
+  const name = /^Name:\s+(.*)$/m.exec(text)?.[1] ?? '?';
+  return { name, hwm: kb('VmHWM'), rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+/**
+ * Samples the memory of every pod container. A container is the process group the runner
+ * starts for it (`setpriv ... unshare ...`, a direct child of this process, detached: its own
+ * group); everything started inside stays in that group. Keyed by process group id, which the
+ * runner reports afterwards as ContainerResult.pid.
+ */
+class MemorySampler {
+  public readonly groups = new Map<number, GroupMemory>();
+  private readonly containerGroups = new Set<number>();
+
+  public sample(): void {
+    const members = new Map<number, number[]>();
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      let stat: string;
+      try {
+        stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pid = Number(e);
+      const ppid = Number(f[1]);
+      const pgrp = Number(f[2]);
+      if (f[0] === 'Z' || f[0] === 'X') continue;
+      if (pgrp === pid && ppid === process.pid && (comm === 'setpriv' || comm === 'unshare')) this.containerGroups.add(pid);
+      // Not the container's: the runner's `unshare` (group leader) and its wrapper script (PID 1 of
+      // the container's PID namespace, which only mounts and then waits for the command).
+      if (pid === pgrp || ppid === pgrp) continue;
+      if (!members.has(pgrp)) members.set(pgrp, []);
+      members.get(pgrp)!.push(pid);
+    }
+    for (const pgid of this.containerGroups) {
+      const pids = members.get(pgid);
+      if (!pids) continue;
+      let g = this.groups.get(pgid);
+      if (!g) {
+        g = { maxHwm: 0, maxHwmProcess: '', peakRss: 0, peakAnon: 0, peakFile: 0, samples: 0 };
+        this.groups.set(pgid, g);
+      }
+      let rss = 0;
+      let anon = 0;
+      let file = 0;
+      for (const pid of pids) {
+        const s = statusFields(pid);
+        if (!s) continue;
+        rss += s.rss;
+        anon += s.anon;
+        file += s.file;
+        if (s.hwm > g.maxHwm) {
+          g.maxHwm = s.hwm;
+          g.maxHwmProcess = s.name;
+        }
+      }
+      g.peakRss = Math.max(g.peakRss, rss);
+      g.peakAnon = Math.max(g.peakAnon, anon);
+      g.peakFile = Math.max(g.peakFile, file);
+      g.samples++;
+    }
+  }
+}
+
+/** Peak disk use of the pod's emptyDirs (found as <tmpdir>/pod-runner-*\/volumes/*, tmpdir private to this run). */
+class DiskSampler {
+  public peakTotal = 0;
+  public readonly peakByVolume: Record<string, number> = {};
+
+  constructor(private readonly tmpDir: string) {}
+
+  public sample(): void {
+    let total = 0;
+    let pods: string[] = [];
+    try {
+      pods = fs.readdirSync(this.tmpDir).filter((d) => d.startsWith('pod-runner-'));
+    } catch {
+      return;
+    }
+    for (const pod of pods) {
+      const vols = path.join(this.tmpDir, pod, 'volumes');
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(vols);
+      } catch {
+        continue;
+      }
+      for (const v of names) {
+        const used = diskUsage(path.join(vols, v)).allocated;
+        total += used;
+        this.peakByVolume[v] = Math.max(this.peakByVolume[v] ?? 0, used);
+      }
+    }
+    this.peakTotal = Math.max(this.peakTotal, total);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// the pod
+
+interface ContainerReport {
+  readonly name: string;
+  readonly seconds: number;
+  readonly exitCode: number | null;
+  readonly memoryLimitBytes?: number;
+  readonly peakRssBytes?: number;
+  readonly maxProcessHwmBytes?: number;
+  readonly maxHwmProcess?: string;
+  readonly peakAnonBytes?: number;
+  readonly peakFileBytes?: number;
+  readonly peakRssOfLimit?: number;
+  readonly memorySamples?: number;
+}
+
+interface PodReport {
+  readonly succeeded: boolean;
+  readonly seconds: number;
+  readonly containers: ContainerReport[];
+  /** runPod wall time minus the containers' durations: runner setup (rootfs, volumes) */
+  readonly runnerOverheadSeconds: number;
+  readonly extraDiskPeakBytes: number;
+  readonly extraDiskPeakByVolumeBytes: Record<string, number>;
+  readonly extraDiskAtEndByVolumeBytes: Record<string, number>;
+  readonly verifyRestoreDirBytes: number;
+  readonly snapshotFileBytes?: number;
+  readonly storedBytesAfter: number;
+  readonly storedObjectsAfter: number;
+  readonly uploadStdoutTail: string;
+}
+
+function memoryLimits(manifests: any[]): Record<string, number | undefined> {
+  const cj = manifests.find((m) => m.kind === 'CronJob');
+  const spec = cj.spec.jobTemplate.spec.template.spec;
+  const out: Record<string, number | undefined> = {};
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+    out[c.name] = parseQuantity(c.resources?.limits?.memory);
+  }
+  return out;
+}
+
+async function runBackupPod(opts: { etcd: EtcdServer; s3: S3Server; hostRoot: string; podTmp: string }): Promise<{ report: PodReport; result: PodResult }> {
+  const { etcd, s3, hostRoot, podTmp } = opts;
+  const chart = Testing.chart();
+  new EtcdSnapshotBackup(chart, 'etcd', {
+    clusterName: CLUSTER,
+    source: EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
+    repository: BackupRepository.s3({
+      bucket: 'backups',
+      prefix: 'k8s',
+      endpoint: s3.endpoint,
+      caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
+      credentials: Credentials.fromSecret('backup-s3'),
+      encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+    }),
+    retention: Retention.keepLast(24),
+  });
+  const manifests = Testing.synth(chart);
+  const limits = memoryLimits(manifests);
+
+  const mem = new MemorySampler();
+  const disk = new DiskSampler(podTmp);
+  const memTimer = setInterval(() => mem.sample(), SAMPLE_MS);
+  const diskTimer = setInterval(() => disk.sample(), DISK_SAMPLE_MS);
+  // runPod makes its pod dir with os.tmpdir(): a directory of our own, so the sampler finds it.
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = podTmp;
+  const t0 = Date.now();
+  let result: PodResult;
+  try {
+    result = await runPod({
+      manifests,
+      images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      hostPaths: { '/etc/kubernetes': path.join(hostRoot, 'etc/kubernetes') },
+      secrets: {
+        'backup-repository': { password: PASSWORD },
+        'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+        'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+      },
+      fieldRefs: { 'status.hostIP': '127.0.0.1', 'spec.nodeName': 'cp-1' },
+      timeoutMs: 40 * 60_000,
+    });
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    clearInterval(memTimer);
+    clearInterval(diskTimer);
+  }
+  const ms = Date.now() - t0;
+  disk.sample(); // the volumes at the end (nothing removes them before cleanup())
+
+  const containers: ContainerReport[] = result.containers.map((c) => {
+    const g = c.pid !== undefined ? mem.groups.get(c.pid) : undefined;
+    const limit = limits[c.name];
+    const peak = g ? Math.max(g.peakRss, g.maxHwm) : undefined;
+    return {
+      name: c.name,
+      seconds: sec(c.durationMs),
+      exitCode: c.exitCode,
+      memoryLimitBytes: limit,
+      peakRssBytes: peak,
+      maxProcessHwmBytes: g?.maxHwm,
+      maxHwmProcess: g?.maxHwmProcess,
+      peakAnonBytes: g?.peakAnon,
+      peakFileBytes: g?.peakFile,
+      peakRssOfLimit: peak !== undefined && limit ? peak / limit : undefined,
+      memorySamples: g?.samples,
+    };
+  });
+  const atEnd: Record<string, number> = {};
+  for (const [name, dir] of Object.entries(result.emptyDirs)) atEnd[name] = diskUsage(dir).allocated;
+  const restoreDir = result.emptyDirs.scratch ? path.join(result.emptyDirs.scratch, 'verify-restore') : undefined;
+  const snapshotFile = result.emptyDirs.backup ? path.join(result.emptyDirs.backup, 'etcd-snapshot.db') : undefined;
+  const objects = s3.listObjects(`k8s/${CLUSTER}/etcd/`);
+  const upload = result.containers.find((c) => c.name === 'upload');
+  const report: PodReport = {
+    succeeded: result.succeeded,
+    seconds: sec(ms),
+    containers,
+    runnerOverheadSeconds: sec(ms - result.containers.reduce((a, c) => a + c.durationMs, 0)),
+    extraDiskPeakBytes: Math.max(disk.peakTotal, Object.values(atEnd).reduce((a, b) => a + b, 0)),
+    extraDiskPeakByVolumeBytes: Object.fromEntries(Object.keys(atEnd).map((k) => [k, Math.max(disk.peakByVolume[k] ?? 0, atEnd[k])])),
+    extraDiskAtEndByVolumeBytes: atEnd,
+    verifyRestoreDirBytes: restoreDir && fs.existsSync(restoreDir) ? diskUsage(restoreDir).allocated : 0,
+    snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : undefined,
+    storedBytesAfter: objects.reduce((a, o) => a + o.size, 0),
+    storedObjectsAfter: objects.length,
+    uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep/i.test(l)).join('\n'),
+  };
+  return { report, result };
+}
+
+function explain(result: PodResult): string {
+  return result.containers.map((c) => `--- ${c.name} exit=${c.exitCode} ${c.reason ?? ''}\n${c.stdout}\n${c.stderr}`).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// output
+
+function printTable(r: any): void {
+  const rows: Array<[string, string]> = [];
+  const base = r.baseline as Baseline;
+  const [p1, p2] = r.pods as PodReport[];
+  rows.push(['etcd dbSize / keys / load time', `${fmtMiB(r.etcd.dbSizeBytes)} / ${r.etcd.keys} x 64 KiB / ${r.etcd.loadSeconds.toFixed(1)} s`]);
+  rows.push(['baseline etcdctl snapshot save', `${fmtS(base.ms)}, peak RSS ${fmtMiB(base.maxRssBytes)}, file ${fmtMiB(base.fileBytes)}`]);
+  rows.push(['backup pod, 1st run', `${p1.seconds.toFixed(2)} s  (ratio pod/save ${r.ratio.firstRun.toFixed(1)}x)`]);
+  if (p2) rows.push(['backup pod, 2nd run (unchanged data)', `${p2.seconds.toFixed(2)} s  (ratio pod/save ${r.ratio.secondRun.toFixed(1)}x)`]);
+  const w = Math.max(...rows.map(([k]) => k.length));
+  console.log('\n=== etcd backup benchmark ===');
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+
+  const header = ['container', 'run1 s', 'run2 s', 'peak RSS', '(anon / file)', 'top process HWM', 'limit', '% limit'];
+  const table: string[][] = [header];
+  for (const c of p1.containers) {
+    const c2 = p2?.containers.find((x) => x.name === c.name);
+    const worst = c2 && (c2.peakRssBytes ?? 0) > (c.peakRssBytes ?? 0) ? c2 : c;
+    table.push([
+      c.name,
+      c.seconds.toFixed(2),
+      c2 ? c2.seconds.toFixed(2) : '-',
+      fmtMiB(worst.peakRssBytes),
+      `(${fmtMiB(worst.peakAnonBytes)} / ${fmtMiB(worst.peakFileBytes)})`,
+      `${fmtMiB(worst.maxProcessHwmBytes)} ${worst.maxHwmProcess ?? ''}`,
+      fmtMiB(worst.memoryLimitBytes),
+      worst.peakRssOfLimit !== undefined ? `${(worst.peakRssOfLimit * 100).toFixed(0)}%` : '-',
+    ]);
+  }
+  table.push(['(runner setup)', p1.runnerOverheadSeconds.toFixed(2), p2 ? p2.runnerOverheadSeconds.toFixed(2) : '-', '', '', '', '', '']);
+  const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
+  console.log('');
+  for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  console.log('(memory: worse of the two runs; peak RSS = max(sampled sum of VmRSS of the container, largest VmHWM))');
+
+  console.log('');
+  const vols = Object.entries(p1.extraDiskPeakByVolumeBytes).map(([k, v]) => `${k} ${fmtMiB(v)}`).join(', ');
+  console.log(`extra disk (peak, emptyDirs)      ${fmtMiB(p1.extraDiskPeakBytes)}  [${vols}]; verify restore dir ${fmtMiB(p1.verifyRestoreDirBytes)}`);
+  if (p2) console.log(`extra disk 2nd run                ${fmtMiB(p2.extraDiskPeakBytes)}`);
+  console.log(`stored in bucket after 1st run    ${fmtMiB(p1.storedBytesAfter)} in ${p1.storedObjectsAfter} objects`);
+  if (p2) console.log(`stored in bucket after 2nd run    ${fmtMiB(p2.storedBytesAfter)} in ${p2.storedObjectsAfter} objects (+${fmtMiB(p2.storedBytesAfter - p1.storedBytesAfter)})`);
+}
+
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<number> {
+  if (!(DB_MB > 0)) throw new Error(`BENCH_DB_MB must be a positive number of MiB; got ${process.env.BENCH_DB_MB}`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-bench-'));
+  const removeWork = () => fs.rmSync(work, { recursive: true, force: true });
+  process.once('exit', removeWork);
+  const stoppers: Array<() => Promise<void>> = [];
+  const pods: PodResult[] = [];
+  let exitCode = 0;
+  try {
+    const hostRoot = path.join(work, 'node');
+    const pkiDir = path.join(hostRoot, 'etc/kubernetes/pki/etcd');
+    fs.mkdirSync(pkiDir, { recursive: true });
+    makeEtcdPki(pkiDir);
+    const podTmp = path.join(work, 'pods');
+    fs.mkdirSync(podTmp);
+
+    const loadavgAtStart = os.loadavg();
+    console.log(`etcd-backup bench: target dbSize ${DB_MB} MiB, host ${os.cpus().length} CPUs, ${(os.totalmem() / 1024 / MiB).toFixed(0)} GiB RAM, load average ${loadavgAtStart.map((l) => l.toFixed(2)).join(' ')}`);
+    const etcd = await startEtcd({
+      pkiDir,
+      dataDir: path.join(work, 'etcd-data'),
+      extraArgs: [`--quota-backend-bytes=${8 * 1024 * MiB}`, `--max-request-bytes=${10 * MiB}`],
+    });
+    stoppers.push(() => etcd.stop());
+    const s3 = await startS3({ bucket: 'backups', dataDir: path.join(work, 's3-data'), silent: true });
+    stoppers.push(() => s3.stop());
+
+    console.log('loading etcd ...');
+    const loaded = await fill(etcd, DB_MB * MiB);
+    console.log(`loaded ${loaded.keys} keys, dbSize ${fmtMiB(loaded.dbSize)} in ${sec(loaded.ms).toFixed(1)} s`);
+
+    console.log('baseline: etcdctl snapshot save ...');
+    const baselineFile = path.join(work, 'baseline-snapshot.db');
+    const base = await baseline(etcd, baselineFile);
+    console.log(`  ${fmtS(base.ms)}, peak RSS ${fmtMiB(base.maxRssBytes)}, ${fmtMiB(base.fileBytes)}`);
+    fs.rmSync(baselineFile, { force: true });
+
+    const reports: PodReport[] = [];
+    for (const run of [1, 2]) {
+      console.log(`backup pod, run ${run} ...`);
+      const { report, result } = await runBackupPod({ etcd, s3, hostRoot, podTmp });
+      pods.push(result);
+      result.cleanup();
+      if (!report.succeeded) {
+        console.error(`backup pod run ${run} FAILED: ${result.reason ?? ''}\n${explain(result)}`);
+        exitCode = 1;
+        break;
+      }
+      console.log(`  ${report.seconds.toFixed(2)} s (${report.containers.map((c) => `${c.name} ${c.seconds.toFixed(2)} s`).join(', ')})`);
+      if (report.uploadStdoutTail) console.log(report.uploadStdoutTail.replace(/^/gm, '    upload| '));
+      reports.push(report);
+    }
+    if (exitCode !== 0) return exitCode;
+
+    const out = {
+      date: new Date().toISOString(),
+      host: { cpus: os.cpus().length, memBytes: os.totalmem(), kernel: os.release(), loadavgAtStart, loadavgAtEnd: os.loadavg() },
+      versions: {
+        etcdctl: etcd.etcdctl(['version']).split('\n')[0],
+        note: `images stand-ins: host etcd/etcdctl for ${DEFAULT_ETCD_IMAGE}, host restic (0.14) + busybox for ${DEFAULT_RESTIC_IMAGE}`,
+      },
+      etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: RAW_VALUE_BYTES * 4 / 3, loadSeconds: sec(loaded.ms) },
+      baseline: base,
+      pods: reports,
+      ratio: {
+        firstRun: reports[0].seconds / sec(base.ms),
+        secondRun: reports[1].seconds / sec(base.ms),
+      },
+      method: {
+        times: 'wall clock around etcdctl snapshot save / runPod; per container ContainerResult.durationMs (includes runner setup of that container)',
+        baselineRss: 'GNU /usr/bin/time -v Maximum resident set size (ru_maxrss)',
+        podRss: `every ${SAMPLE_MS} ms /proc/<pid>/status of every process in the container's process group (without the runner's unshare + wrapper): VmHWM (kernel per-process peak) and summed VmRSS/RssAnon/RssFile (sampled)`,
+        disk: `every ${DISK_SAMPLE_MS} ms allocated size (st_blocks) of the pod's emptyDirs, plus at the end before cleanup`,
+        stored: 'sum of object sizes in the bucket under the repository prefix',
+      },
+    };
+    printTable(out);
+    console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other work on this host skews the times)`);
+    const outDir = path.resolve(__dirname, '..', '.bench');
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'etcd-backup.json'), JSON.stringify(out, null, 2) + '\n');
+    console.log(`\nwritten ${path.relative(process.cwd(), path.join(outDir, 'etcd-backup.json'))}`);
+    return 0;
+  } finally {
+    for (const p of pods) p.cleanup();
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        console.error(`cleanup: ${(e as Error).message}`);
+      }
+    }
+    removeWork();
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (e) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exitCode = 1;
+});
