@@ -163,3 +163,11 @@ describe('EtcdSnapshotBackup: valid output', () => {
     expectValidManifests(synthEtcdBackup({ source, priorityClassName: 'system-cluster-critical' }).manifests);
   });
 });
+
+describe('EtcdSnapshotBackup: time zone', () => {
+  test('an IANA time zone is rendered; anything else is rejected', () => {
+    const { manifests } = synthEtcdBackup({ timeZone: 'Europe/Berlin' });
+    expect(manifests.find((m) => m.kind === 'CronJob').spec.timeZone).toBe('Europe/Berlin');
+    expect(() => synthEtcdBackup({ timeZone: 'Mars/Olympus' })).toThrow(/EtcdSnapshotBackup: timeZone: "Mars\/Olympus" is not an IANA time zone name/);
+  });
+});

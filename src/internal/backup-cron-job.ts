@@ -28,6 +28,7 @@ export function resolveJobOptions(construct: string, o: BackupJobOptions, defaul
     throw new Error(`${construct}: backoffLimit must be a whole number from 0 to 10; got ${o.backoffLimit}`);
   }
   if (o.priorityClassName !== undefined) checkDnsLabel(`${construct}: priorityClassName`, o.priorityClassName, 253);
+  if (o.timeZone !== undefined) checkTimeZone(`${construct}: timeZone`, o.timeZone);
   const schedule = checkSchedule(`${construct}: schedule`, o.schedule ?? defaults.schedule);
   const retention = o.retention ?? defaults.retention;
   const finest = retention.finestPeriodHours;
@@ -42,6 +43,18 @@ export function resolveJobOptions(construct: string, o: BackupJobOptions, defaul
     }
   }
   return { schedule, retention, images };
+}
+
+function checkTimeZone(option: string, timeZone: string): void {
+  try {
+    // Throws a RangeError for names the IANA database does not know.
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    throw new Error(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
+  }
+  if (timeZone.includes(' ') || timeZone.startsWith('CRON_TZ')) {
+    throw new Error(`${option}: give the bare IANA name, e.g. 'Europe/Berlin'; got ${JSON.stringify(timeZone)}`);
+  }
 }
 
 /**
