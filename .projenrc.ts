@@ -69,6 +69,17 @@ project.addTask('synth-example', {
   exec: 'ts-node --project test/tsconfig.json examples/main.ts',
 });
 
+// L1 constructs for the upstream CRDs in ../shared/crds (data, never copied here). Run by hand
+// when the CRDs change: not part of the build, and it fetches cdk8s-cli on demand.
+project.addTask('import', {
+  description: 'Regenerate src/imports/ from the CRDs in ../shared/crds (cdk8s import)',
+  steps: [
+    { exec: 'for f in ../shared/crds/velero/*.yaml; do cat "$f"; echo "---"; done > /tmp/cdk8s-backup-velero-crds.yaml' },
+    { exec: 'npx -y cdk8s-cli@2.207.56 import velero:=/tmp/cdk8s-backup-velero-crds.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
+    { exec: 'cp /tmp/cdk8s-backup-imports/velero-velero.io.ts src/imports/velero.io.ts' },
+  ],
+});
+
 project.addTask('bench', {
   description: 'Benchmark the etcd backup pod against a bare etcdctl snapshot save (~1 GiB etcd)',
   exec: 'ts-node --project test/tsconfig.json bench/etcd-backup.bench.ts',

@@ -1,5 +1,5 @@
 import * as kplus from 'cdk8s-plus-28';
-import { checkSecretKey, checkSecretName } from '../repository/secret-key-ref';
+import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
 
 /**
  * Overrides for an etcd that runs on the cluster's own control-plane nodes.

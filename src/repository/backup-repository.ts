@@ -1,5 +1,6 @@
 import { Credentials } from './credentials';
-import { SecretKeyRef, checkSecretKeyRef, checkSecretName, checkSecretKey } from './secret-key-ref';
+import { SecretKeyRef } from './secret-key-ref';
+import { checkSecretKeyRef, checkSecretName, checkSecretKey } from '../internal/secret-checks';
 import { Encryption } from '../policy/encryption';
 
 /**

@@ -1,4 +1,4 @@
-import { checkSecretKey, checkSecretName } from './secret-key-ref';
+import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
 
 /**
  * Which keys of the credentials Secret hold which value. Only the keys the repository's backend
@@ -30,6 +30,12 @@ export interface CredentialKeys {
    * @default 'credentials.json'
    */
   readonly gcsServiceAccountKey?: string;
+  /**
+   * Velero's view of the same credentials: a cloud credentials FILE (for the AWS plugin, the
+   * INI format `[default]\naws_access_key_id=…\naws_secret_access_key=…`).
+   * @default 'cloud'
+   */
+  readonly cloudCredentialsFile?: string;
 }
 
 /**
@@ -53,6 +59,7 @@ export class Credentials {
       sessionToken: keys.sessionToken,
       azureAccountKey: keys.azureAccountKey ?? 'AZURE_ACCOUNT_KEY',
       gcsServiceAccountKey: keys.gcsServiceAccountKey ?? 'credentials.json',
+      cloudCredentialsFile: keys.cloudCredentialsFile ?? 'cloud',
     };
     for (const [field, key] of Object.entries(resolved)) {
       if (key !== undefined) checkSecretKey(`Credentials.fromSecret(keys.${field})`, key);

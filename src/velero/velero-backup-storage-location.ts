@@ -1,0 +1,199 @@
+import { Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { DEFAULT_VELERO_NAMESPACE, checkObjectName, goDuration } from './velero-common';
+import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
+import { checkSecretKeyRef } from '../internal/secret-checks';
+import { Credentials } from '../repository/credentials';
+import { SecretKeyRef } from '../repository/secret-key-ref';
+
+/**
+ * Server-side encryption of the Velero bucket (AWS plugin): exactly one method. It is on top of,
+ * never instead of, protecting the bucket itself; Velero has no client-side encryption.
+ */
+export class VeleroServerSideEncryption {
+  /** SSE-KMS with this key (id, ARN or alias). */
+  public static kms(keyId: string): VeleroServerSideEncryption {
+    if (!keyId || /\s/.test(keyId)) throw new Error(`VeleroServerSideEncryption.kms(keyId): expected a KMS key id, ARN or alias; got ${JSON.stringify(keyId)}`);
+    return new VeleroServerSideEncryption({ kmsKeyId: keyId });
+  }
+
+  /** SSE-S3 (`AES256`): keys managed by the storage service. */
+  public static s3Managed(): VeleroServerSideEncryption {
+    return new VeleroServerSideEncryption({ serverSideEncryption: 'AES256' });
+  }
+
+  /**
+   * SSE-C: a customer key file at this path INSIDE the Velero pod (mount it there from a Secret
+   * through the Velero deployment). Lose the key and the backups are gone.
+   */
+  public static customerKey(pathInVeleroPod: string): VeleroServerSideEncryption {
+    if (!pathInVeleroPod || !pathInVeleroPod.startsWith('/')) {
+      throw new Error(`VeleroServerSideEncryption.customerKey(pathInVeleroPod): expected an absolute path inside the Velero pod; got ${JSON.stringify(pathInVeleroPod)}`);
+    }
+    return new VeleroServerSideEncryption({ customerKeyEncryptionFile: pathInVeleroPod });
+  }
+
+  /** The provider config entries this method sets. */
+  public readonly config: { [key: string]: string };
+
+  private constructor(config: { [key: string]: string }) {
+    this.config = config;
+  }
+}
+
+/** Config keys that select server-side encryption: only one may be set. */
+const SSE_KEYS = ['kmsKeyId', 'serverSideEncryption', 'customerKeyEncryptionFile'];
+
+/**
+ * Props of {@link VeleroBackupStorageLocation}: the Velero Helm chart's `backupStorageLocation:`
+ * values, typed.
+ */
+export interface VeleroBackupStorageLocationProps {
+  /** Bucket (no slashes: paths go in `prefix`). */
+  readonly bucket: string;
+  /**
+   * Path inside the bucket.
+   * @default - the bucket root
+   */
+  readonly prefix?: string;
+  /**
+   * Object-store plugin.
+   * @default 'aws' (S3 and S3-compatible)
+   */
+  readonly provider?: string;
+  /**
+   * Name of the location.
+   * @default 'default'
+   */
+  readonly name?: string;
+  /**
+   * Velero's namespace.
+   * @default 'velero'
+   */
+  readonly namespace?: string;
+  /**
+   * Region of the bucket (`config.region`).
+   * @default - none
+   */
+  readonly region?: string;
+  /**
+   * URL of an S3-compatible endpoint (`config.s3Url`).
+   * @default - AWS S3
+   */
+  readonly s3Url?: string;
+  /**
+   * Path-style addressing, needed by most S3-compatible servers (`config.s3ForcePathStyle`).
+   * @default - true when s3Url is set, else unset
+   */
+  readonly s3ForcePathStyle?: boolean;
+  /**
+   * CA bundle of a private endpoint: a key of a Secret in Velero's namespace (`caCertRef`).
+   * @default - the system CAs
+   */
+  readonly caCert?: SecretKeyRef;
+  /**
+   * Credentials: Velero reads a cloud credentials FILE from the Secret key
+   * `credentials.keys.cloudCredentialsFile` (default `cloud`). The Secret must be in Velero's
+   * namespace.
+   * @default - the Velero deployment's own credentials
+   */
+  readonly credentials?: Credentials;
+  /**
+   * Make this the default location.
+   * @default false
+   */
+  readonly default?: boolean;
+  /**
+   * Read-only location (e.g. restoring from another cluster's backups).
+   * @default false
+   */
+  readonly readOnly?: boolean;
+  /**
+   * How often Velero syncs Backups from the bucket.
+   * @default - Velero's default (1 minute)
+   */
+  readonly backupSyncPeriod?: Duration;
+  /**
+   * How often Velero validates the location.
+   * @default - Velero's default (1 minute)
+   */
+  readonly validationFrequency?: Duration;
+  /**
+   * Server-side encryption of the bucket.
+   * @default - the bucket's default
+   */
+  readonly serverSideEncryption?: VeleroServerSideEncryption;
+  /**
+   * More provider config (e.g. `profile`, `checksumAlgorithm`, Azure `resourceGroup`).
+   * @default - none
+   */
+  readonly config?: { [key: string]: string };
+}
+
+/**
+ * A Velero BackupStorageLocation, in Velero's namespace.
+ */
+export class VeleroBackupStorageLocation extends Construct {
+  /** Name of the location (for `VeleroSchedule.storageLocation`). */
+  public readonly locationName: string;
+
+  constructor(scope: Construct, id: string, props: VeleroBackupStorageLocationProps) {
+    super(scope, id);
+    const C = 'VeleroBackupStorageLocation';
+    if (!props.bucket) throw new Error(`${C}: bucket is required`);
+    if (props.bucket.includes('/')) {
+      throw new Error(`${C}: bucket: a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(props.bucket)}`);
+    }
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(props.bucket)) {
+      throw new Error(`${C}: bucket: expected 3-63 lowercase letters, digits, '.' and '-'; got ${JSON.stringify(props.bucket)}`);
+    }
+    const prefix = props.prefix?.replace(/^\/+|\/+$/g, '');
+    if (prefix !== undefined && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(prefix)) {
+      throw new Error(`${C}: prefix: expected path segments separated by single '/'; got ${JSON.stringify(props.prefix)}`);
+    }
+    const config: { [key: string]: string } = { ...(props.config ?? {}) };
+    const set = (key: string, value: string | undefined, option: string) => {
+      if (value === undefined) return;
+      if (key in config) throw new Error(`${C}: ${option} and config.${key} both set; use ${option}`);
+      config[key] = value;
+    };
+    set('region', props.region, 'region');
+    if (props.s3Url !== undefined) {
+      let url: URL;
+      try {
+        url = new URL(props.s3Url);
+      } catch {
+        throw new Error(`${C}: s3Url: expected a URL like https://minio.example.com:9000; got ${JSON.stringify(props.s3Url)}`);
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${C}: s3Url: expected http(s)://; got ${JSON.stringify(props.s3Url)}`);
+      set('s3Url', props.s3Url, 's3Url');
+    }
+    const pathStyle = props.s3ForcePathStyle ?? (props.s3Url !== undefined ? true : undefined);
+    set('s3ForcePathStyle', pathStyle === undefined ? undefined : String(pathStyle), 's3ForcePathStyle');
+    for (const [k, v] of Object.entries(props.serverSideEncryption?.config ?? {})) set(k, v, 'serverSideEncryption');
+    const sse = SSE_KEYS.filter((k) => k in config);
+    if (sse.length > 1) {
+      throw new Error(`${C}: server-side encryption: ${sse.join(' and ')} are exclusive; choose one method (VeleroServerSideEncryption.kms(), .s3Managed() or .customerKey())`);
+    }
+
+    this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);
+    const caCert = props.caCert ? checkSecretKeyRef(`${C}: caCert`, props.caCert) : undefined;
+    new RawBackupStorageLocation(this, 'Resource', {
+      metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63) },
+      spec: {
+        provider: props.provider ?? 'aws',
+        objectStorage: {
+          bucket: props.bucket,
+          prefix: prefix || undefined,
+          caCertRef: caCert ? { name: caCert.name, key: caCert.key } : undefined,
+        },
+        config: Object.keys(config).length > 0 ? config : undefined,
+        credential: props.credentials ? { name: props.credentials.secretName, key: props.credentials.keys.cloudCredentialsFile! } : undefined,
+        default: props.default ?? false,
+        accessMode: props.readOnly ? BackupStorageLocationSpecAccessMode.READ_ONLY : BackupStorageLocationSpecAccessMode.READ_WRITE,
+        backupSyncPeriod: props.backupSyncPeriod ? goDuration(`${C}: backupSyncPeriod`, props.backupSyncPeriod) : undefined,
+        validationFrequency: props.validationFrequency ? goDuration(`${C}: validationFrequency`, props.validationFrequency) : undefined,
+      },
+    });
+  }
+}

@@ -1,0 +1,295 @@
+import { ApiObject, Cron, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { VeleroBackupHook } from './velero-backup-hook';
+import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { Schedule as RawSchedule } from '../imports/velero.io';
+import { checkSchedule } from '../internal/schedule';
+import { Retention } from '../policy/retention';
+
+/**
+ * Props of {@link VeleroSchedule}. Every field of the Velero Helm chart's `schedules:` values
+ * has a typed counterpart here.
+ */
+export interface VeleroScheduleProps {
+  /**
+   * When to back up. With a `Retention.gfs(...)`, the minute and hour of this schedule place
+   * every tier's backups (hourly at that minute, daily at that time, weekly on Sunday, monthly on
+   * the 1st, yearly on January 1st).
+   */
+  readonly schedule: Cron;
+  /**
+   * Which backups to keep. `maxAge` becomes the Backups' `ttl`; `gfs` becomes one Schedule per
+   * tier with `ttl = count × period`. Velero cannot keep "the last N" backups: `keepLast` (and a
+   * gfs `last`) is an error.
+   */
+  readonly retention: Retention;
+  /**
+   * Time zone of the schedule (rendered as `CRON_TZ=`).
+   * @default - Velero's (UTC)
+   */
+  readonly timeZone?: string;
+  /**
+   * Name of the Schedule (with gfs, the prefix of `<name>-daily` etc.). At most 63 characters:
+   * Velero names Backups `<schedule>-<timestamp>` and creates none above that.
+   * @default - the construct id
+   */
+  readonly name?: string;
+  /**
+   * Velero's namespace (it reads Schedules only there).
+   * @default 'velero'
+   */
+  readonly namespace?: string;
+  /**
+   * Namespaces to back up.
+   * @default - all
+   */
+  readonly includedNamespaces?: string[];
+  /**
+   * Namespaces not to back up.
+   * @default - none
+   */
+  readonly excludedNamespaces?: string[];
+  /**
+   * Resources (`kind.group` or plural) to back up.
+   * @default - all
+   */
+  readonly includedResources?: string[];
+  /**
+   * Resources not to back up.
+   * @default - none
+   */
+  readonly excludedResources?: string[];
+  /**
+   * Include cluster-scoped resources (old-style filter; do not combine with the scoped filters).
+   * @default - Velero decides (cluster resources related to included namespaces)
+   */
+  readonly includeClusterResources?: boolean;
+  /**
+   * Cluster-scoped resources to back up.
+   * @default - none besides those Velero adds
+   */
+  readonly includedClusterScopedResources?: string[];
+  /**
+   * Cluster-scoped resources not to back up.
+   * @default - none
+   */
+  readonly excludedClusterScopedResources?: string[];
+  /**
+   * Namespace-scoped resources to back up.
+   * @default - all
+   */
+  readonly includedNamespaceScopedResources?: string[];
+  /**
+   * Namespace-scoped resources not to back up.
+   * @default - none
+   */
+  readonly excludedNamespaceScopedResources?: string[];
+  /**
+   * Back up only objects with these labels (matchLabels). Exclusive with `orLabelSelectors`.
+   * @default - no label filter
+   */
+  readonly labelSelector?: { [key: string]: string };
+  /**
+   * Back up objects matching any of these label sets. Exclusive with `labelSelector`.
+   * @default - no label filter
+   */
+  readonly orLabelSelectors?: Array<{ [key: string]: string }>;
+  /**
+   * Take storage snapshots of persistent volumes.
+   * @default - Velero's server default
+   */
+  readonly snapshotVolumes?: boolean;
+  /**
+   * Back up all pod volumes with file-system backup (kopia) unless opted out per volume.
+   * @default - Velero's server default
+   */
+  readonly defaultVolumesToFsBackup?: boolean;
+  /**
+   * Move CSI snapshot data to the backup storage (data mover).
+   * @default - false
+   */
+  readonly snapshotMoveData?: boolean;
+  /**
+   * BackupStorageLocation name.
+   * @default - Velero's default location
+   */
+  readonly storageLocation?: string;
+  /**
+   * VolumeSnapshotLocation names.
+   * @default - Velero's defaults per provider
+   */
+  readonly volumeSnapshotLocations?: string[];
+  /**
+   * How long to wait for CSI snapshots to be ready.
+   * @default - Velero's default (10 minutes)
+   */
+  readonly csiSnapshotTimeout?: Duration;
+  /**
+   * How long to wait for asynchronous item operations (data mover).
+   * @default - Velero's default (4 hours)
+   */
+  readonly itemOperationTimeout?: Duration;
+  /**
+   * Consistency hooks run in the application pods.
+   * @default - none
+   */
+  readonly hooks?: VeleroBackupHook[];
+  /**
+   * Labels of the Backups the Schedule creates. Always set, so Backups never inherit the
+   * Schedule's labels (a GitOps tool's tracking label on a Backup makes Argo CD prune it).
+   * @default { 'backup.cdk8s.io/schedule': <schedule name> }
+   */
+  readonly backupLabels?: { [key: string]: string };
+  /**
+   * Create the Schedule paused.
+   * @default false
+   */
+  readonly paused?: boolean;
+  /**
+   * Skip the backup Velero would otherwise take as soon as the Schedule is created or unpaused;
+   * with GitOps every sync that recreates a Schedule would start a backup.
+   * @default true
+   */
+  readonly skipImmediately?: boolean;
+  /**
+   * Make Backups owned by the Schedule, so deleting the Schedule deletes its Backups (and their
+   * data). Off by default: removing a Schedule from git must not destroy its backups.
+   * @default false
+   */
+  readonly useOwnerReferencesInBackup?: boolean;
+}
+
+/** GitOps tools' tracking labels: a Backup carrying one is pruned as an unknown object. */
+const GITOPS_LABELS = [/^app\.kubernetes\.io\/instance$/, /^argocd\.argoproj\.io\//, /^kustomize\.toolkit\.fluxcd\.io\//, /^helm\.toolkit\.fluxcd\.io\//];
+
+interface Tier { suffix: string; count: number; hours: number; cron: (minute: string, hour: string) => string }
+
+/**
+ * A Velero backup Schedule (or one per retention tier), safe under GitOps by default.
+ */
+export class VeleroSchedule extends Construct {
+  /** The Schedule objects (one, or one per gfs tier). */
+  public readonly schedules: ApiObject[];
+  /** Names of the Schedules. */
+  public readonly scheduleNames: string[];
+
+  constructor(scope: Construct, id: string, props: VeleroScheduleProps) {
+    super(scope, id);
+    const C = 'VeleroSchedule';
+    if (!props.schedule) throw new Error(`${C}: schedule is required`);
+    if (!props.retention) throw new Error(`${C}: retention is required (it becomes the Backups' ttl), e.g. Retention.maxAge(Duration.days(30))`);
+    const expr = checkSchedule(`${C}: schedule`, props.schedule);
+    if (expr.startsWith('@')) throw new Error(`${C}: schedule: use five cron fields, not ${expr}`);
+    const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
+    const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
+    if (props.timeZone !== undefined && !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(props.timeZone)) {
+      throw new Error(`${C}: timeZone: expected an IANA name like 'Europe/Berlin'; got ${JSON.stringify(props.timeZone)}`);
+    }
+    if (props.timeZone !== undefined) {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: props.timeZone });
+      } catch {
+        throw new Error(`${C}: timeZone: ${JSON.stringify(props.timeZone)} is not an IANA time zone name`);
+      }
+    }
+    if (props.labelSelector && props.orLabelSelectors) {
+      throw new Error(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
+    }
+    checkLabels(`${C}: labelSelector`, props.labelSelector);
+    (props.orLabelSelectors ?? []).forEach((sel, i) => checkLabels(`${C}: orLabelSelectors[${i}]`, sel));
+    // Velero rejects old-style (includeClusterResources, included/excludedResources) and
+    // new-style scoped filters in one backup.
+    const scoped = [props.includedClusterScopedResources, props.excludedClusterScopedResources,
+      props.includedNamespaceScopedResources, props.excludedNamespaceScopedResources].some((f) => f !== undefined);
+    const oldStyle = [props.includeClusterResources, props.includedResources, props.excludedResources].some((f) => f !== undefined);
+    if (scoped && oldStyle) {
+      throw new Error(`${C}: includeClusterResources/includedResources/excludedResources cannot be combined with the scoped resource filters (included/excluded{Cluster,Namespace}ScopedResources); use one style`);
+    }
+    const hookNames = new Set<string>();
+    for (const h of props.hooks ?? []) {
+      if (hookNames.has(h.name)) throw new Error(`${C}: hooks: the name ${JSON.stringify(h.name)} is used twice`);
+      hookNames.add(h.name);
+    }
+
+    const tiers = tiersOf(C, props.retention, expr);
+    this.scheduleNames = [];
+    this.schedules = tiers.map((tier) => {
+      const tierName = tier.suffix ? `${name}-${tier.suffix}` : name;
+      checkObjectName(`${C}: name${tier.suffix ? ` (with the -${tier.suffix} tier suffix)` : ''}: Velero creates no Backups for Schedule names over 63 characters`, tierName, 63);
+      const backupLabels = props.backupLabels ?? { 'backup.cdk8s.io/schedule': tierName };
+      checkLabels(`${C}: backupLabels`, backupLabels);
+      if (Object.keys(backupLabels).length === 0) {
+        throw new Error(`${C}: backupLabels must not be empty: without labels, Backups inherit the Schedule's (and a GitOps tool's) labels`);
+      }
+      const gitops = Object.keys(backupLabels).find((k) => GITOPS_LABELS.some((re) => re.test(k)));
+      if (gitops) throw new Error(`${C}: backupLabels: ${gitops} is a GitOps tracking label; Backups carrying it get pruned by Argo CD/Flux`);
+      this.scheduleNames.push(tierName);
+      const cronExpr = tier.cron(...minuteHour(expr));
+      return new RawSchedule(this, tier.suffix || 'Resource', {
+        metadata: { name: tierName, namespace },
+        spec: {
+          schedule: props.timeZone ? `CRON_TZ=${props.timeZone} ${cronExpr}` : cronExpr,
+          paused: props.paused ?? false,
+          skipImmediately: props.skipImmediately ?? true,
+          useOwnerReferencesInBackup: props.useOwnerReferencesInBackup ?? false,
+          template: {
+            metadata: { labels: { ...backupLabels } },
+            ttl: goDuration(`${C}: retention`, Duration.hours(tier.hours * tier.count)),
+            includedNamespaces: checkNames(`${C}: includedNamespaces`, props.includedNamespaces),
+            excludedNamespaces: checkNames(`${C}: excludedNamespaces`, props.excludedNamespaces),
+            includedResources: checkNames(`${C}: includedResources`, props.includedResources),
+            excludedResources: checkNames(`${C}: excludedResources`, props.excludedResources),
+            includeClusterResources: props.includeClusterResources,
+            includedClusterScopedResources: checkNames(`${C}: includedClusterScopedResources`, props.includedClusterScopedResources),
+            excludedClusterScopedResources: checkNames(`${C}: excludedClusterScopedResources`, props.excludedClusterScopedResources),
+            includedNamespaceScopedResources: checkNames(`${C}: includedNamespaceScopedResources`, props.includedNamespaceScopedResources),
+            excludedNamespaceScopedResources: checkNames(`${C}: excludedNamespaceScopedResources`, props.excludedNamespaceScopedResources),
+            labelSelector: props.labelSelector ? { matchLabels: { ...props.labelSelector } } : undefined,
+            orLabelSelectors: props.orLabelSelectors?.map((sel) => ({ matchLabels: { ...sel } })),
+            snapshotVolumes: props.snapshotVolumes,
+            defaultVolumesToFsBackup: props.defaultVolumesToFsBackup,
+            snapshotMoveData: props.snapshotMoveData,
+            storageLocation: props.storageLocation === undefined ? undefined : checkObjectName(`${C}: storageLocation`, props.storageLocation, 253),
+            volumeSnapshotLocations: props.volumeSnapshotLocations?.map((l) => checkObjectName(`${C}: volumeSnapshotLocations`, l, 253)),
+            csiSnapshotTimeout: props.csiSnapshotTimeout ? goDuration(`${C}: csiSnapshotTimeout`, props.csiSnapshotTimeout) : undefined,
+            itemOperationTimeout: props.itemOperationTimeout ? goDuration(`${C}: itemOperationTimeout`, props.itemOperationTimeout) : undefined,
+            hooks: props.hooks && props.hooks.length > 0 ? { resources: props.hooks.map((h) => h._render()) } : undefined,
+          },
+        },
+      });
+    });
+  }
+}
+
+function tiersOf(C: string, r: Retention, expr: string): Tier[] {
+  if (r.last !== undefined && (r.hourly ?? r.daily ?? r.weekly ?? r.monthly ?? r.yearly) === undefined && !r.keepWithin) {
+    throw new Error(`${C}: retention: Velero cannot keep "the last N" backups (each Backup only has a ttl); use Retention.maxAge(...) or Retention.gfs({ daily, weekly, ... })`);
+  }
+  if (r.last !== undefined) {
+    throw new Error(`${C}: retention: a gfs 'last' tier has no Velero equivalent (Backups only have a ttl); drop 'last'`);
+  }
+  if (r.keepWithin) {
+    return [{ suffix: '', count: 1, hours: r.keepWithin.toHours(), cron: () => expr }];
+  }
+  const [minute, hour] = minuteHour(expr);
+  const tiers: Tier[] = [];
+  const needHour = (tier: string) => {
+    if (!/^\d+$/.test(hour)) {
+      throw new Error(`${C}: schedule: with a ${tier} tier, the schedule's hour must be one number (it places the ${tier} backups); got ${JSON.stringify(expr)}`);
+    }
+  };
+  if (!/^\d+$/.test(minute)) {
+    throw new Error(`${C}: schedule: with a gfs retention, the schedule's minute must be one number (it places every tier's backups); got ${JSON.stringify(expr)}`);
+  }
+  if (r.hourly) tiers.push({ suffix: 'hourly', count: r.hourly, hours: 1, cron: (m) => `${m} * * * *` });
+  if (r.daily) { needHour('daily'); tiers.push({ suffix: 'daily', count: r.daily, hours: 24, cron: (m, h) => `${m} ${h} * * *` }); }
+  if (r.weekly) { needHour('weekly'); tiers.push({ suffix: 'weekly', count: r.weekly, hours: 24 * 7, cron: (m, h) => `${m} ${h} * * 0` }); }
+  if (r.monthly) { needHour('monthly'); tiers.push({ suffix: 'monthly', count: r.monthly, hours: 24 * 31, cron: (m, h) => `${m} ${h} 1 * *` }); }
+  if (r.yearly) { needHour('yearly'); tiers.push({ suffix: 'yearly', count: r.yearly, hours: 24 * 366, cron: (m, h) => `${m} ${h} 1 1 *` }); }
+  return tiers;
+}
+
+function minuteHour(expr: string): [string, string] {
+  const [minute, hour] = expr.split(/\s+/);
+  return [minute, hour];
+}
