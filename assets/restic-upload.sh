@@ -100,9 +100,23 @@ if [ -n "${BACKUP_EXCLUDE_FILE:-}" ]; then
   what="--exclude-file ${BACKUP_EXCLUDE_FILE} ${what}"
 fi
 
-# restic exits 3 when it could not read some files: an incomplete backup fails the job too.
+# restic exits 3 when it could not read some files, but it has saved the snapshot by then: it
+# would become `latest` for a restore and could displace a complete backup in the retention.
+# Remove it and fail.
+report="${TMPDIR:-/tmp}/restic-backup.log"
+rc=0
 # shellcheck disable=SC2086 # ${tags} and ${what} are flag lists with safe values (see above)
-r backup --host "${BACKUP_HOST}" ${tags} ${what}
+r backup --host "${BACKUP_HOST}" ${tags} ${what} 2>&1 | tee "${report}" || rc=$?
+if [ "${rc}" -ne 0 ]; then
+  snapshot=$(sed -n 's/^snapshot \([0-9a-f]*\) saved$/\1/p' "${report}" | tail -n 1)
+  if [ -n "${snapshot}" ]; then
+    r forget "${snapshot}"
+    echo "upload: the backup was incomplete (exit ${rc}, see above); removed its snapshot ${snapshot}; nothing pruned" >&2
+  else
+    echo "upload: the backup failed (exit ${rc}, see above); nothing pruned" >&2
+  fi
+  exit "${rc}"
+fi
 
 # Only after a successful backup (set -e), only within this job's host+tag group.
 r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@"
