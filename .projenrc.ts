@@ -32,6 +32,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'yaml@^2.5.0',
     // A real S3-protocol server for the end-to-end tests.
     's3rver@3.7.1',
+    // CRD schema checks (test only).
+    'ajv@^8',
   ],
   keywords: ['cdk8s', 'kubernetes', 'backup', 'etcd', 'restic', 'velero'],
 
