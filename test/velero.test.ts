@@ -3,6 +3,7 @@ import {
   Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroRestore,
   VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
 } from '../src';
+import { describeIfCrds, expectValidCustomResources } from './support/crd-validate';
 
 const nightly = Cron.schedule({ minute: '30', hour: '1' });
 
@@ -200,5 +201,62 @@ describe('VeleroVolumeSnapshotLocation and VeleroRestore', () => {
   test('exactly one of backupName and scheduleName', () => {
     expect(() => new VeleroRestore(Testing.chart(), 'r', {})).toThrow(/exactly one of backupName and scheduleName/);
     expect(() => new VeleroRestore(Testing.chart(), 'r', { backupName: 'b', scheduleName: 's' })).toThrow(/exactly one/);
+  });
+});
+
+describeIfCrds('Velero objects validate against the upstream CRDs (strict about unknown fields)', () => {
+  test('a full set: storage and snapshot locations, gfs schedules with hooks and filters, restores', () => {
+    const chart = Testing.chart();
+    new VeleroBackupStorageLocation(chart, 'bsl', {
+      bucket: 'velero-backups',
+      prefix: 'prod',
+      region: 'eu-west-1',
+      s3Url: 'https://minio.example.com:9000',
+      caCert: { name: 'minio-ca', key: 'ca.crt' },
+      credentials: Credentials.fromSecret('velero-s3'),
+      default: true,
+      readOnly: false,
+      backupSyncPeriod: Duration.minutes(2),
+      validationFrequency: Duration.minutes(5),
+      serverSideEncryption: VeleroServerSideEncryption.kms('alias/velero'),
+    });
+    new VeleroVolumeSnapshotLocation(chart, 'vsl', { provider: 'aws', config: { region: 'eu-west-1' }, credentials: Credentials.fromSecret('velero-s3') });
+    new VeleroSchedule(chart, 'apps', {
+      schedule: nightly,
+      timeZone: 'Europe/Berlin',
+      retention: Retention.gfs({ hourly: 24, daily: 7, weekly: 5, monthly: 12, yearly: 3 }),
+      includedNamespaces: ['shop'],
+      excludedNamespaces: ['kube-system'],
+      includedNamespaceScopedResources: ['*'],
+      includedClusterScopedResources: ['persistentvolumes'],
+      labelSelector: { backup: 'yes' },
+      snapshotVolumes: true,
+      defaultVolumesToFsBackup: true,
+      snapshotMoveData: false,
+      storageLocation: 'default',
+      volumeSnapshotLocations: ['default'],
+      csiSnapshotTimeout: Duration.minutes(10),
+      itemOperationTimeout: Duration.hours(4),
+      paused: false,
+      skipImmediately: true,
+      useOwnerReferencesInBackup: false,
+      hooks: [
+        VeleroBackupHook.fsFreeze({ name: 'freeze', namespace: 'db', podLabels: { app: 'db' }, container: 'fsfreeze', mountPath: '/data' }),
+        VeleroBackupHook.postgresCheckpoint({ name: 'checkpoint', namespace: 'db', podLabels: { app: 'pg' } }),
+        VeleroBackupHook.postgresDump({ name: 'dump', namespace: 'db', podLabels: { app: 'pg' }, dumpFile: '/var/lib/postgresql/data/backup.dump' }),
+      ],
+    });
+    new VeleroSchedule(chart, 'cluster', { schedule: nightly, retention: Retention.maxAge(Duration.days(30)), includeClusterResources: true, orLabelSelectors: [{ a: 'b' }, { c: 'd' }] });
+    new VeleroRestore(chart, 'drill', { scheduleName: 'apps-daily', namespaceMapping: { shop: 'shop-drill' }, labelSelector: { app: 'shop' }, updateExistingResources: true, itemOperationTimeout: Duration.hours(1) });
+    new VeleroRestore(chart, 'restore', { backupName: 'apps-daily-20260101013000', includedNamespaces: ['shop'], restorePVs: false, preserveNodePorts: true });
+    const objs = Testing.synth(chart);
+    expect(objs.map((o) => o.kind)).toEqual(expect.arrayContaining(['BackupStorageLocation', 'VolumeSnapshotLocation', 'Schedule', 'Restore']));
+    expectValidCustomResources(objs);
+  });
+
+  test('the check is strict: a misspelt field in a synthesized Schedule is caught', () => {
+    const [s] = schedules();
+    s.spec.template.includedNamespace = ['typo'];
+    expect(() => expectValidCustomResources([s])).toThrow(/includedNamespace/);
   });
 });
