@@ -1,6 +1,6 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroRestore,
+  Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroRestore,
   VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
 } from '../src';
 import { describeIfCrds, expectValidCustomResources } from './support/crd-validate';
@@ -201,6 +201,37 @@ describe('VeleroVolumeSnapshotLocation and VeleroRestore', () => {
   test('exactly one of backupName and scheduleName', () => {
     expect(() => new VeleroRestore(Testing.chart(), 'r', {})).toThrow(/exactly one of backupName and scheduleName/);
     expect(() => new VeleroRestore(Testing.chart(), 'r', { backupName: 'b', scheduleName: 's' })).toThrow(/exactly one/);
+  });
+});
+
+describe('the Helm chart\'s extra schedule fields and plaintext credentials', () => {
+  test('labels, annotations, resource policy, uploader config, ordered resources, data mover', () => {
+    const [s] = schedules({
+      labels: { team: 'platform' },
+      annotations: { note: 'nightly' },
+      resourcePolicy: 'velero-policy',
+      parallelFilesUpload: 4,
+      orderedResources: { pods: 'shop/db-0,shop/db-1' },
+      dataMover: 'velero',
+      snapshotMoveData: true,
+    });
+    expect(s.metadata).toEqual({ name: 'apps', namespace: 'velero', labels: { team: 'platform' }, annotations: { note: 'nightly' } });
+    expect(s.spec.template).toMatchObject({
+      resourcePolicy: { kind: 'configmap', name: 'velero-policy' },
+      uploaderConfig: { parallelFilesUpload: 4 },
+      orderedResources: { pods: 'shop/db-0,shop/db-1' },
+      datamover: 'velero',
+    });
+    expect(() => schedules({ parallelFilesUpload: 0 })).toThrow(/parallelFilesUpload/);
+  });
+
+  test('plaintext credentials only through the construct whose name says so, with both views', () => {
+    const chart = Testing.chart();
+    const secret = new UnsafePlaintextCredentialsSecret(chart, 's', { name: 'test-s3', namespace: 'velero', accessKeyId: 'AKIA', secretAccessKey: 'shh' });
+    const [o] = Testing.synth(chart);
+    expect(o.stringData).toEqual({ AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'shh', cloud: '[default]\naws_access_key_id=AKIA\naws_secret_access_key=shh\n' });
+    expect(o.metadata.annotations['backup.cdk8s.io/plaintext']).toMatch(/unsafe/);
+    expect(secret.credentials.secretName).toBe('test-s3');
   });
 });
 

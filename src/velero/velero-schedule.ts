@@ -141,6 +141,36 @@ export interface VeleroScheduleProps {
    */
   readonly backupLabels?: { [key: string]: string };
   /**
+   * Labels of the Schedule object itself (the Helm chart's `schedules.<name>.labels`).
+   * @default - none (besides the chart's)
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Annotations of the Schedule object.
+   * @default - none
+   */
+  readonly annotations?: { [key: string]: string };
+  /**
+   * Name of a ConfigMap (in Velero's namespace) holding a Velero resource policy.
+   * @default - none
+   */
+  readonly resourcePolicy?: string;
+  /**
+   * Files uploaded in parallel by the file-system backup uploader.
+   * @default - Velero's default
+   */
+  readonly parallelFilesUpload?: number;
+  /**
+   * Backup order of resources: resource → comma-separated `namespace/name` list.
+   * @default - none
+   */
+  readonly orderedResources?: { [resource: string]: string };
+  /**
+   * Data mover to use with `snapshotMoveData` (`velero` for the built-in one).
+   * @default - the built-in data mover
+   */
+  readonly dataMover?: string;
+  /**
    * Create the Schedule paused.
    * @default false
    */
@@ -196,6 +226,7 @@ export class VeleroSchedule extends Construct {
       throw new Error(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
     }
     checkLabels(`${C}: labelSelector`, props.labelSelector);
+    checkLabels(`${C}: labels`, props.labels);
     (props.orLabelSelectors ?? []).forEach((sel, i) => checkLabels(`${C}: orLabelSelectors[${i}]`, sel));
     // Velero rejects old-style (includeClusterResources, included/excludedResources) and
     // new-style scoped filters in one backup.
@@ -226,7 +257,7 @@ export class VeleroSchedule extends Construct {
       this.scheduleNames.push(tierName);
       const cronExpr = tier.cron(...minuteHour(expr));
       return new RawSchedule(this, tier.suffix || 'Resource', {
-        metadata: { name: tierName, namespace },
+        metadata: { name: tierName, namespace, labels: props.labels ? { ...props.labels } : undefined, annotations: props.annotations ? { ...props.annotations } : undefined },
         spec: {
           schedule: props.timeZone ? `CRON_TZ=${props.timeZone} ${cronExpr}` : cronExpr,
           paused: props.paused ?? false,
@@ -254,6 +285,11 @@ export class VeleroSchedule extends Construct {
             csiSnapshotTimeout: props.csiSnapshotTimeout ? goDuration(`${C}: csiSnapshotTimeout`, props.csiSnapshotTimeout) : undefined,
             itemOperationTimeout: props.itemOperationTimeout ? goDuration(`${C}: itemOperationTimeout`, props.itemOperationTimeout) : undefined,
             hooks: props.hooks && props.hooks.length > 0 ? { resources: props.hooks.map((h) => h._render()) } : undefined,
+            resourcePolicy: props.resourcePolicy === undefined ? undefined
+              : { kind: 'configmap', name: checkObjectName(`${C}: resourcePolicy`, props.resourcePolicy, 253) },
+            uploaderConfig: props.parallelFilesUpload === undefined ? undefined : { parallelFilesUpload: checkPositive(`${C}: parallelFilesUpload`, props.parallelFilesUpload) },
+            orderedResources: props.orderedResources ? { ...props.orderedResources } : undefined,
+            datamover: props.dataMover,
           },
         },
       });
@@ -287,6 +323,11 @@ function tiersOf(C: string, r: Retention, expr: string): Tier[] {
   if (r.monthly) { needHour('monthly'); tiers.push({ suffix: 'monthly', count: r.monthly, hours: 24 * 31, cron: (m, h) => `${m} ${h} 1 * *` }); }
   if (r.yearly) { needHour('yearly'); tiers.push({ suffix: 'yearly', count: r.yearly, hours: 24 * 366, cron: (m, h) => `${m} ${h} 1 1 *` }); }
   return tiers;
+}
+
+function checkPositive(option: string, n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${option}: expected a whole number ≥ 1; got ${n}`);
+  return n;
 }
 
 function minuteHour(expr: string): [string, string] {
