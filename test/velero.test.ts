@@ -1,7 +1,7 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroRestore,
-  VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
+  Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
+  VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
 } from '../src';
 import { describeIfCrds, expectValidCustomResources } from './support/crd-validate';
 

@@ -257,7 +257,12 @@ export class VeleroSchedule extends Construct {
       this.scheduleNames.push(tierName);
       const cronExpr = tier.cron(...minuteHour(expr));
       return new RawSchedule(this, tier.suffix || 'Resource', {
-        metadata: { name: tierName, namespace, labels: props.labels ? { ...props.labels } : undefined, annotations: props.annotations ? { ...props.annotations } : undefined },
+        metadata: {
+          name: tierName,
+          namespace,
+          labels: props.labels ? { ...props.labels } : undefined,
+          annotations: props.annotations ? { ...props.annotations } : undefined,
+        },
         spec: {
           schedule: props.timeZone ? `CRON_TZ=${props.timeZone} ${cronExpr}` : cronExpr,
           paused: props.paused ?? false,
