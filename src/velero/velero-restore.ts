@@ -1,12 +1,12 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, VeleroResourceFilters, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
 import { Restore as RawRestore } from '../imports/velero.io';
 
 /**
  * Props of {@link VeleroRestore}: restore-as-code, and restore drills into scratch namespaces.
  */
-export interface VeleroRestoreProps {
+export interface VeleroRestoreProps extends VeleroResourceFilters {
   /**
    * Restore this Backup. Exactly one of `backupName` and `scheduleName`.
    * @default - none
@@ -17,41 +17,6 @@ export interface VeleroRestoreProps {
    * @default - none
    */
   readonly scheduleName?: string;
-  /**
-   * Name of the Restore object.
-   * @default - the construct id
-   */
-  readonly name?: string;
-  /**
-   * Velero's namespace.
-   * @default 'velero'
-   */
-  readonly namespace?: string;
-  /**
-   * Namespaces to restore.
-   * @default - all in the backup
-   */
-  readonly includedNamespaces?: string[];
-  /**
-   * Namespaces not to restore.
-   * @default - none
-   */
-  readonly excludedNamespaces?: string[];
-  /**
-   * Resources to restore.
-   * @default - all
-   */
-  readonly includedResources?: string[];
-  /**
-   * Resources not to restore.
-   * @default - none (Velero always skips nodes, events and a few others)
-   */
-  readonly excludedResources?: string[];
-  /**
-   * Restore cluster-scoped resources.
-   * @default - Velero decides
-   */
-  readonly includeClusterResources?: boolean;
   /**
    * Restore namespace `from` as namespace `to`, e.g. `{ shop: 'shop-drill' }` for a drill.
    * @default - same namespaces

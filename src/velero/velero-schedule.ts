@@ -1,16 +1,17 @@
 import { ApiObject, Cron, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { VeleroBackupHook } from './velero-backup-hook';
-import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, VeleroResourceFilters, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
 import { Schedule as RawSchedule } from '../imports/velero.io';
 import { checkSchedule } from '../internal/schedule';
 import { Retention } from '../policy/retention';
 
 /**
  * Props of {@link VeleroSchedule}. Every field of the Velero Helm chart's `schedules:` values
- * has a typed counterpart here.
+ * has a typed counterpart here. `name` is the Schedule's name (with a gfs retention, the prefix
+ * of `<name>-daily` etc.); at most 63 characters, because Velero creates no Backups above that.
  */
-export interface VeleroScheduleProps {
+export interface VeleroScheduleProps extends VeleroResourceFilters {
   /**
    * When to back up. With a `Retention.gfs(...)`, the minute and hour of this schedule place
    * every tier's backups (hourly at that minute, daily at that time, weekly on Sunday, monthly on
@@ -28,42 +29,6 @@ export interface VeleroScheduleProps {
    * @default - Velero's (UTC)
    */
   readonly timeZone?: string;
-  /**
-   * Name of the Schedule (with gfs, the prefix of `<name>-daily` etc.). At most 63 characters:
-   * Velero names Backups `<schedule>-<timestamp>` and creates none above that.
-   * @default - the construct id
-   */
-  readonly name?: string;
-  /**
-   * Velero's namespace (it reads Schedules only there).
-   * @default 'velero'
-   */
-  readonly namespace?: string;
-  /**
-   * Namespaces to back up.
-   * @default - all
-   */
-  readonly includedNamespaces?: string[];
-  /**
-   * Namespaces not to back up.
-   * @default - none
-   */
-  readonly excludedNamespaces?: string[];
-  /**
-   * Resources (`kind.group` or plural) to back up.
-   * @default - all
-   */
-  readonly includedResources?: string[];
-  /**
-   * Resources not to back up.
-   * @default - none
-   */
-  readonly excludedResources?: string[];
-  /**
-   * Include cluster-scoped resources (old-style filter; do not combine with the scoped filters).
-   * @default - Velero decides (cluster resources related to included namespaces)
-   */
-  readonly includeClusterResources?: boolean;
   /**
    * Cluster-scoped resources to back up.
    * @default - none besides those Velero adds
