@@ -9,6 +9,7 @@ export * from './etcd/etcd-source';
 export * from './etcd/etcd-snapshot-backup';
 export * from './config/control-plane-config-backup';
 export { DEFAULT_VELERO_NAMESPACE } from './velero/velero-common';
+export * from './velero/velero-resource-filters';
 export * from './velero/velero-backup-hook';
 export * from './velero/velero-schedule';
 export * from './velero/velero-backup-storage-location';

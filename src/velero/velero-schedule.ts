@@ -1,7 +1,8 @@
 import { ApiObject, Cron, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { VeleroBackupHook } from './velero-backup-hook';
-import { DEFAULT_VELERO_NAMESPACE, VeleroResourceFilters, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { VeleroResourceFilters } from './velero-resource-filters';
 import { Schedule as RawSchedule } from '../imports/velero.io';
 import { checkSchedule } from '../internal/schedule';
 import { Retention } from '../policy/retention';
