@@ -78,12 +78,17 @@ export interface ResticUploadProps {
   readonly capabilities?: kplus.Capability[];
 }
 
-/** @internal */
-export function resticUploadContainer(scope: Construct, p: ResticUploadProps): kplus.ContainerProps {
-  const repo = p.repository;
+/**
+ * The environment and mounts every restic container needs to reach a repository: URL, password,
+ * backend credentials (all as Secret references), CA bundle, and writable scratch for a
+ * read-only root filesystem.
+ * @internal
+ */
+export function resticRepositoryAccess(scope: Construct, repo: BackupRepository, resticRepository: string): {
+  env: { [name: string]: kplus.EnvValue }; mounts: kplus.VolumeMount[];
+} {
   const env: { [name: string]: kplus.EnvValue } = {
-    ...p.env,
-    RESTIC_REPOSITORY: kplus.EnvValue.fromValue(p.resticRepository),
+    RESTIC_REPOSITORY: kplus.EnvValue.fromValue(resticRepository),
     RESTIC_PASSWORD: secretEnv(scope, 'RepositoryPassword', repo.encryption.password.name, repo.encryption.password.key),
   };
   for (const e of repo._env()) {
@@ -94,19 +99,25 @@ export function resticUploadContainer(scope: Construct, p: ResticUploadProps): k
   // The root filesystem is read-only: restic's temporary packs and cache go to an emptyDir.
   env.TMPDIR = kplus.EnvValue.fromValue('/tmp');
   env.RESTIC_CACHE_DIR = kplus.EnvValue.fromValue('/tmp/restic-cache');
+  const mounts = repo._files().map((f) => ({ path: f.mountPath, volume: repositoryFileVolume(scope, f), readOnly: true }));
+  return { env, mounts };
+}
 
+/** @internal */
+export function resticUploadContainer(scope: Construct, p: ResticUploadProps): kplus.ContainerProps {
+  const access = resticRepositoryAccess(scope, p.repository, p.resticRepository);
   return {
     name: 'upload',
     image: p.image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: ['/bin/sh', '/scripts/restic-upload.sh'],
     args: p.retention.toResticForgetArgs(),
-    envVariables: env,
+    envVariables: { ...p.env, ...access.env },
     volumeMounts: [
       ...p.mounts,
       { path: '/tmp', volume: p.tmpVolume },
       { path: '/scripts', volume: p.scriptsVolume, readOnly: true },
-      ...repo._files().map((f) => ({ path: f.mountPath, volume: repositoryFileVolume(scope, f), readOnly: true })),
+      ...access.mounts,
     ],
     securityContext: hardenedContainer(0, 0, p.capabilities),
     resources: p.resources,
@@ -141,6 +152,8 @@ export interface BackupCronJobProps {
   readonly nodeName?: string;
   readonly initContainers: kplus.ContainerProps[];
   readonly containers: kplus.ContainerProps[];
+  /** Pod user and group (fsGroup too when not root). @default 0 (root) */
+  readonly user?: number;
 }
 
 /**
@@ -166,7 +179,7 @@ export function backupCronJob(scope: Construct, id: string, p: BackupCronJobProp
     restartPolicy: kplus.RestartPolicy.NEVER,
     hostNetwork: p.hostNetwork,
     dns: p.hostNetwork ? { policy: kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET } : undefined,
-    securityContext: { ensureNonRoot: false, user: 0, group: 0 },
+    securityContext: p.user ? { ensureNonRoot: true, user: p.user, group: p.user, fsGroup: p.user } : { ensureNonRoot: false, user: 0, group: 0 },
     podMetadata: { labels: p.metadata.labels },
     initContainers: p.initContainers,
     containers: p.containers,
