@@ -15,3 +15,4 @@ export * from './velero/velero-schedule';
 export * from './velero/velero-backup-storage-location';
 export * from './velero/velero-volume-snapshot-location';
 export * from './velero/velero-restore';
+export * from './verify/restore-drill';

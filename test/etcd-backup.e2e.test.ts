@@ -11,12 +11,13 @@ import * as path from 'path';
 import { Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
-  EtcdSnapshotBackup, EtcdSource, Retention,
+  EtcdSnapshotBackup, EtcdSource, RestoreDrill, RestoreDrillProps, Retention,
 } from '../src';
-import { EtcdServer, restoreAndStart, startEtcd } from './support/etcd';
+import { EtcdServer, keyFor, restoreAndStart, startEtcd } from './support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
 import { makeEtcdPki } from './support/pki';
 import { ImageProfile, PodResult, runPod } from './support/pod-runner';
+import { freePort } from './support/processes';
 import { ResticOptions, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from './support/restic';
 import { S3Server, startS3 } from './support/s3';
 
@@ -57,8 +58,8 @@ interface Scenario {
   readonly etcdImage?: ImageProfile;
 }
 
-/** Synthesizes the backup for a scenario and runs its pod. */
-async function runBackup(s: Scenario): Promise<{ result: PodResult; manifests: any[]; backup: EtcdSnapshotBackup }> {
+/** The backup (and optionally a restore drill of it) for a scenario, synthesized. */
+function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { manifests: any[]; backup: EtcdSnapshotBackup; drill?: RestoreDrill } {
   const chart = Testing.chart();
   const backup = new EtcdSnapshotBackup(chart, 'etcd', {
     clusterName: s.cluster,
@@ -74,9 +75,15 @@ async function runBackup(s: Scenario): Promise<{ result: PodResult; manifests: a
     }),
     retention: s.retention ?? Retention.keepLast(24),
   });
-  const manifests = Testing.synth(chart);
-  const result = await runPod({
+  const drillConstruct = drill ? new RestoreDrill(chart, 'drill', { backup, ...drill }) : undefined;
+  return { manifests: Testing.synth(chart), backup, drill: drillConstruct };
+}
+
+/** Runs one CronJob of the manifests as the cluster would, with this test's node and Secrets. */
+function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult> {
+  return runPod({
     manifests,
+    name,
     images: {
       [DEFAULT_ETCD_IMAGE]: s.etcdImage ?? ETCD_IMAGE_PROFILE,
       [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
@@ -90,6 +97,12 @@ async function runBackup(s: Scenario): Promise<{ result: PodResult; manifests: a
     fieldRefs: { 'status.hostIP': '127.0.0.1', 'spec.nodeName': 'cp-1' },
     timeoutMs: 90_000,
   });
+}
+
+/** Synthesizes the backup for a scenario and runs its pod. */
+async function runBackup(s: Scenario): Promise<{ result: PodResult; manifests: any[]; backup: EtcdSnapshotBackup }> {
+  const { manifests, backup } = synthBackup(s);
+  const result = await runJob(manifests, s, backup.cronJob.name);
   return { result, manifests, backup };
 }
 
@@ -263,5 +276,73 @@ describe('etcd backup pod, end to end', () => {
     expect(mine).toHaveLength(4);
     expect(left.filter((s) => s.hostname === 'another-cluster')).toHaveLength(1);
     expect(left.filter((s) => s.tags?.includes('something-else'))).toHaveLength(1);
+  });
+});
+
+describe('restore drill pod, end to end', () => {
+  // The fixture etcd has no Kubernetes keys; require two of the test's own.
+  const drillProps = { requiredKeys: [keyFor(0, '/registry/fixtures/key-'), keyFor(KEYS - 1, '/registry/fixtures/key-')] };
+
+  async function freeDrillPort(): Promise<number> {
+    let p = await freePort();
+    while (p > 65000) p = await freePort();
+    return p;
+  }
+
+  test('GIVEN a backup made by the rendered job WHEN the rendered drill runs THEN it restores it and the checks pass', async () => {
+    const backup = await runBackup({ cluster: 'e2e-drill' });
+    backup.result.cleanup();
+    expect(backup.result.succeeded).toBe(true);
+
+    const s = { cluster: 'e2e-drill' };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
+    const result = await runJob(manifests, s, drill!.cronJob.name);
+    try {
+      expect(result.succeeded).toBe(true);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${explain(result)}`);
+    } finally {
+      result.cleanup();
+    }
+    expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${etcd.dump().size} keys`));
+  });
+
+  test('GIVEN a newest snapshot whose data is damaged WHEN the drill runs THEN it fails on the checksum', async () => {
+    const backup = await runBackup({ cluster: 'e2e-drill-corrupt' });
+    backup.result.cleanup();
+    expect(backup.result.succeeded).toBe(true);
+    // The stored file no longer matches the sha256 the backup job recorded (as after bit rot that
+    // restic's own pack checks would not see, or a tampered object).
+    const opts = repo('e2e-drill-corrupt');
+    const [good] = snapshots(opts);
+    const sha = (good.tags ?? []).find((t) => t.startsWith('sha256='))!;
+    resticOk(['tag', '--remove', sha, '--add', `sha256=${'0'.repeat(64)}`, good.id], opts);
+
+    const s = { cluster: 'e2e-drill-corrupt' };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
+    const result = await runJob(manifests, s, drill!.cronJob.name);
+    result.cleanup();
+    expect(result.succeeded).toBe(false);
+    expect(container(result, 'fetch')?.stderr).toMatch(/the stored snapshot is damaged/);
+    expect(container(result, 'drill')).toBeUndefined();
+  });
+
+  test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
+    const backup = await runBackup({ cluster: 'e2e-drill-keys' });
+    backup.result.cleanup();
+    expect(backup.result.succeeded).toBe(true);
+    // The newest snapshot holds fewer keys than the backup job recorded for it.
+    const opts = repo('e2e-drill-keys');
+    const [good] = snapshots(opts);
+    const keys = (good.tags ?? []).find((t) => t.startsWith('etcd-keys='))!;
+    resticOk(['tag', '--remove', keys, '--add', `etcd-keys=${Number(keys.split('=')[1]) + 5}`, good.id], opts);
+
+    const s = { cluster: 'e2e-drill-keys' };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
+    const result = await runJob(manifests, s, drill!.cronJob.name);
+    result.cleanup();
+    expect(result.succeeded).toBe(false);
+    expect(container(result, 'fetch')?.exitCode).toBe(0);
+    expect(container(result, 'drill')?.stderr).toMatch(/keys after restore, the backup recorded/);
   });
 });

@@ -7,6 +7,7 @@ import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
 import { checkDnsLabel, hardenedContainer, resources } from '../internal/hardening';
 import { Retention } from '../policy/retention';
+import { BackupRepository } from '../repository/backup-repository';
 
 /**
  * Resources of the backup containers.
@@ -85,6 +86,8 @@ export class EtcdSnapshotBackup extends Construct {
   public readonly serviceAccount: kplus.ServiceAccount;
   /** The ConfigMap with the scripts. */
   public readonly scripts: kplus.ConfigMap;
+  /** The repository root the snapshots go to. */
+  public readonly repository: BackupRepository;
   /** The restic repository URL the snapshots go to. */
   public readonly resticRepository: string;
   /** restic `--host` of the snapshots. */
@@ -103,6 +106,7 @@ export class EtcdSnapshotBackup extends Construct {
     this.schedule = resolved.schedule;
     this.retention = resolved.retention;
     this.resticHost = props.clusterName;
+    this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
 
     const source = props.source;

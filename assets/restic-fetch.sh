@@ -1,0 +1,53 @@
+#!/bin/sh
+# Fetches the newest backup of one host+tag group from its restic repository, checks its sha256
+# against the tag the backup job recorded, and writes what the backup claims (revision, key
+# count) for the next container.
+#
+# Runs in the restic image (alpine: busybox ash). Environment (set by RestoreDrill):
+#   RESTIC_REPOSITORY, RESTIC_PASSWORD, RESTIC_CACERT_FILE   the repository (read with --no-lock)
+#   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
+#   FETCH_DIR                                                 where to restore it
+#   CHECKSUM_PATH                                             path of the checksummed file in the backup
+#   EXPECTED_FILE                                             KEY=value output for the drill
+#   TMPDIR, RESTIC_CACHE_DIR                                  writable scratch
+# shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
+set -euo pipefail
+
+: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${EXPECTED_FILE:?}"
+
+r() {
+  if [ -n "${RESTIC_CACERT_FILE:-}" ]; then
+    restic --cacert "${RESTIC_CACERT_FILE}" "$@"
+  else
+    restic "$@"
+  fi
+}
+
+# Readers never lock: the backup job is the repository's only writer and removes stale locks.
+# restic lists snapshots oldest first, one JSON object each starting with "time": keep the last.
+list=$(r snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" | sed 's/},{"time":/}\n{"time":/g' | tail -n 1)
+id=$(printf '%s' "${list}" | grep -o '"id":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
+if [ -z "${id}" ]; then
+  echo "fetch: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2
+  exit 1
+fi
+tag() {
+  printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" | head -n 1 | cut -d'=' -f2 | tr -d '"'
+}
+revision=$(tag etcd-revision)
+keys=$(tag etcd-keys)
+sha=$(tag sha256)
+if [ -z "${revision}" ] || [ -z "${keys}" ] || [ -z "${sha}" ]; then
+  echo "fetch: snapshot ${id} lacks the etcd-revision/etcd-keys/sha256 tags the backup job records" >&2
+  exit 1
+fi
+
+echo "fetch: restoring snapshot ${id} (revision ${revision}, ${keys} keys)"
+r restore "${id}" --no-lock --target "${FETCH_DIR}"
+actual=$(sha256sum "${FETCH_DIR}${CHECKSUM_PATH}" | cut -d' ' -f1)
+if [ "${actual}" != "${sha}" ]; then
+  echo "fetch: sha256 of ${CHECKSUM_PATH} is ${actual}, the backup recorded ${sha}: the stored snapshot is damaged" >&2
+  exit 1
+fi
+printf 'SNAPSHOT_ID=%s\nETCD_REVISION=%s\nETCD_KEYS=%s\n' "${id}" "${revision}" "${keys}" > "${EXPECTED_FILE}"
+echo "fetch: ok, sha256 matches"
