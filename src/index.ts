@@ -1,3 +1,4 @@
+export * from './cluster-backup';
 export * from './policy/retention';
 export * from './policy/encryption';
 export * from './repository/secret-key-ref';

@@ -157,7 +157,7 @@ export class BackupRepository {
       files.push(caFile(props.caCert));
     }
     const prefix = checkPrefix('BackupRepository.s3', props.prefix);
-    return new BackupRepository('s3', props, (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`, env, files);
+    return new BackupRepository('s3', base, props, (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`, env, files);
   }
 
   /** A Google Cloud Storage bucket (credentials: a service-account JSON key). */
@@ -180,7 +180,7 @@ export class BackupRepository {
       { name: 'GOOGLE_APPLICATION_CREDENTIALS', value: `${keyFile.mountPath}/${keyFile.fileName}` },
     ];
     const prefix = checkPrefix('BackupRepository.gcs', props.prefix);
-    return new BackupRepository('gcs', props, (sub) => `gs:${props.bucket}:/${join(prefix, sub)}`, env, [keyFile]);
+    return new BackupRepository('gcs', 'https://storage.googleapis.com', props, (sub) => `gs:${props.bucket}:/${join(prefix, sub)}`, env, [keyFile]);
   }
 
   /** An Azure Blob Storage container (credentials: the storage account key). */
@@ -197,11 +197,13 @@ export class BackupRepository {
       { name: 'AZURE_ACCOUNT_KEY', secret: { name: props.credentials.secretName, key: props.credentials.keys.azureAccountKey! } },
     ];
     const prefix = checkPrefix('BackupRepository.azureBlob', props.prefix);
-    return new BackupRepository('azure', props, (sub) => `azure:${props.container}:/${join(prefix, sub)}`, env, []);
+    return new BackupRepository('azure', `https://${props.accountName}.blob.core.windows.net`, props, (sub) => `azure:${props.container}:/${join(prefix, sub)}`, env, []);
   }
 
   /** Backend: `s3`, `gcs` or `azure`. */
   public readonly backend: string;
+  /** The storage service's URL (scheme://host[:port]), e.g. to tell whether it is off-cluster. */
+  public readonly endpoint: string;
   /** Client-side encryption (repository password). */
   public readonly encryption: Encryption;
   /** Storage credentials. */
@@ -209,12 +211,14 @@ export class BackupRepository {
 
   private constructor(
     backend: string,
+    endpoint: string,
     props: RepositoryCommonProps,
     private readonly url: (subPath: string) => string,
     private readonly env: RepositoryEnv[],
     private readonly files: RepositoryFile[],
   ) {
     this.backend = backend;
+    this.endpoint = endpoint;
     this.encryption = props.encryption;
     this.credentials = props.credentials;
   }

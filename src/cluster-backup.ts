@@ -1,0 +1,404 @@
+import { Cron } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BackupImages } from './backup-job-options';
+import { ControlPlaneConfigBackup } from './config/control-plane-config-backup';
+import { EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
+import { EtcdSource } from './etcd/etcd-source';
+import { longestGapHours } from './internal/schedule';
+import { Retention } from './policy/retention';
+import { BackupRepository } from './repository/backup-repository';
+import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
+import { VeleroSchedule, VeleroScheduleProps } from './velero/velero-schedule';
+import { RestoreDrill } from './verify/restore-drill';
+
+/**
+ * The Velero part of a {@link ClusterBackup}.
+ */
+export interface ClusterVeleroOptions {
+  /**
+   * The storage location to create.
+   * @default - none (use a location that exists)
+   */
+  readonly storageLocation?: VeleroBackupStorageLocationProps;
+  /** The Schedules to create (each as in `VeleroSchedule`). */
+  readonly schedules: VeleroScheduleProps[];
+}
+
+/**
+ * Explicit opt-outs of the pitfall checks. Each one names the risk you accept.
+ */
+export interface PitfallAcknowledgements {
+  /**
+   * Accept a self-managed control plane without etcd snapshots (API objects from Velero only:
+   * no cluster state, no Secrets as etcd had them).
+   * @default false
+   */
+  readonly noEtcdBackup?: boolean;
+  /**
+   * Accept a repository endpoint inside the cluster (`*.svc`, `localhost`, a bare host name): a
+   * backup that dies with the cluster is no backup.
+   * @default false
+   */
+  readonly inClusterRepository?: boolean;
+  /**
+   * Accept a config backup that does not include the cluster's PKI.
+   * @default false
+   */
+  readonly configWithoutPki?: boolean;
+  /**
+   * Accept backups that are never test-restored.
+   * @default false
+   */
+  readonly noRestoreDrill?: boolean;
+  /**
+   * Accept a retention that keeps less than a day of history.
+   * @default false
+   */
+  readonly shortRetention?: boolean;
+  /**
+   * Confirm that the repository password and the storage credentials are ALSO kept outside the
+   * cluster (password manager, vault): a restore happens when the cluster and its Secrets are
+   * gone. Required, because the Secrets this library references live in the cluster.
+   * @default false
+   */
+  readonly keysStoredOutsideCluster?: boolean;
+}
+
+/**
+ * Props of {@link ClusterBackup}.
+ */
+export interface ClusterBackupProps {
+  /** Name of the cluster (repository paths, restic hosts, object names). */
+  readonly clusterName: string;
+  /** Where backups go. */
+  readonly repository: BackupRepository;
+  /**
+   * The control plane's etcd. Omit only for a managed control plane (set `managedControlPlane`).
+   * @default - no etcd backup
+   */
+  readonly etcd?: EtcdSource;
+  /**
+   * The control plane is managed by a provider (EKS, GKE, AKS): there is no etcd and no
+   * control-plane node to back up; Velero is the whole backup.
+   * @default false
+   */
+  readonly managedControlPlane?: boolean;
+  /**
+   * Names of every control-plane node, for the config backup (self-managed, host-based etcd).
+   * @default - required unless the etcd is external or the control plane managed
+   */
+  readonly controlPlaneNodes?: string[];
+  /**
+   * @default Cron.hourly()
+   */
+  readonly etcdSchedule?: Cron;
+  /**
+   * @default Retention.hourly24Daily7Weekly4()
+   */
+  readonly etcdRetention?: Retention;
+  /**
+   * @default Cron.daily()
+   */
+  readonly configSchedule?: Cron;
+  /**
+   * @default Retention.gfs({ daily: 7, weekly: 4, monthly: 12 })
+   */
+  readonly configRetention?: Retention;
+  /**
+   * Host paths of the config backup (see ControlPlaneConfigBackup).
+   * @default - the distribution's defaults
+   */
+  readonly configPaths?: string[];
+  /**
+   * The API server's encryption-at-rest config, backed up with the control-plane config.
+   * @default - none (k3s/RKE2: inside the default paths)
+   */
+  readonly encryptionProviderConfig?: string;
+  /**
+   * Velero Schedules (and a storage location). Required for a managed control plane.
+   * @default - no Velero objects
+   */
+  readonly velero?: ClusterVeleroOptions;
+  /**
+   * Keys the restore drill requires in the restored etcd.
+   * @default - see RestoreDrill
+   */
+  readonly drillRequiredKeys?: string[];
+  /**
+   * When the restore drill runs.
+   * @default - daily at 04:30
+   */
+  readonly drillSchedule?: Cron;
+  /**
+   * Namespace of the jobs that read host paths (etcd, config). Its Pod Security level must be
+   * `privileged`.
+   * @default 'backup-system-host'
+   */
+  readonly hostAccessNamespace?: string;
+  /**
+   * Namespace of everything else of ours (the restore drill): `restricted` holds there.
+   * @default 'backup-system'
+   */
+  readonly namespace?: string;
+  /**
+   * Velero's namespace.
+   * @default 'velero'
+   */
+  readonly veleroNamespace?: string;
+  /**
+   * Also render the two Namespaces with their Pod Security labels.
+   * @default true
+   */
+  readonly createNamespaces?: boolean;
+  /**
+   * Images.
+   * @default - pinned defaults
+   */
+  readonly images?: BackupImages;
+  /**
+   * Explicit opt-outs of the pitfall checks.
+   * @default - every check is an error
+   */
+  readonly acknowledge?: PitfallAcknowledgements;
+}
+
+/**
+ * Everything a cluster needs to survive the loss of its state, composed with coherent names,
+ * labels and namespaces: etcd snapshots, control-plane config of every node, Velero Schedules,
+ * a restore drill — and a runbook with the exact restore commands.
+ *
+ * It refuses the well-known pitfalls at synth time (each has a named opt-out in `acknowledge`):
+ * no etcd backup on a self-managed control plane; a repository inside the cluster; a config
+ * backup without PKI; no restore drill; a retention that keeps less than a day; a retention finer
+ * than its schedule; keys that exist only in the cluster.
+ */
+export class ClusterBackup extends Construct {
+  /** The etcd backup, if any. */
+  public readonly etcdBackup?: EtcdSnapshotBackup;
+  /** The control-plane config backup, if any. */
+  public readonly configBackup?: ControlPlaneConfigBackup;
+  /** The restore drill, if any. */
+  public readonly restoreDrill?: RestoreDrill;
+  /** The Velero Schedules. */
+  public readonly veleroSchedules: VeleroSchedule[];
+  /** The Velero storage location, if created. */
+  public readonly veleroStorageLocation?: VeleroBackupStorageLocation;
+
+  private readonly props: ClusterBackupProps;
+
+  constructor(scope: Construct, id: string, props: ClusterBackupProps) {
+    super(scope, id);
+    const C = 'ClusterBackup';
+    const ack = props.acknowledge ?? {};
+    this.props = props;
+    if (!props.repository) throw new Error(`${C}: repository is required`);
+
+    // Pitfall: keys that exist only in the cluster.
+    if (!ack.keysStoredOutsideCluster) {
+      throw new Error(`${C}: the repository password (Secret ${props.repository.encryption.password.name}) and the storage credentials (Secret ${props.repository.credentials.secretName}) must also exist outside the cluster, or no backup can be restored once it is gone; keep copies in your password manager/vault and set acknowledge.keysStoredOutsideCluster: true`);
+    }
+    // Pitfall: the repository on the cluster itself.
+    const host = new URL(props.repository.endpoint).hostname;
+    if (!ack.inClusterRepository && (/\.svc(\.|$)|\.cluster\.local$/.test(host) || host === 'localhost' || /^127\./.test(host) || !host.includes('.'))) {
+      throw new Error(`${C}: the repository endpoint ${props.repository.endpoint} looks like it is inside the cluster; a backup that dies with the cluster is no backup. Use off-cluster storage, or set acknowledge.inClusterRepository: true`);
+    }
+    // Pitfall: a self-managed control plane without etcd backup.
+    if (!props.etcd && !props.managedControlPlane && !ack.noEtcdBackup) {
+      throw new Error(`${C}: no etcd backup: set etcd (e.g. EtcdSource.kubeadm()), or managedControlPlane: true for EKS/GKE/AKS, or acknowledge.noEtcdBackup: true`);
+    }
+    if (props.etcd && props.managedControlPlane) {
+      throw new Error(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
+    }
+    if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
+      throw new Error(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
+    }
+    for (const [what, r] of [['etcdRetention', props.etcdRetention], ['configRetention', props.configRetention]] as const) {
+      if (r && !ack.shortRetention) checkKeepsADay(C, what, r, what === 'etcdRetention' ? props.etcdSchedule ?? Cron.hourly() : props.configSchedule ?? Cron.daily());
+    }
+    for (const s of props.velero?.schedules ?? []) {
+      if (!ack.shortRetention) checkKeepsADay(C, `velero.schedules[${s.name ?? '?'}].retention`, s.retention, s.schedule);
+    }
+
+    const hostNs = props.hostAccessNamespace ?? 'backup-system-host';
+    const ns = props.namespace ?? 'backup-system';
+    if (props.createNamespaces ?? true) {
+      if (props.etcd?.usesHostPaths || props.controlPlaneNodes) namespace(this, 'HostAccessNamespace', hostNs, 'privileged');
+      if (props.etcd) namespace(this, 'Namespace', ns, 'restricted');
+    }
+
+    if (props.etcd) {
+      this.etcdBackup = new EtcdSnapshotBackup(this, 'Etcd', {
+        clusterName: props.clusterName,
+        source: props.etcd,
+        repository: props.repository,
+        schedule: props.etcdSchedule,
+        retention: props.etcdRetention,
+        namespace: props.etcd.usesHostPaths ? hostNs : ns,
+        images: props.images,
+      });
+      if (props.etcd.usesHostPaths) {
+        if (!props.controlPlaneNodes || props.controlPlaneNodes.length === 0) {
+          throw new Error(`${C}: controlPlaneNodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${props.etcd.distribution} control plane back)`);
+        }
+        // Pitfall: a config backup without the PKI (CA, service-account keys).
+        const pki = ['/etc/kubernetes/pki', `/var/lib/rancher/${props.etcd.distribution}/server/tls`];
+        const pkiCovered = props.configPaths === undefined
+          || props.configPaths.some((p) => pki.some((k) => k === p || k.startsWith(`${p}/`)));
+        if (!pkiCovered && !ack.configWithoutPki) {
+          throw new Error(`${C}: the config backup paths (${props.configPaths!.join(', ')}) do not include the cluster PKI (${pki.join(' or ')}); without the CA and service-account keys a restored etcd is unusable. Add it, or set acknowledge.configWithoutPki: true`);
+        }
+        this.configBackup = new ControlPlaneConfigBackup(this, 'Config', {
+          clusterName: props.clusterName,
+          source: props.etcd,
+          repository: props.repository,
+          nodes: props.controlPlaneNodes,
+          paths: props.configPaths,
+          // Without the PKI (acknowledged), require what was chosen instead.
+          requiredPaths: pkiCovered ? undefined : props.configPaths,
+          encryptionProviderConfig: props.encryptionProviderConfig,
+          schedule: props.configSchedule,
+          retention: props.configRetention,
+          namespace: hostNs,
+          images: props.images,
+        });
+      }
+      this.restoreDrill = new RestoreDrill(this, 'Drill', {
+        backup: this.etcdBackup,
+        namespace: ns,
+        schedule: props.drillSchedule,
+        requiredKeys: props.drillRequiredKeys,
+        images: props.images,
+      });
+    } else if (!ack.noRestoreDrill && !props.managedControlPlane) {
+      throw new Error(`${C}: no restore drill (it drills the etcd backup): set etcd, or acknowledge.noRestoreDrill: true`);
+    }
+
+    const veleroNs = props.veleroNamespace ?? 'velero';
+    if (props.velero?.storageLocation) {
+      this.veleroStorageLocation = new VeleroBackupStorageLocation(this, 'VeleroLocation', { namespace: veleroNs, ...props.velero.storageLocation });
+    }
+    this.veleroSchedules = (props.velero?.schedules ?? []).map((s, i) => new VeleroSchedule(this, `Velero${i}`, {
+      namespace: veleroNs,
+      ...s,
+      name: s.name ?? `${props.clusterName}-${i}`,
+    }));
+  }
+
+  /**
+   * Markdown with the exact restore commands for this cluster's configuration: where each key
+   * lives, the repositories, and the order of steps.
+   */
+  public restoreRunbook(): string {
+    const p = this.props;
+    const repo = p.repository;
+    const cacert = repo._caCertPath() ? ' --cacert ca.crt' : '';
+    const lines: string[] = [];
+    const add = (...l: string[]) => lines.push(...l);
+    add(`# Restore runbook: cluster \`${p.clusterName}\``, '');
+    add('Generated by cdk8s-backup from the same typed configuration as the backup jobs.', '');
+    add('## 0. Keys (needed when the cluster is gone)', '');
+    add(`- Repository password: Secret \`${repo.encryption.password.name}\`, key \`${repo.encryption.password.key}\` — use your off-cluster copy.`);
+    add(`- Storage credentials: Secret \`${repo.credentials.secretName}\` — use your off-cluster copy.`);
+    if (repo._caCertPath()) add('- The storage endpoint\'s CA bundle: save it as `ca.crt` next to you.');
+    add('');
+    add('```sh');
+    if (repo.backend === 's3') add('export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\'');
+    if (repo.backend === 'azure') add('export AZURE_ACCOUNT_NAME=\'…\' AZURE_ACCOUNT_KEY=\'…\'');
+    if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS=$PWD/credentials.json');
+    add('export RESTIC_PASSWORD=\'…\'', '```', '');
+
+    let step = 1;
+    if (this.configBackup) {
+      add(`## ${step++}. Control-plane config, on each rebuilt control-plane node`, '');
+      add('Install the same Kubernetes version, keep kubelet stopped, then per node:', '', '```sh');
+      for (const node of Object.keys(this.configBackup.resticRepositories)) {
+        add(`# ${node}`);
+        add(`restic -r '${this.configBackup.resticRepositories[node]}'${cacert} snapshots --no-lock --host ${node} --tag control-plane-config`);
+        add(`restic -r '${this.configBackup.resticRepositories[node]}'${cacert} restore latest --no-lock --host ${node} --tag control-plane-config --target /tmp/${node}-config`);
+        for (const path of [...this.configBackup.paths, ...this.configBackup.files]) {
+          add(`sudo cp -a /tmp/${node}-config${path}${this.configBackup.paths.includes(path) ? '/.' : ''} ${path}${this.configBackup.paths.includes(path) ? '/' : ''}`);
+        }
+      }
+      add('```', '');
+    }
+    if (this.etcdBackup) {
+      const e = this.etcdBackup;
+      const tool = 'etcdutl';
+      add(`## ${step++}. etcd, from the newest verified snapshot`, '');
+      add('```sh');
+      add(`restic -r '${e.resticRepository}'${cacert} snapshots --no-lock --host ${e.resticHost} --tag etcd-snapshot   # tags: etcd-revision, etcd-keys, sha256`);
+      add(`restic -r '${e.resticRepository}'${cacert} restore latest --no-lock --host ${e.resticHost} --tag etcd-snapshot --target /tmp/etcd-restore`);
+      add('sha256sum /tmp/etcd-restore/backup/etcd-snapshot.db   # must equal the sha256 tag');
+      add('```', '');
+      if (p.etcd?.usesHostPaths) {
+        const dataDir = p.etcd.distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${p.etcd.distribution}/server/db/etcd`;
+        add(`On every control-plane node (${(p.controlPlaneNodes ?? []).join(', ')}), with the same snapshot file:`, '');
+        add('```sh');
+        if (p.etcd.distribution === 'kubeadm') {
+          add('sudo mv /etc/kubernetes/manifests /etc/kubernetes/manifests.off   # stops etcd and the API server');
+        } else {
+          add(`sudo systemctl stop ${p.etcd.distribution === 'k3s' ? 'k3s' : 'rke2-server'}`);
+        }
+        add(`sudo mv ${dataDir} ${dataDir}.broken`);
+        add(`sudo ${tool} snapshot restore /tmp/etcd-restore/backup/etcd-snapshot.db --data-dir ${dataDir} \\`);
+        add(`  --name "$(hostname)" --initial-cluster "${(p.controlPlaneNodes ?? []).map((n) => `${n}=https://<${n}-ip>:2380`).join(',')}" \\`);
+        add('  --initial-advertise-peer-urls "https://<this-node-ip>:2380"');
+        if (p.etcd.distribution === 'kubeadm') {
+          add('sudo mv /etc/kubernetes/manifests.off /etc/kubernetes/manifests');
+          add('sudo systemctl start kubelet');
+        } else {
+          add(`# ${p.etcd.distribution}: or use its own \`${p.etcd.distribution === 'k3s' ? 'k3s' : 'rke2'} server --cluster-reset --cluster-reset-restore-path=<file>\``);
+        }
+        add('```', '');
+      }
+      add('Check: `kubectl get nodes`; the key count is close to the `etcd-keys` tag.', '');
+    }
+    if (this.veleroSchedules.length > 0) {
+      add(`## ${step++}. Workloads and volumes, with Velero`, '');
+      add('```sh');
+      for (const s of this.veleroSchedules) {
+        for (const name of s.scheduleNames) {
+          add(`velero backup get --selector velero.io/schedule-name=${name}`);
+          add(`velero restore create --from-schedule ${name} --wait`);
+        }
+      }
+      add('```', '');
+    }
+    if (this.restoreDrill) {
+      add(`## ${step++}. Afterwards`, '');
+      add(`- The restore drill \`${this.restoreDrill.cronJob.name}\` runs on \`${this.restoreDrill.schedule}\`; run it once now: \`kubectl create job --from=cronjob/${this.restoreDrill.cronJob.name} drill-now -n ${p.namespace ?? 'backup-system'}\`.`);
+    }
+    return lines.join('\n') + '\n';
+  }
+}
+
+function namespace(scope: Construct, id: string, name: string, level: string): kplus.Namespace {
+  return new kplus.Namespace(scope, id, {
+    metadata: {
+      name,
+      labels: {
+        'pod-security.kubernetes.io/enforce': level,
+        'pod-security.kubernetes.io/audit': level,
+        'pod-security.kubernetes.io/warn': level,
+      },
+    },
+  });
+}
+
+/**
+ * How long back a retention keeps backups, at least, for a schedule: a policy that covers less
+ * than a day cannot undo yesterday's mistake.
+ */
+function checkKeepsADay(C: string, option: string, r: Retention, schedule: Cron): void {
+  if (r.daily || r.weekly || r.monthly || r.yearly) return;
+  const gap = longestGapHours(schedule.expressionString);
+  const spanHours = Math.max(
+    r.keepWithin ? r.keepWithin.toHours() : 0,
+    (r.last ?? 0) * gap,
+    (r.hourly ?? 0) * Math.max(1, gap),
+  );
+  if (spanHours < 24) {
+    throw new Error(`${C}: ${option} (${r}) keeps only about ${spanHours} hours of backups; keep at least a day (e.g. add a daily tier), or set acknowledge.shortRetention: true`);
+  }
+}

@@ -1,0 +1,101 @@
+import { Cron, Duration, Testing } from 'cdk8s';
+import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Encryption, EtcdSource, Retention } from '../src';
+import { testRepository } from './support/charts';
+import { expectValidCustomResources } from './support/crd-validate';
+import { expectValidManifests, isCustomResource } from './support/validate';
+
+const ok = { keysStoredOutsideCluster: true };
+
+function synth(props: Partial<ClusterBackupProps> = {}) {
+  const chart = Testing.chart();
+  const backup = new ClusterBackup(chart, 'backup', {
+    clusterName: 'prod',
+    repository: testRepository(),
+    etcd: EtcdSource.kubeadm(),
+    controlPlaneNodes: ['cp-1', 'cp-2', 'cp-3'],
+    acknowledge: ok,
+    ...props,
+  });
+  return { backup, manifests: Testing.synth(chart) };
+}
+
+describe('ClusterBackup: composition', () => {
+  test('kubeadm: etcd + per-node config in the privileged namespace, drill in the restricted one', () => {
+    const { manifests } = synth();
+    const byKind = (k: string) => manifests.filter((m) => m.kind === k);
+    expect(byKind('Namespace').map((n) => [n.metadata.name, n.metadata.labels['pod-security.kubernetes.io/enforce']])).toEqual([
+      ['backup-system-host', 'privileged'], ['backup-system', 'restricted'],
+    ]);
+    expect(byKind('CronJob').map((c) => [c.metadata.name, c.metadata.namespace])).toEqual([
+      ['prod-etcd-backup', 'backup-system-host'],
+      ['prod-config-cp-1', 'backup-system-host'], ['prod-config-cp-2', 'backup-system-host'], ['prod-config-cp-3', 'backup-system-host'],
+      ['prod-etcd-drill', 'backup-system'],
+    ]);
+    // Only the host-access jobs touch the host.
+    for (const c of byKind('CronJob')) {
+      const usesHost = c.spec.jobTemplate.spec.template.spec.volumes.some((v: any) => v.hostPath);
+      expect(usesHost).toBe(c.metadata.namespace === 'backup-system-host');
+    }
+    expectValidManifests(manifests.filter((m) => !isCustomResource(m)));
+  });
+
+  test('managed control plane: Velero only, in Velero\'s namespace', () => {
+    const { manifests } = synth({
+      etcd: undefined,
+      controlPlaneNodes: undefined,
+      managedControlPlane: true,
+      velero: {
+        storageLocation: { bucket: 'velero-prod', region: 'eu-west-1', credentials: Credentials.fromSecret('velero-s3') },
+        schedules: [{ name: 'prod-apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.gfs({ daily: 7, weekly: 4 }) }],
+      },
+    });
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
+      'BackupStorageLocation/velero/default', 'Schedule/velero/prod-apps-daily', 'Schedule/velero/prod-apps-weekly',
+    ]);
+    expectValidCustomResources(manifests);
+  });
+
+  test('the runbook has the exact commands for this configuration', () => {
+    const { backup } = synth({ velero: { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.maxAge(Duration.days(14)) }] } });
+    const md = backup.restoreRunbook();
+    expect(md).toContain("restic -r 's3:https://minio.example.com:9000/backups/k8s/prod/etcd' snapshots --no-lock --host prod --tag etcd-snapshot");
+    expect(md).toContain("restic -r 's3:https://minio.example.com:9000/backups/k8s/prod/config/cp-2' restore latest --no-lock --host cp-2 --tag control-plane-config --target /tmp/cp-2-config");
+    expect(md).toContain('sudo cp -a /tmp/cp-1-config/etc/kubernetes/. /etc/kubernetes/');
+    expect(md).toContain('--initial-cluster "cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380,cp-3=https://<cp-3-ip>:2380"');
+    expect(md).toContain('velero restore create --from-schedule apps --wait');
+    expect(md).toContain('Secret `backup-repository`, key `password`');
+    // Config before etcd: the static pods need their certificates when etcd comes back.
+    expect(md.indexOf('Control-plane config')).toBeLessThan(md.indexOf('etcd, from the newest'));
+    expect(synth().backup.restoreRunbook()).toBe(synth().backup.restoreRunbook());
+  });
+});
+
+describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)', () => {
+  const inCluster = BackupRepository.s3({
+    bucket: 'backups',
+    endpoint: 'https://minio.minio.svc:9000',
+    credentials: Credentials.fromSecret('s3'),
+    encryption: Encryption.repositoryPassword({ name: 'r', key: 'password' }),
+  });
+  test.each([
+    ['keys only in the cluster', { acknowledge: {} }, /acknowledge.keysStoredOutsideCluster/, { acknowledge: ok }],
+    ['no etcd on a self-managed control plane', { etcd: undefined, controlPlaneNodes: undefined }, /no etcd backup.*acknowledge.noEtcdBackup/,
+      { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
+      { repository: inCluster, acknowledge: { ...ok, inClusterRepository: true } }],
+    ['config without PKI', { configPaths: ['/etc/kubernetes/manifests'] }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
+      { configPaths: ['/etc/kubernetes/manifests'], acknowledge: { ...ok, configWithoutPki: true } }],
+    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
+      { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['retention that keeps less than a day', { etcdRetention: Retention.keepLast(6) }, /keeps only about 6 hours.*acknowledge.shortRetention/,
+      { etcdRetention: Retention.keepLast(6), acknowledge: { ...ok, shortRetention: true } }],
+    ['retention finer than the schedule', { etcdSchedule: Cron.daily() }, /allowRetentionFinerThanSchedule/, undefined],
+  ])('%s', (_name, bad, message, fixed) => {
+    expect(() => synth(bad as any)).toThrow(message);
+    if (fixed) expect(() => synth(fixed as any)).not.toThrow();
+  });
+
+  test('a host-based etcd needs the control-plane node list', () => {
+    expect(() => synth({ controlPlaneNodes: undefined })).toThrow(/controlPlaneNodes must list every control-plane node/);
+  });
+});
