@@ -1,28 +1,60 @@
 /**
  * The example fleet: one chart per cluster, from one typed list. `npx projen synth-example`
- * writes the YAML to examples/dist/ (what a platform team would check into git).
+ * writes the YAML and each cluster's restore runbook to examples/dist/ (what a platform team
+ * would check into git).
  */
-import { App, Chart, Cron, Duration } from 'cdk8s';
+import * as fs from 'fs';
 import * as path from 'path';
+import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, Retention,
+  BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Encryption, EtcdSource, Retention,
 } from '../src';
 
 interface ClusterSpec {
   readonly name: string;
-  readonly source: EtcdSource;
-  readonly schedule?: Cron;
-  readonly retention?: Retention;
+  /** Self-managed control plane: its etcd and control-plane nodes. */
+  readonly etcd?: EtcdSource;
+  readonly controlPlaneNodes?: string[];
+  readonly etcdSchedule?: Cron;
+  readonly etcdRetention?: Retention;
+  readonly velero?: ClusterVeleroOptions;
 }
 
+const nightly = Cron.schedule({ minute: '0', hour: '2' });
+const appsBackup = (cluster: string): ClusterVeleroOptions => ({
+  storageLocation: {
+    bucket: 'acme-velero',
+    prefix: cluster,
+    s3Url: 'https://s3.storage.acme.example:9000',
+    region: 'acme-1',
+    caCert: { name: 'acme-storage-ca', key: 'ca.crt' },
+    credentials: Credentials.fromSecret('velero-s3'),
+    default: true,
+  },
+  schedules: [{
+    name: `${cluster}-apps`,
+    schedule: nightly,
+    retention: Retention.gfs({ daily: 7, weekly: 5, monthly: 12 }),
+    excludedNamespaces: ['kube-system', 'velero'],
+    snapshotVolumes: true,
+  }],
+});
+
 const fleet: ClusterSpec[] = [
-  { name: 'prod-eu', source: EtcdSource.kubeadm() },
-  { name: 'edge-k3s', source: EtcdSource.k3s(), schedule: Cron.schedule({ minute: '15', hour: '*/6' }), retention: Retention.gfs({ last: 8, daily: 14 }) },
-  { name: 'infra-rke2', source: EtcdSource.rke2(), retention: Retention.maxAge(Duration.days(14)) },
-  { name: 'legacy', source: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) },
+  { name: 'prod-eu', etcd: EtcdSource.kubeadm(), controlPlaneNodes: ['prod-eu-cp-1', 'prod-eu-cp-2', 'prod-eu-cp-3'], velero: appsBackup('prod-eu') },
+  {
+    name: 'edge-k3s',
+    etcd: EtcdSource.k3s(),
+    controlPlaneNodes: ['edge-k3s-server-0'],
+    etcdSchedule: Cron.schedule({ minute: '15', hour: '*/6' }),
+    etcdRetention: Retention.gfs({ last: 8, daily: 14 }),
+  },
+  { name: 'infra-rke2', etcd: EtcdSource.rke2(), controlPlaneNodes: ['infra-1', 'infra-2', 'infra-3'], etcdRetention: Retention.maxAge(Duration.days(14)) },
+  { name: 'legacy', etcd: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) },
+  { name: 'eks-shop', velero: appsBackup('eks-shop') },
 ];
 
-// One bucket for the fleet; every cluster gets its own repository path below `k8s/`.
+// One bucket for the fleet; every cluster and kind of backup gets its own repository path.
 const repository = BackupRepository.s3({
   bucket: 'acme-cluster-backups',
   prefix: 'k8s',
@@ -33,23 +65,31 @@ const repository = BackupRepository.s3({
 });
 
 /** Adds one chart per cluster of the fleet to `app`. */
-export function buildFleet(app: App): Chart[] {
+export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBackup }> {
   return fleet.map((cluster) => {
-    const chart = new Chart(app, cluster.name, { namespace: 'backup-system' });
-    new EtcdSnapshotBackup(chart, 'etcd', {
+    const chart = new Chart(app, cluster.name);
+    const backup = new ClusterBackup(chart, 'backup', {
       clusterName: cluster.name,
-      source: cluster.source,
       repository,
-      schedule: cluster.schedule,
-      retention: cluster.retention,
+      etcd: cluster.etcd,
+      managedControlPlane: cluster.etcd === undefined,
+      controlPlaneNodes: cluster.controlPlaneNodes,
+      etcdSchedule: cluster.etcdSchedule,
+      etcdRetention: cluster.etcdRetention,
+      velero: cluster.velero,
+      // The repository password and S3 keys are in the platform team's vault as well.
+      acknowledge: { keysStoredOutsideCluster: true },
     });
-    return chart;
+    return { chart, backup };
   });
 }
 
 if (require.main === module) {
   const app = new App({ outdir: process.env.EXAMPLES_OUTDIR ?? path.join(__dirname, 'dist') });
-  buildFleet(app);
+  const built = buildFleet(app);
   app.synth();
-  console.log(`synthesized ${fleet.length} cluster charts into ${app.outdir}`);
+  for (const { chart, backup } of built) {
+    fs.writeFileSync(path.join(app.outdir, `${chart.node.id}.runbook.md`), backup.restoreRunbook());
+  }
+  console.log(`synthesized ${fleet.length} cluster charts and runbooks into ${app.outdir}`);
 }

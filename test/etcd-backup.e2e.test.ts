@@ -56,6 +56,8 @@ interface Scenario {
   readonly endpoint?: string;
   readonly password?: string;
   readonly etcdImage?: ImageProfile;
+  /** Reach etcd as an external one: certificates from a Secret instead of host paths. */
+  readonly external?: boolean;
 }
 
 /** The backup (and optionally a restore drill of it) for a scenario, synthesized. */
@@ -64,7 +66,9 @@ function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { 
   const backup = new EtcdSnapshotBackup(chart, 'etcd', {
     clusterName: s.cluster,
     // The manifest's own $(HOST_IP) reference, resolved from status.hostIP by the runner.
-    source: EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
+    source: s.external
+      ? EtcdSource.external({ endpoint: etcd.endpoint, tlsSecret: 'etcd-client' })
+      : EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
     repository: BackupRepository.s3({
       bucket: 'backups',
       prefix: 'k8s',
@@ -93,6 +97,9 @@ function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult
       'backup-repository': { password: s.password ?? PASSWORD },
       'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
       'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+      'etcd-client': {
+        'ca.crt': fs.readFileSync(etcd.pki.caCert), 'tls.crt': fs.readFileSync(etcd.pki.clientCert), 'tls.key': fs.readFileSync(etcd.pki.clientKey),
+      },
     },
     fieldRefs: { 'status.hostIP': '127.0.0.1', 'spec.nodeName': 'cp-1' },
     timeoutMs: 90_000,
@@ -157,6 +164,21 @@ describe('etcd backup pod, end to end', () => {
     } finally {
       await restored.stop();
     }
+  });
+
+  test('external etcd: certificates from a Secret, the whole pod non-root, and it restores', async () => {
+    const { result, manifests } = await runBackup({ cluster: 'e2e-external', external: true });
+    try {
+      expect(result.succeeded).toBe(true);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${explain(result)}`);
+    } finally {
+      result.cleanup();
+    }
+    const pod = manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
+    expect(pod.securityContext.runAsUser).toBe(65532);
+    const [snap] = snapshots(repo('e2e-external'));
+    expect(snap.tags).toContain(`etcd-keys=${etcd.dump().size}`);
   });
 
   test('a corrupt snapshot fails the job in verify: nothing uploaded, nothing pruned', async () => {

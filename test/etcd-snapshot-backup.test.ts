@@ -89,7 +89,10 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
   test('external etcd: certificates from a Secret, no host paths, no node pinning', () => {
     const spec = podSpec(synthEtcdBackup({ source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd-client' }) }).manifests);
     expect(spec.volumes.some((v: any) => v.hostPath)).toBe(false);
-    expect(spec.volumes).toContainEqual(expect.objectContaining({ name: 'etcd-certs', secret: expect.objectContaining({ secretName: 'etcd-client', defaultMode: 0o400 }) }));
+    expect(spec.volumes).toContainEqual(expect.objectContaining({ name: 'etcd-certs', secret: expect.objectContaining({ secretName: 'etcd-client', defaultMode: 0o440 }) }));
+    // Nothing from the host: the whole pod runs non-root, reading the keys through its fsGroup.
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, fsGroup: 65532 });
+    for (const c of [...spec.initContainers, ...spec.containers]) expect(c.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
     expect(spec.nodeSelector).toBeUndefined();
   });
 

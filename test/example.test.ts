@@ -1,16 +1,21 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Testing } from 'cdk8s';
 import { buildFleet } from '../examples/main';
-import { expectValidManifests } from './support/validate';
+import { expectValidCustomResources } from './support/crd-validate';
+import { expectValidManifests, isCustomResource } from './support/validate';
 
+/** Runs README's main command (the example's entry point) into a temp dir; returns every file. */
 function synthFleet(): Map<string, string> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-'));
   try {
-    const app = new App({ outdir });
-    buildFleet(app);
-    app.synth();
+    execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node'), ['--project', 'test/tsconfig.json', 'examples/main.ts'], {
+      cwd: path.join(__dirname, '..'),
+      env: { ...process.env, EXAMPLES_OUTDIR: outdir },
+      stdio: 'pipe',
+    });
     return new Map(fs.readdirSync(outdir).sort().map((f) => [f, fs.readFileSync(path.join(outdir, f), 'utf8')]));
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
@@ -18,15 +23,29 @@ function synthFleet(): Map<string, string> {
 }
 
 describe('the example fleet (README main command)', () => {
-  test('every chart validates against the Kubernetes schema', () => {
-    const app = Testing.app();
-    for (const chart of buildFleet(app)) expectValidManifests(Testing.synth(chart));
+  test('every chart validates against the Kubernetes schema and the CRDs', () => {
+    for (const { chart } of buildFleet(Testing.app())) {
+      const objs = Testing.synth(chart);
+      expectValidManifests(objs.filter((o) => !isCustomResource(o)));
+      expectValidCustomResources(objs.filter((o) => isCustomResource(o)));
+    }
   });
 
-  test('two synths give byte-identical YAML', () => {
+  test('two runs give byte-identical YAML and runbooks', () => {
     const a = synthFleet();
     const b = synthFleet();
-    expect([...a.keys()]).toEqual(['edge-k3s.k8s.yaml', 'infra-rke2.k8s.yaml', 'legacy.k8s.yaml', 'prod-eu.k8s.yaml']);
+    expect([...a.keys()]).toEqual([
+      'edge-k3s.k8s.yaml', 'edge-k3s.runbook.md', 'eks-shop.k8s.yaml', 'eks-shop.runbook.md', 'infra-rke2.k8s.yaml', 'infra-rke2.runbook.md',
+      'legacy.k8s.yaml', 'legacy.runbook.md', 'prod-eu.k8s.yaml', 'prod-eu.runbook.md',
+    ]);
     for (const [file, content] of a) expect(b.get(file)).toBe(content);
+    expect(a.get('prod-eu.runbook.md')).toContain('restore latest --no-lock --host prod-eu-cp-3 --tag control-plane-config');
+  }, 120_000);
+
+  test('no Secret with data is rendered', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-')) });
+    for (const { chart } of buildFleet(app)) {
+      expect(Testing.synth(chart).filter((o) => o.kind === 'Secret')).toEqual([]);
+    }
   });
 });

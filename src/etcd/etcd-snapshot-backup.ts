@@ -60,6 +60,8 @@ export interface EtcdSnapshotBackupProps extends BackupJobOptions {
 export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';
 
 const PKI_DIR = '/etc/etcd-pki';
+/** The user of jobs that read no host files (distroless "nonroot"). */
+const NON_ROOT_UID = 65532;
 const BACKUP_DIR = '/backup';
 const SNAPSHOT_FILE = `${BACKUP_DIR}/etcd-snapshot.db`;
 const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
@@ -75,9 +77,10 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  * 3. `upload` (restic image): sha256, `restic backup` with `--host <cluster>` and tags,
  *    then `restic forget --prune` with the retention, only after a successful backup.
  *
- * All three run as root with every capability dropped: etcd's client key on the host is
- * 0600 root, and `etcdctl snapshot save` writes the snapshot 0600 root; root without
- * capabilities can read files root owns and nothing else.
+ * With certificates from the host (kubeadm, k3s, RKE2) all three run as root with every
+ * capability dropped: etcd's client key on the host is 0600 root, and `etcdctl snapshot save`
+ * writes the snapshot 0600 for its user; root without capabilities can read files root owns and
+ * nothing else. With certificates from a Secret (external etcd) they run as uid 65532.
  */
 export class EtcdSnapshotBackup extends Construct {
   /** The CronJob. */
@@ -151,7 +154,10 @@ export class EtcdSnapshotBackup extends Construct {
       ETCDCTL_DIAL_TIMEOUT: kplus.EnvValue.fromValue('10s'),
     });
 
-    const root = hardenedContainer(0, 0);
+    // Host certificates are 0600 root: reading them takes root (with no capabilities). Certificates
+    // from a Secret are mounted group-readable for the pod's fsGroup, so that job runs non-root.
+    const user = source.usesHostPaths ? 0 : NON_ROOT_UID;
+    const root = hardenedContainer(user, user);
     const res = props.resources ?? {};
     this.cronJob = backupCronJob(this, 'Resource', {
       metadata,
@@ -161,6 +167,7 @@ export class EtcdSnapshotBackup extends Construct {
       hostNetwork: source.hostNetwork,
       nodeSelector: source.nodeSelector,
       tolerations: source.tolerations,
+      user,
       initContainers: [
         {
           name: 'snapshot',
@@ -209,6 +216,7 @@ export class EtcdSnapshotBackup extends Construct {
           BACKUP_TAG: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_TAG),
         },
         mounts: [{ path: BACKUP_DIR, volume: backupVol, readOnly: true }],
+        user,
       })],
     });
   }
@@ -220,7 +228,7 @@ function etcdCertificateMounts(scope: Construct, source: EtcdSource): kplus.Volu
     const secret = kplus.Secret.fromSecretName(scope, 'EtcdTlsSecret', source.tlsSecret);
     const vol = kplus.Volume.fromSecret(scope, 'EtcdCertsVolume', secret, {
       name: 'etcd-certs',
-      defaultMode: 0o400,
+      defaultMode: 0o440,
       items: {
         [source.certificates.ca]: { path: 'ca.crt' },
         [source.certificates.cert]: { path: 'client.crt' },

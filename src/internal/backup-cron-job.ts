@@ -76,6 +76,8 @@ export interface ResticUploadProps {
   readonly mounts: kplus.VolumeMount[];
   /** Extra capabilities (e.g. DAC_READ_SEARCH to read other users' files). */
   readonly capabilities?: kplus.Capability[];
+  /** User (and group) to run as. @default 0 (root) */
+  readonly user?: number;
 }
 
 /**
@@ -119,7 +121,7 @@ export function resticUploadContainer(scope: Construct, p: ResticUploadProps): k
       { path: '/scripts', volume: p.scriptsVolume, readOnly: true },
       ...access.mounts,
     ],
-    securityContext: hardenedContainer(0, 0, p.capabilities),
+    securityContext: hardenedContainer(p.user ?? 0, p.user ?? 0, p.capabilities),
     resources: p.resources,
   };
 }
