@@ -79,6 +79,8 @@ project.addTask('import', {
     { exec: 'for f in ../shared/crds/velero/*.yaml; do cat "$f"; echo "---"; done > /tmp/cdk8s-backup-velero-crds.yaml' },
     { exec: 'npx -y cdk8s-cli@2.207.56 import velero:=/tmp/cdk8s-backup-velero-crds.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
     { exec: 'cp /tmp/cdk8s-backup-imports/velero-velero.io.ts src/imports/velero.io.ts' },
+    { exec: 'npx -y cdk8s-cli@2.207.56 import monitoring:=../shared/crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
+    { exec: 'cp /tmp/cdk8s-backup-imports/monitoring-monitoring.coreos.com.ts src/imports/monitoring.coreos.com.ts' },
   ],
 });
 

@@ -6,6 +6,7 @@ import { ControlPlaneConfigBackup } from './config/control-plane-config-backup';
 import { EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
 import { EtcdSource } from './etcd/etcd-source';
 import { longestGapHours } from './internal/schedule';
+import { BackupAlerts } from './monitoring/backup-alerts';
 import { Retention } from './policy/retention';
 import { BackupRepository } from './repository/backup-repository';
 import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
@@ -23,6 +24,27 @@ export interface ClusterVeleroOptions {
   readonly storageLocation?: VeleroBackupStorageLocationProps;
   /** The Schedules to create (each as in `VeleroSchedule`). */
   readonly schedules: VeleroScheduleProps[];
+}
+
+/**
+ * The alerting part of a {@link ClusterBackup}.
+ */
+export interface ClusterAlertsOptions {
+  /**
+   * Labels the Prometheus operator selects rules by, e.g. `{ release: 'kube-prometheus-stack' }`.
+   * @default - none
+   */
+  readonly ruleLabels?: { [key: string]: string };
+  /**
+   * URL where the rendered `restoreRunbook()` is published; each alert links to its section.
+   * @default - no runbook links
+   */
+  readonly runbookUrl?: string;
+  /**
+   * How many times the longest gap between scheduled runs may pass without a successful backup.
+   * @default 2
+   */
+  readonly staleAfterGaps?: number;
 }
 
 /**
@@ -56,6 +78,12 @@ export interface PitfallAcknowledgements {
    * @default false
    */
   readonly shortRetention?: boolean;
+  /**
+   * Accept backups nobody is alerted about when they stop (no PrometheusRule: e.g. no
+   * Prometheus operator in the cluster).
+   * @default false
+   */
+  readonly noAlerts?: boolean;
   /**
    * Confirm that the repository password and the storage credentials are ALSO kept outside the
    * cluster (password manager, vault): a restore happens when the cluster and its Secrets are
@@ -121,6 +149,12 @@ export interface ClusterBackupProps {
    */
   readonly velero?: ClusterVeleroOptions;
   /**
+   * Alerts (a PrometheusRule in `namespace`) when a backup, a config archive, a drill or a Velero
+   * Schedule fails or stops.
+   * @default - alerts with no rule labels and no runbook links
+   */
+  readonly alerts?: ClusterAlertsOptions;
+  /**
    * Keys the restore drill requires in the restored etcd.
    * @default - see RestoreDrill
    */
@@ -184,6 +218,8 @@ export class ClusterBackup extends Construct {
   public readonly veleroSchedules: VeleroSchedule[];
   /** The Velero storage location, if created. */
   public readonly veleroStorageLocation?: VeleroBackupStorageLocation;
+  /** The alerts, unless acknowledged away. */
+  public readonly alerts?: BackupAlerts;
 
   private readonly props: ClusterBackupProps;
 
@@ -209,6 +245,9 @@ export class ClusterBackup extends Construct {
     }
     if (props.etcd && props.managedControlPlane) {
       throw new Error(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
+    }
+    if (!props.etcd && (!props.velero || props.velero.schedules.length === 0)) {
+      throw new Error(`${C}: nothing to back up: set etcd and/or velero.schedules`);
     }
     if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
       throw new Error(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
@@ -283,6 +322,28 @@ export class ClusterBackup extends Construct {
       ...s,
       name: s.name ?? `${props.clusterName}-${i}`,
     }));
+
+    if (!ack.noAlerts) {
+      const alertsNs = props.managedControlPlane ? veleroNs : ns;
+      this.alerts = new BackupAlerts(this, 'Alerts', {
+        name: `${props.clusterName}-backups`,
+        namespace: alertsNs,
+        ruleLabels: props.alerts?.ruleLabels,
+        runbookUrl: props.alerts?.runbookUrl,
+        staleAfterGaps: props.alerts?.staleAfterGaps,
+      });
+      if (this.etcdBackup) this.alerts.watchEtcdBackup(this.etcdBackup);
+      if (this.configBackup) this.alerts.watchConfigBackup(this.configBackup);
+      if (this.restoreDrill) {
+        this.alerts.watchCronJob({
+          cronJobName: this.restoreDrill.cronJob.name,
+          namespace: ns,
+          schedule: this.restoreDrill.schedule,
+          description: `restore drill of cluster ${props.clusterName}'s etcd backup`,
+        });
+      }
+      for (const s of this.veleroSchedules) this.alerts.watchVeleroSchedule(s);
+    }
   }
 
   /**
@@ -365,12 +426,28 @@ export class ClusterBackup extends Construct {
       }
       add('```', '');
     }
+    if (this.alerts) {
+      add('## Alerts', '');
+      add('What each alert means and what to do first. Every backup job logs why it failed: `kubectl logs job/<job> --all-containers`.', '');
+      for (const name of this.alerts.alertNames()) {
+        add(`### ${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '');
+        add(alertAdvice(name), '');
+      }
+    }
     if (this.restoreDrill) {
       add(`## ${step++}. Afterwards`, '');
       add(`- The restore drill \`${this.restoreDrill.cronJob.name}\` runs on \`${this.restoreDrill.schedule}\`; run it once now: \`kubectl create job --from=cronjob/${this.restoreDrill.cronJob.name} drill-now -n ${p.namespace ?? 'backup-system'}\`.`);
     }
     return lines.join('\n') + '\n';
   }
+}
+
+function alertAdvice(alert: string): string {
+  if (/NeverSucceeded$/.test(alert)) return `\`${alert}\`: the job has never succeeded since the rule was loaded (or kube-state-metrics does not export its metrics). Run it once by hand and read its logs.`;
+  if (/TooOld$/.test(alert)) return `\`${alert}\`: no successful run for longer than the schedule allows. Check the CronJob is not suspended, the node is up, and the last Jobs' logs.`;
+  if (/PartiallyFailed$/.test(alert)) return `\`${alert}\`: Velero backed up only some items: \`velero backup describe --details\` on the newest backup.`;
+  if (/^Velero/.test(alert)) return `\`${alert}\`: \`velero backup logs\` of the newest backup; check the storage location is Available.`;
+  return `\`${alert}\`: the Job failed after its retries. Its log says whether the snapshot, the verification or the upload failed; nothing was pruned after a failed upload.`;
 }
 
 function namespace(scope: Construct, id: string, name: string, level: string): kplus.Namespace {

@@ -17,3 +17,4 @@ export * from './velero/velero-backup-storage-location';
 export * from './velero/velero-volume-snapshot-location';
 export * from './velero/velero-restore';
 export * from './verify/restore-drill';
+export * from './monitoring/backup-alerts';

@@ -51,6 +51,7 @@ describe('ClusterBackup: composition', () => {
     });
     expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
       'BackupStorageLocation/velero/default', 'Schedule/velero/prod-apps-daily', 'Schedule/velero/prod-apps-weekly',
+      'PrometheusRule/velero/prod-backups',
     ]);
     expectValidCustomResources(manifests);
   });
@@ -68,9 +69,31 @@ describe('ClusterBackup: composition', () => {
     expect(md.indexOf('Control-plane config')).toBeLessThan(md.indexOf('etcd, from the newest'));
     expect(synth().backup.restoreRunbook()).toBe(synth().backup.restoreRunbook());
   });
+
+  test('alerts watch every job it renders, and link into the runbook\'s sections', () => {
+    const { backup, manifests } = synth({
+      alerts: { runbookUrl: 'https://git.example.com/fleet/prod.runbook.md', ruleLabels: { release: 'kps' } },
+      velero: { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.maxAge(Duration.days(14)) }] },
+    });
+    const rule = manifests.find((m) => m.kind === 'PrometheusRule');
+    expect(rule.metadata).toMatchObject({ name: 'prod-backups', namespace: 'backup-system', labels: { release: 'kps' } });
+    const text = JSON.stringify(rule);
+    for (const job of ['prod-etcd-backup', 'prod-config-cp-1', 'prod-config-cp-3', 'prod-etcd-drill']) expect(text).toContain(`cronjob=\\"${job}\\"`);
+    expect(text).toContain('schedule=\\"apps\\"');
+    const md = backup.restoreRunbook();
+    const anchors = new Set(rule.spec.groups.flatMap((g: any) => g.rules.map((r: any) => r.annotations.runbook_url.split('#')[1])));
+    for (const a of anchors) expect(md).toContain(`### ${a}\n`);
+    expectValidCustomResources([rule]);
+  });
+
+  test('no alerts only with the acknowledgement', () => {
+    const { manifests } = synth({ acknowledge: { ...ok, noAlerts: true } });
+    expect(manifests.filter((m) => m.kind === 'PrometheusRule')).toEqual([]);
+  });
 });
 
 describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)', () => {
+  const velero = { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.daily35Days() }] };
   const inCluster = BackupRepository.s3({
     bucket: 'backups',
     endpoint: 'https://minio.minio.svc:9000',
@@ -80,19 +103,23 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   test.each([
     ['keys only in the cluster', { acknowledge: {} }, /acknowledge.keysStoredOutsideCluster/, { acknowledge: ok }],
     ['no etcd on a self-managed control plane', { etcd: undefined, controlPlaneNodes: undefined }, /no etcd backup.*acknowledge.noEtcdBackup/,
-      { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+      { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
       { repository: inCluster, acknowledge: { ...ok, inClusterRepository: true } }],
     ['config without PKI', { configPaths: ['/etc/kubernetes/manifests'] }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
       { configPaths: ['/etc/kubernetes/manifests'], acknowledge: { ...ok, configWithoutPki: true } }],
-    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
-      { etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
+      { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['retention that keeps less than a day', { etcdRetention: Retention.keepLast(6) }, /keeps only about 6 hours.*acknowledge.shortRetention/,
       { etcdRetention: Retention.keepLast(6), acknowledge: { ...ok, shortRetention: true } }],
     ['retention finer than the schedule', { etcdSchedule: Cron.daily() }, /allowRetentionFinerThanSchedule/, undefined],
   ])('%s', (_name, bad, message, fixed) => {
     expect(() => synth(bad as any)).toThrow(message);
     if (fixed) expect(() => synth(fixed as any)).not.toThrow();
+  });
+
+  test('a ClusterBackup that backs up nothing is an error', () => {
+    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
   });
 
   test('a host-based etcd needs the control-plane node list', () => {

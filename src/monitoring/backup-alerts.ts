@@ -1,0 +1,527 @@
+import { ApiObject, Cron, Lazy } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ControlPlaneConfigBackup } from '../config/control-plane-config-backup';
+import { EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
+import {
+  PrometheusRule as RawPrometheusRule,
+  PrometheusRuleSpecGroups,
+  PrometheusRuleSpecGroupsRules,
+  PrometheusRuleSpecGroupsRulesExpr,
+} from '../imports/monitoring.coreos.com';
+import { checkDnsLabel } from '../internal/hardening';
+import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { checkLabels, checkObjectName } from '../velero/velero-common';
+import { VeleroSchedule } from '../velero/velero-schedule';
+
+/**
+ * Props of {@link BackupAlerts}.
+ */
+export interface BackupAlertsProps {
+  /**
+   * Namespace of the PrometheusRule. The Prometheus operator must select it
+   * (`ruleNamespaceSelector`).
+   * @default - the chart's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Name of the PrometheusRule; also the prefix of its rule group names.
+   * @default 'cdk8s-backup'
+   */
+  readonly name?: string;
+  /**
+   * Labels the Prometheus operator selects rules by (`ruleSelector`), e.g.
+   * `{ release: 'kube-prometheus-stack' }`.
+   * @default - none
+   */
+  readonly ruleLabels?: { [key: string]: string };
+  /**
+   * Base URL of the runbook (http or https, no `#fragment`); every alert links
+   * `${runbookUrl}#<alert-name-in-kebab-case>`, e.g. `#etcd-backup-failed`.
+   * @default - no runbook_url annotation
+   */
+  readonly runbookUrl?: string;
+  /**
+   * How many times the longest gap between two scheduled runs may pass without a successful
+   * backup before the "too old" alerts fire. The longest gap comes from the schedule (a
+   * weekdays-only daily schedule has a 72 h gap, an hourly one 1 h), so the threshold follows
+   * the schedule the backup really runs on. `1` alerts as soon as one run is late (the run time
+   * itself must fit into the alerts' 10 minute `for`); `2` tolerates one missed or failed run.
+   * @default 2
+   */
+  readonly staleAfterGaps?: number;
+}
+
+/**
+ * Options of every `watch*()` call of {@link BackupAlerts}.
+ */
+export interface BackupAlertOptions {
+  /**
+   * The `severity` label of the alerts: `critical` or `warning`. (A partially failed Velero
+   * backup is always `warning`.)
+   * @default 'critical'
+   */
+  readonly severity?: string;
+  /**
+   * What is backed up, in words, for the alerts' summary and description, e.g.
+   * `'etcd snapshot of cluster prod'`. Must not contain `{{` or `}}` (Prometheus would read a
+   * template there).
+   * @default - derived from the watched construct
+   */
+  readonly description?: string;
+}
+
+/**
+ * A backup CronJob to watch with {@link BackupAlerts.watchCronJob}.
+ */
+export interface WatchCronJobOptions {
+  /** Name of the CronJob. */
+  readonly cronJobName: string;
+  /** Namespace of the CronJob. */
+  readonly namespace: string;
+  /** The CronJob's schedule: five cron fields (or a macro such as `@daily`). */
+  readonly schedule: string;
+  /**
+   * What is backed up, in words, e.g. `'etcd snapshot of cluster prod'`. Must not contain
+   * `{{` or `}}`.
+   */
+  readonly description: string;
+  /**
+   * The CronJob's time zone (`spec.timeZone`). Outside UTC a daylight-saving switch can move a
+   * run by an hour, so one hour is added to the "too old" threshold.
+   * @default - UTC
+   */
+  readonly timeZone?: string;
+  /**
+   * The `severity` label of the alerts: `critical` or `warning`.
+   * @default 'critical'
+   */
+  readonly severity?: string;
+}
+
+/** What a watched CronJob backs up: decides the alert names and the rule group. */
+enum CronJobKind { ETCD = 'etcd', CONFIG = 'control-plane-config', CRONJOB = 'cronjobs' }
+
+const CRONJOB_ALERT_PREFIX: Record<CronJobKind, string> = {
+  [CronJobKind.ETCD]: 'EtcdBackup',
+  [CronJobKind.CONFIG]: 'ControlPlaneConfigBackup',
+  [CronJobKind.CRONJOB]: 'BackupCronJob',
+};
+
+interface CronJobTarget {
+  readonly kind: CronJobKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly schedule: string;
+  readonly description: string;
+  readonly severity: string;
+  readonly gapSeconds: number;
+  readonly thresholdSeconds: number;
+}
+
+interface VeleroTarget {
+  readonly name: string;
+  readonly schedule: string;
+  readonly description: string;
+  readonly severity: string;
+  readonly gapSeconds: number;
+  readonly thresholdSeconds: number;
+}
+
+const SEVERITIES = ['critical', 'warning'];
+
+/** Time zones without daylight saving time that are spelled like UTC. */
+const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0']);
+
+/** `for:` of the "too old" alerts: room for a run that is due right at the threshold to finish. */
+const TOO_OLD_FOR = '10m';
+
+/** The shortest window of the Velero failure alerts (a counter increase needs a few scrapes). */
+const MIN_FAILURE_WINDOW_SECONDS = 15 * 60;
+
+/**
+ * Prometheus alerts for the backups of this library, derived from the same typed schedules the
+ * backups run on: one `PrometheusRule` (monitoring.coreos.com/v1, for the Prometheus operator).
+ *
+ * Watch what you back up; rules are rendered at synth time, so `watch*()` calls after
+ * construction are included:
+ *
+ * ```ts
+ * const alerts = new BackupAlerts(chart, 'alerts', { ruleLabels: { release: 'kube-prometheus-stack' } });
+ * alerts.watchEtcdBackup(etcd);
+ * alerts.watchConfigBackup(config);
+ * alerts.watchVeleroSchedule(apps);
+ * ```
+ *
+ * Per backup CronJob (kube-state-metrics ≥ 2.5 on Kubernetes ≥ 1.22, which export
+ * `kube_cronjob_status_last_successful_time`), with `<P>` = `EtcdBackup`,
+ * `ControlPlaneConfigBackup` or `BackupCronJob`:
+ * - `<P>Failed`: a Job of the CronJob (by owner reference, so manual runs created with
+ *   `kubectl create job --from=cronjob/...` count too) has the `Failed` condition (retries
+ *   exhausted or deadline exceeded; pods that failed and were retried successfully do not count)
+ *   and started after the last successful run. Clears when a later run succeeds.
+ * - `<P>TooOld`: the last successful run finished more than `staleAfterGaps` × the schedule's
+ *   longest gap ago.
+ * - `<P>NeverSucceeded`: no successful run is recorded at all (the series is absent) for that
+ *   same threshold, counted from when Prometheus loaded the rule: a brand-new CronJob therefore
+ *   alerts only if its first runs do not succeed in time; the alert also fires when the CronJob
+ *   does not exist in that namespace or kube-state-metrics does not export the metric.
+ *
+ * Per Velero Schedule name (Velero's own metrics, label `schedule`):
+ * - `VeleroBackupFailed`: a backup failed (or failed validation) within the last longest gap.
+ * - `VeleroBackupPartiallyFailed` (always `warning`): a backup partially failed, same window.
+ * - `VeleroBackupTooOld` / `VeleroBackupNeverSucceeded`: as for CronJobs, from
+ *   `velero_backup_last_successful_timestamp`. Velero forgets that gauge when it restarts, so
+ *   "too old" looks at its newest value within the threshold window, and "never succeeded"
+ *   takes over once that window holds no value either.
+ *
+ * `velero_backup_last_status` is deliberately not used: depending on the Velero version it
+ * reads 0 (failed) after every Velero restart until the next backup (velero#6809, #6936) or
+ * returns to 1 a minute after a failure (velero#9374).
+ *
+ * Suspended CronJobs and paused Schedules keep alerting on staleness: no backups are being
+ * taken. Do not watch what you mean to stop.
+ */
+export class BackupAlerts extends Construct {
+  /** The PrometheusRule. */
+  public readonly prometheusRule: ApiObject;
+  /** Name of the PrometheusRule. */
+  public readonly name: string;
+  /** The multiplier of the longest gap between runs (see `BackupAlertsProps.staleAfterGaps`). */
+  public readonly staleAfterGaps: number;
+  /** Base URL of the runbook, if any. */
+  public readonly runbookUrl?: string;
+
+  private readonly cronJobs: CronJobTarget[] = [];
+  private readonly veleroSchedules: VeleroTarget[] = [];
+  private readonly watched = new Set<string>();
+
+  constructor(scope: Construct, id: string, props: BackupAlertsProps = {}) {
+    super(scope, id);
+    const C = 'BackupAlerts';
+    this.name = checkObjectName(`${C}: name`, props.name ?? 'cdk8s-backup', 253);
+    if (props.namespace !== undefined) checkDnsLabel(`${C}: namespace`, props.namespace, 63);
+    checkLabels(`${C}: ruleLabels`, props.ruleLabels);
+    const stale = props.staleAfterGaps ?? 2;
+    if (typeof stale !== 'number' || !Number.isFinite(stale) || stale < 1) {
+      throw new Error(`${C}: staleAfterGaps must be a finite number ≥ 1 (how many times the longest gap between runs may pass without a successful backup); got ${stale}`);
+    }
+    this.staleAfterGaps = stale;
+    if (props.runbookUrl !== undefined) this.runbookUrl = checkRunbookUrl(`${C}: runbookUrl`, props.runbookUrl);
+
+    this.prometheusRule = new RawPrometheusRule(this, 'Resource', {
+      metadata: {
+        name: this.name,
+        namespace: props.namespace,
+        labels: {
+          'app.kubernetes.io/name': 'cdk8s-backup',
+          'app.kubernetes.io/component': 'alerts',
+          ...props.ruleLabels,
+        },
+      },
+      spec: {
+        groups: Lazy.any({ produce: () => this._toGroups() }) as unknown as PrometheusRuleSpecGroups[],
+      },
+    });
+
+    this.node.addValidation({
+      validate: () => this.cronJobs.length + this.veleroSchedules.length > 0 ? [] : [
+        `${C}: nothing is watched, so the PrometheusRule would be empty; call watchEtcdBackup(), watchConfigBackup(), watchVeleroSchedule() or watchCronJob()`,
+      ],
+    });
+  }
+
+  /**
+   * Alerts for a backup CronJob: a run failed; no successful run for `staleAfterGaps` × the
+   * longest gap of its schedule; no successful run recorded at all.
+   */
+  public watchCronJob(options: WatchCronJobOptions): void {
+    const C = 'BackupAlerts: watchCronJob';
+    checkDnsLabel(`${C}: cronJobName (a CronJob name is at most 52 characters)`, options.cronJobName, 52);
+    checkDnsLabel(`${C}: namespace`, options.namespace, 63);
+    this.addCronJob(C, CronJobKind.CRONJOB, {
+      namespace: options.namespace,
+      name: options.cronJobName,
+      schedule: options.schedule,
+      timeZone: options.timeZone,
+      description: checkDescription(`${C}: description`, options.description),
+      severity: checkSeverity(`${C}: severity`, options.severity),
+    });
+  }
+
+  /**
+   * Alerts (`EtcdBackup*`) for an etcd snapshot backup: its CronJob, schedule and namespace.
+   */
+  public watchEtcdBackup(backup: EtcdSnapshotBackup, options: BackupAlertOptions = {}): void {
+    const C = 'BackupAlerts: watchEtcdBackup';
+    const description = options.description === undefined
+      ? `etcd snapshot of cluster ${backup.resticHost}`
+      : checkDescription(`${C}: description`, options.description);
+    this.addCronJob(C, CronJobKind.ETCD, {
+      namespace: namespaceOf(C, backup.cronJob.name, ApiObject.of(backup.cronJob)),
+      name: backup.cronJob.name,
+      schedule: backup.schedule,
+      timeZone: backup.cronJob.timeZone,
+      description,
+      severity: checkSeverity(`${C}: severity`, options.severity),
+    });
+  }
+
+  /**
+   * Alerts (`ControlPlaneConfigBackup*`) for a control-plane config backup: one set per node
+   * CronJob.
+   */
+  public watchConfigBackup(backup: ControlPlaneConfigBackup, options: BackupAlertOptions = {}): void {
+    const C = 'BackupAlerts: watchConfigBackup';
+    const severity = checkSeverity(`${C}: severity`, options.severity);
+    const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
+    // cronJobs are in the order of the nodes, and so are the keys of resticRepositories.
+    const nodes = Object.keys(backup.resticRepositories);
+    backup.cronJobs.forEach((cronJob, i) => {
+      const node = nodes.length === backup.cronJobs.length ? nodes[i] : cronJob.name;
+      this.addCronJob(C, CronJobKind.CONFIG, {
+        namespace: namespaceOf(C, cronJob.name, ApiObject.of(cronJob)),
+        name: cronJob.name,
+        schedule: backup.schedule,
+        timeZone: cronJob.timeZone,
+        description: base === undefined ? `control-plane config of node ${node}` : `${base} (node ${node})`,
+        severity,
+      });
+    });
+  }
+
+  /**
+   * Alerts (`VeleroBackup*`) for a Velero Schedule: one set per Schedule object (one per
+   * retention tier with a gfs retention), from the cron expression each one renders.
+   */
+  public watchVeleroSchedule(schedule: VeleroSchedule, options: BackupAlertOptions = {}): void {
+    const C = 'BackupAlerts: watchVeleroSchedule';
+    const severity = checkSeverity(`${C}: severity`, options.severity);
+    const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
+    if (schedule.schedules.length !== schedule.scheduleNames.length) {
+      throw new Error(`${C}: the VeleroSchedule has ${schedule.schedules.length} Schedule objects but ${schedule.scheduleNames.length} names`);
+    }
+    const multiple = schedule.scheduleNames.length > 1;
+    schedule.schedules.forEach((obj, i) => {
+      const name = schedule.scheduleNames[i];
+      const raw = String(obj.toJson()?.spec?.schedule ?? '');
+      const tz = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(raw);
+      const expr = tz ? raw.slice(tz[0].length) : raw;
+      const key = `velero schedule ${name}`;
+      if (this.watched.has(key)) throw new Error(`${C}: the Velero Schedule ${JSON.stringify(name)} is already watched; watch each once`);
+      const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${name}`, expr, tz?.[1]);
+      this.watched.add(key);
+      this.veleroSchedules.push({
+        name,
+        schedule: expr.trim(),
+        description: base === undefined ? `Velero backups of schedule ${name}` : multiple ? `${base} (${name})` : base,
+        severity,
+        gapSeconds,
+        thresholdSeconds,
+      });
+    });
+  }
+
+  /** Names of the alerts rendered so far, sorted and without duplicates. */
+  public alertNames(): string[] {
+    const names = this._toGroups().flatMap((g) => (g.rules ?? []).map((r) => r.alert!));
+    return [...new Set(names)].sort();
+  }
+
+  /**
+   * The rule groups: one per kind of backup, targets sorted by namespace and name, so the output
+   * depends only on what is watched, not on the order of the calls.
+   * @internal
+   */
+  public _toGroups(): PrometheusRuleSpecGroups[] {
+    const groups: PrometheusRuleSpecGroups[] = [];
+    for (const kind of [CronJobKind.ETCD, CronJobKind.CONFIG, CronJobKind.CRONJOB]) {
+      const targets = this.cronJobs.filter((t) => t.kind === kind).sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
+      if (targets.length > 0) groups.push({ name: `${this.name}-${kind}`, rules: targets.flatMap((t) => this.cronJobRules(t)) });
+    }
+    const velero = [...this.veleroSchedules].sort((a, b) => compare(a.name, b.name));
+    if (velero.length > 0) groups.push({ name: `${this.name}-velero`, rules: velero.flatMap((t) => this.veleroRules(t)) });
+    return groups;
+  }
+
+  private addCronJob(C: string, kind: CronJobKind, t: {
+    namespace: string; name: string; schedule: string; timeZone?: string; description: string; severity: string;
+  }): void {
+    const key = `cronjob ${t.namespace}/${t.name}`;
+    if (this.watched.has(key)) {
+      throw new Error(`${C}: the CronJob ${t.namespace}/${t.name} is already watched; watch each CronJob once`);
+    }
+    const schedule = checkSchedule(`${C}: schedule of ${t.namespace}/${t.name}`, { expressionString: String(t.schedule ?? '') } as Cron);
+    const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${t.namespace}/${t.name}`, schedule, t.timeZone);
+    this.watched.add(key);
+    this.cronJobs.push({
+      kind, namespace: t.namespace, name: t.name, schedule, description: t.description, severity: t.severity, gapSeconds, thresholdSeconds,
+    });
+  }
+
+  private thresholds(option: string, expr: string, timeZone: string | undefined): { gapSeconds: number; thresholdSeconds: number } {
+    let gapHours: number;
+    try {
+      gapHours = longestGapHours(expr.trim());
+    } catch (e) {
+      throw new Error(`${option}: cannot compute the gap between runs of ${JSON.stringify(expr)}: ${(e as Error).message}`);
+    }
+    if (!(gapHours > 0)) throw new Error(`${option}: ${JSON.stringify(expr)} never runs`);
+    const gapSeconds = Math.round(gapHours * 3600);
+    // A daylight-saving switch moves a run by up to one hour.
+    const dst = timeZone !== undefined && !UTC_ZONES.has(timeZone) ? 3600 : 0;
+    return { gapSeconds, thresholdSeconds: Math.ceil(this.staleAfterGaps * gapSeconds) + dst };
+  }
+
+  private cronJobRules(t: CronJobTarget): PrometheusRuleSpecGroupsRules[] {
+    const P = CRONJOB_ALERT_PREFIX[t.kind];
+    const sel = `namespace="${t.namespace}", cronjob="${t.name}"`;
+    const ns = `namespace="${t.namespace}"`;
+    const ref = `CronJob ${t.namespace}/${t.name} (${t.description})`;
+    const threshold = promDuration(t.thresholdSeconds);
+    const gapText = `its schedule "${t.schedule}" leaves at most ${promDuration(t.gapSeconds)} between runs, and the threshold is ${this.staleAfterGaps} × that`;
+
+    // Failed Jobs of this CronJob (value: start time), labelled with cronjob=<name>.
+    const failedJobs = 'label_replace('
+      + `kube_job_status_start_time{${ns}} * on (namespace, job_name) group_left (owner_name) `
+      + `max by (namespace, job_name, owner_name) (kube_job_owner{${ns}, owner_kind="CronJob", owner_name="${t.name}"}), `
+      + '"cronjob", "$1", "owner_name", "(.+)") '
+      + `and on (namespace, job_name) (kube_job_failed{${ns}, condition="true"} == 1)`;
+    // ... that started after the last success (or the CronJob never succeeded: 0).
+    const failed = `(${failedJobs}) > on (namespace, cronjob) group_left () (`
+      + `max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${sel}}) `
+      + `or 0 * max by (namespace, cronjob) (kube_cronjob_created{${sel}}))`;
+
+    // The target's own labels make every rule unique (promtool rejects duplicates) and are set
+    // even where the expression drops them.
+    const labels = { severity: t.severity, namespace: t.namespace, cronjob: t.name };
+    return [
+      this.rule(`${P}Failed`, labels, failed, undefined,
+        `${t.description}: a backup run failed`,
+        `Job ${t.namespace}/{{ $labels.job_name }} of ${ref} failed (retries exhausted or deadline exceeded), `
+        + 'and no run has succeeded since it started. '
+        + `Look at kubectl -n ${t.namespace} describe job {{ $labels.job_name }} and kubectl -n ${t.namespace} logs job/{{ $labels.job_name }} --all-containers. `
+        + `The alert clears when a later run succeeds (to run one now: kubectl -n ${t.namespace} create job --from=cronjob/${t.name} <name>).`),
+      this.rule(`${P}TooOld`, labels,
+        `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${sel}}) > ${t.thresholdSeconds}`, TOO_OLD_FOR,
+        `${t.description}: no successful backup for more than ${threshold}`,
+        `The last successful run of ${ref} finished {{ $value | humanizeDuration }} ago; ${gapText} (${threshold}). `
+        + `Check kubectl -n ${t.namespace} get cronjob ${t.name} (suspended?) and kubectl -n ${t.namespace} get jobs.`),
+      this.rule(`${P}NeverSucceeded`, labels,
+        `absent(kube_cronjob_status_last_successful_time{${sel}})`, threshold,
+        `${t.description}: no successful backup recorded for ${threshold}`,
+        `kube-state-metrics has reported no successful run of ${ref} for ${threshold}: the CronJob has not succeeded since it was created, `
+        + `it does not exist in namespace ${t.namespace}, or kube-state-metrics does not export kube_cronjob_status_last_successful_time `
+        + '(needs kube-state-metrics 2.5 or later and Kubernetes 1.22 or later).'),
+    ];
+  }
+
+  private veleroRules(t: VeleroTarget): PrometheusRuleSpecGroupsRules[] {
+    const sel = `schedule="${t.name}"`;
+    const window = promDuration(Math.max(t.gapSeconds, MIN_FAILURE_WINDOW_SECONDS));
+    const threshold = promDuration(t.thresholdSeconds);
+    const ref = `Velero Schedule ${t.name} (${t.description})`;
+    const list = `velero backup get --selector velero.io/schedule-name=${t.name}`;
+    const labels = { severity: t.severity, schedule: t.name };
+    return [
+      this.rule('VeleroBackupFailed', labels,
+        `(sum by (schedule) (increase(velero_backup_failure_total{${sel}}[${window}])) > 0) `
+        + `or (sum by (schedule) (increase(velero_backup_validation_failure_total{${sel}}[${window}])) > 0)`, undefined,
+        `${t.description}: a backup failed`,
+        `A backup of ${ref} failed within the last ${window} (the longest gap between its runs). `
+        + `Find it with ${list} and read velero backup describe <backup> and velero backup logs <backup>. `
+        + `The alert clears ${window} after the last failure.`),
+      this.rule('VeleroBackupPartiallyFailed', { ...labels, severity: 'warning' },
+        `sum by (schedule) (increase(velero_backup_partial_failure_total{${sel}}[${window}])) > 0`, undefined,
+        `${t.description}: a backup partially failed`,
+        `A backup of ${ref} partially failed within the last ${window}: some items or volumes are missing from it. `
+        + `Find it with ${list} and read velero backup describe <backup> --details.`),
+      this.rule('VeleroBackupTooOld', labels,
+        `time() - max by (schedule) (max_over_time(velero_backup_last_successful_timestamp{${sel}}[${threshold}])) > ${t.thresholdSeconds}`, TOO_OLD_FOR,
+        `${t.description}: no successful backup for more than ${threshold}`,
+        `The last successful backup of ${ref} finished {{ $value | humanizeDuration }} ago; `
+        + `its schedule "${t.schedule}" leaves at most ${promDuration(t.gapSeconds)} between runs, and the threshold is ${this.staleAfterGaps} × that (${threshold}). `
+        + `Check velero schedule describe ${t.name} (paused?) and velero backup-location get (available?).`),
+      this.rule('VeleroBackupNeverSucceeded', labels,
+        `absent(velero_backup_last_successful_timestamp{${sel}})`, threshold,
+        `${t.description}: no successful backup recorded for ${threshold}`,
+        `Velero has reported no successful backup of ${ref} for ${threshold}: none succeeded since the Schedule was created or Velero restarted, `
+        + 'or Prometheus does not scrape Velero\'s metrics.'),
+    ];
+  }
+
+  private rule(
+    alert: string, labels: { [key: string]: string }, expr: string, forDuration: string | undefined, summary: string, description: string,
+  ): PrometheusRuleSpecGroupsRules {
+    const annotations: { [key: string]: string } = { summary, description };
+    if (this.runbookUrl !== undefined) annotations.runbook_url = `${this.runbookUrl}#${kebab(alert)}`;
+    return {
+      alert,
+      expr: PrometheusRuleSpecGroupsRulesExpr.fromString(expr),
+      for: forDuration,
+      labels,
+      annotations,
+    };
+  }
+}
+
+function namespaceOf(option: string, name: string, obj: ApiObject): string {
+  // ApiObject falls back to the chart's namespace itself.
+  const namespace = obj.metadata.namespace;
+  if (!namespace) {
+    throw new Error(`${option}: the CronJob ${name} has no namespace (neither the backup's namespace option nor its chart's namespace is set); `
+      + 'the alerts match kube-state-metrics series by namespace, so set one of them');
+  }
+  return namespace;
+}
+
+function checkSeverity(option: string, severity: string | undefined): string {
+  const s = severity ?? 'critical';
+  if (!SEVERITIES.includes(s)) throw new Error(`${option}: expected ${SEVERITIES.map((x) => `'${x}'`).join(' or ')}; got ${JSON.stringify(severity)}`);
+  return s;
+}
+
+function checkDescription(option: string, description: string): string {
+  if (typeof description !== 'string' || description.trim() === '') {
+    throw new Error(`${option}: expected what is backed up in words, e.g. 'etcd snapshot of cluster prod'; got ${JSON.stringify(description)}`);
+  }
+  if (/\{\{|\}\}/.test(description)) {
+    throw new Error(`${option}: must not contain {{ or }} (Prometheus reads annotations as templates); got ${JSON.stringify(description)}`);
+  }
+  return description.trim();
+}
+
+function checkRunbookUrl(option: string, url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
+  }
+  if (url.includes('#')) {
+    throw new Error(`${option}: must not have a #fragment (each alert appends its own anchor, e.g. #etcd-backup-failed); got ${JSON.stringify(url)}`);
+  }
+  if (/\{\{|\}\}|\s/.test(url)) throw new Error(`${option}: must not contain spaces, {{ or }}; got ${JSON.stringify(url)}`);
+  return url;
+}
+
+/** A Prometheus duration (`2h`, `1h30m`, `45m`) of whole seconds. */
+function promDuration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${rest ? `${rest}s` : ''}`;
+  return out || '0s';
+}
+
+/** `EtcdBackupFailed` → `etcd-backup-failed`. */
+function kebab(name: string): string {
+  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
