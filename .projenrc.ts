@@ -81,6 +81,8 @@ project.addTask('import', {
     { exec: 'cp /tmp/cdk8s-backup-imports/velero-velero.io.ts src/imports/velero.io.ts' },
     { exec: 'npx -y cdk8s-cli@2.207.56 import monitoring:=../shared/crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
     { exec: 'cp /tmp/cdk8s-backup-imports/monitoring-monitoring.coreos.com.ts src/imports/monitoring.coreos.com.ts' },
+    { exec: 'npx -y cdk8s-cli@2.207.56 import externalsecrets:=../shared/crds/external-secrets/external-secrets.io_externalsecrets.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
+    { exec: 'cp /tmp/cdk8s-backup-imports/externalsecrets-external-secrets.io.ts src/imports/external-secrets.io.ts' },
   ],
 });
 

@@ -5,6 +5,7 @@ export * from './repository/secret-key-ref';
 export * from './repository/credentials';
 export * from './repository/backup-repository';
 export * from './repository/unsafe-plaintext-credentials';
+export * from './repository/external-secret-keys';
 export * from './backup-job-options';
 export * from './etcd/etcd-source';
 export * from './etcd/etcd-snapshot-backup';

@@ -92,6 +92,39 @@ describe('ClusterBackup: composition', () => {
   });
 });
 
+describe('ClusterBackup: keys off the cluster', () => {
+  const externalKeys = {
+    storeName: 'vault-backend',
+    repositoryPassword: { key: 'cluster-backups/prod', property: 'password' },
+    accessKeyId: { key: 'cluster-backups/prod', property: 'access_key_id' },
+    secretAccessKey: { key: 'cluster-backups/prod', property: 'secret_access_key' },
+  };
+
+  test('externalKeys renders the repository\'s Secrets from the store in every namespace that needs them, and the runbook says where they live', () => {
+    const { backup, manifests } = synth({ externalKeys, acknowledge: {} });
+    const es = manifests.filter((m) => m.kind === 'ExternalSecret');
+    expect(es.map((e) => `${e.metadata.namespace}/${e.metadata.name}`)).toEqual([
+      'backup-system-host/backup-repository', 'backup-system-host/backup-s3', 'backup-system/backup-repository', 'backup-system/backup-s3',
+    ]);
+    const s3 = es.find((e) => e.metadata.name === 'backup-s3');
+    expect(s3.spec).toEqual({
+      secretStoreRef: { name: 'vault-backend', kind: 'ClusterSecretStore' },
+      refreshInterval: '3600s',
+      target: { name: 'backup-s3', creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      data: [
+        { secretKey: 'AWS_ACCESS_KEY_ID', remoteRef: { key: 'cluster-backups/prod', property: 'access_key_id' } },
+        { secretKey: 'AWS_SECRET_ACCESS_KEY', remoteRef: { key: 'cluster-backups/prod', property: 'secret_access_key' } },
+      ],
+    });
+    expectValidCustomResources(es);
+    expect(backup.restoreRunbook()).toContain('Secret `backup-repository`, key `password` ← store `vault-backend`, key `cluster-backups/prod`, property `password`');
+  });
+
+  test('a missing remote key is an error naming it', () => {
+    expect(() => synth({ externalKeys: { ...externalKeys, secretAccessKey: undefined } })).toThrow(/ExternalSecretKeys: secretAccessKey is required for a s3 repository/);
+  });
+});
+
 describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)', () => {
   const velero = { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.daily35Days() }] };
   const inCluster = BackupRepository.s3({
