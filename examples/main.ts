@@ -77,8 +77,14 @@ export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBacku
       etcdSchedule: cluster.etcdSchedule,
       etcdRetention: cluster.etcdRetention,
       velero: cluster.velero,
-      // The repository password and S3 keys are in the platform team's vault as well.
-      acknowledge: { keysStoredOutsideCluster: true },
+      // The repository password and S3 keys come from the platform team's vault.
+      externalKeys: {
+        storeName: 'vault-backend',
+        repositoryPassword: { key: `cluster-backups/${cluster.name}`, property: 'password' },
+        accessKeyId: { key: 'cluster-backups/s3', property: 'access_key_id' },
+        secretAccessKey: { key: 'cluster-backups/s3', property: 'secret_access_key' },
+      },
+      alerts: { ruleLabels: { release: 'kube-prometheus-stack' }, runbookUrl: `https://git.acme.example/platform/fleet/-/blob/main/dist/${cluster.name}.runbook.md` },
     });
     return { chart, backup };
   });
