@@ -18,7 +18,7 @@ import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
 import { makeEtcdPki } from './support/pki';
 import { ImageProfile, PodResult, runPod } from './support/pod-runner';
 import { freePort } from './support/processes';
-import { ResticOptions, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from './support/restic';
+import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from './support/restic';
 import { S3Server, startS3 } from './support/s3';
 
 const PASSWORD = 'correct horse battery staple';
@@ -311,58 +311,47 @@ describe('restore drill pod, end to end', () => {
     return p;
   }
 
-  test('GIVEN a backup made by the rendered job WHEN the rendered drill runs THEN it restores it and the checks pass', async () => {
-    const backup = await runBackup({ cluster: 'e2e-drill' });
+  /** Backs up with the rendered backup job, lets the test tamper with the newest snapshot, then runs the rendered drill. */
+  async function drillAfterBackup(cluster: string, tamper?: (opts: ResticOptions, newest: ResticSnapshot) => void): Promise<PodResult> {
+    const backup = await runBackup({ cluster });
     backup.result.cleanup();
     expect(backup.result.succeeded).toBe(true);
-
-    const s = { cluster: 'e2e-drill' };
+    if (tamper) {
+      const opts = repo(cluster);
+      const [newest] = snapshots(opts);
+      tamper(opts, newest);
+    }
+    const s = { cluster };
     const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
     const result = await runJob(manifests, s, drill!.cronJob.name);
-    try {
-      expect(result.succeeded).toBe(true);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${explain(result)}`);
-    } finally {
-      result.cleanup();
-    }
+    result.cleanup();
+    return result;
+  }
+
+  /** Replaces the value of one `name=value` tag of a snapshot. */
+  function retag(opts: ResticOptions, snap: ResticSnapshot, name: string, value: (old: string) => string): void {
+    const old = (snap.tags ?? []).find((t) => t.startsWith(`${name}=`))!;
+    resticOk(['tag', '--remove', old, '--add', `${name}=${value(old.split('=')[1])}`, snap.id], opts);
+  }
+
+  test('GIVEN a backup made by the rendered job WHEN the rendered drill runs THEN it restores it and the checks pass', async () => {
+    const result = await drillAfterBackup('e2e-drill');
+    if (!result.succeeded) throw new Error(`the drill failed\n${explain(result)}`);
     expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${etcd.dump().size} keys`));
   });
 
   test('GIVEN a newest snapshot whose data is damaged WHEN the drill runs THEN it fails on the checksum', async () => {
-    const backup = await runBackup({ cluster: 'e2e-drill-corrupt' });
-    backup.result.cleanup();
-    expect(backup.result.succeeded).toBe(true);
     // The stored file no longer matches the sha256 the backup job recorded (as after bit rot that
     // restic's own pack checks would not see, or a tampered object).
-    const opts = repo('e2e-drill-corrupt');
-    const [good] = snapshots(opts);
-    const sha = (good.tags ?? []).find((t) => t.startsWith('sha256='))!;
-    resticOk(['tag', '--remove', sha, '--add', `sha256=${'0'.repeat(64)}`, good.id], opts);
-
-    const s = { cluster: 'e2e-drill-corrupt' };
-    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
-    const result = await runJob(manifests, s, drill!.cronJob.name);
-    result.cleanup();
+    const result = await drillAfterBackup('e2e-drill-corrupt', (opts, newest) => retag(opts, newest, 'sha256', () => '0'.repeat(64)));
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.stderr).toMatch(/the stored snapshot is damaged/);
     expect(container(result, 'drill')).toBeUndefined();
   });
 
   test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
-    const backup = await runBackup({ cluster: 'e2e-drill-keys' });
-    backup.result.cleanup();
-    expect(backup.result.succeeded).toBe(true);
     // The newest snapshot holds fewer keys than the backup job recorded for it.
-    const opts = repo('e2e-drill-keys');
-    const [good] = snapshots(opts);
-    const keys = (good.tags ?? []).find((t) => t.startsWith('etcd-keys='))!;
-    resticOk(['tag', '--remove', keys, '--add', `etcd-keys=${Number(keys.split('=')[1]) + 5}`, good.id], opts);
-
-    const s = { cluster: 'e2e-drill-keys' };
-    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
-    const result = await runJob(manifests, s, drill!.cronJob.name);
-    result.cleanup();
+    const result = await drillAfterBackup('e2e-drill-keys', (opts, newest) => retag(opts, newest, 'etcd-keys', (n) => String(Number(n) + 5)));
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/keys after restore, the backup recorded/);
