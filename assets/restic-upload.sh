@@ -70,7 +70,7 @@ rc=0
 out=$(r cat config 2>&1 >/dev/null) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
-    *"specified key does not exist"* | *"repository does not exist"* | *"no such file or directory"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
+    *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
       echo "upload: initializing repository ${RESTIC_REPOSITORY}"
       r init
       ;;
