@@ -68,17 +68,19 @@ const repository = BackupRepository.s3({
 export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBackup }> {
   return fleet.map((cluster) => {
     const chart = new Chart(app, cluster.name);
+    const selfManaged = cluster.etcd !== undefined;
     const backup = new ClusterBackup(chart, 'backup', {
       clusterName: cluster.name,
-      repository,
+      // A managed control plane (no etcd access) is backed up by Velero only.
+      repository: selfManaged ? repository : undefined,
       etcd: cluster.etcd,
-      managedControlPlane: cluster.etcd === undefined,
+      managedControlPlane: !selfManaged,
       controlPlaneNodes: cluster.controlPlaneNodes,
       etcdSchedule: cluster.etcdSchedule,
       etcdRetention: cluster.etcdRetention,
       velero: cluster.velero,
       // The repository password and S3 keys come from the platform team's vault.
-      externalKeys: {
+      externalKeys: !selfManaged ? undefined : {
         storeName: 'vault-backend',
         repositoryPassword: { key: `cluster-backups/${cluster.name}`, property: 'password' },
         accessKeyId: { key: 'cluster-backups/s3', property: 'access_key_id' },

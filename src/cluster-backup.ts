@@ -100,8 +100,11 @@ export interface PitfallAcknowledgements {
 export interface ClusterBackupProps {
   /** Name of the cluster (repository paths, restic hosts, object names). */
   readonly clusterName: string;
-  /** Where backups go. */
-  readonly repository: BackupRepository;
+  /**
+   * Where the etcd and config backups go (required with `etcd`).
+   * @default - none: a Velero-only (managed) cluster keeps its backups in Velero's storage location
+   */
+  readonly repository?: BackupRepository;
   /**
    * The control plane's etcd. Omit only for a managed control plane (set `managedControlPlane`).
    * @default - no etcd backup
@@ -239,16 +242,24 @@ export class ClusterBackup extends Construct {
     const C = 'ClusterBackup';
     const ack = props.acknowledge ?? {};
     this.props = props;
-    if (!props.repository) throw new Error(`${C}: repository is required`);
+    const repository = props.repository;
+    if (props.etcd && !repository) throw new Error(`${C}: repository is required to back up etcd (and the control-plane config)`);
+    if (repository && !props.etcd) {
+      throw new Error(`${C}: repository is only used for etcd and control-plane config backups; a Velero-only cluster uses velero.storageLocation`);
+    }
+    if (props.externalKeys && !repository) throw new Error(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
 
     // Pitfall: keys that exist only in the cluster.
-    if (!ack.keysStoredOutsideCluster && !props.externalKeys) {
-      throw new Error(`${C}: the repository password (Secret ${props.repository.encryption.password.name}) and the storage credentials (Secret ${props.repository.credentials.secretName}) must also exist outside the cluster, or no backup can be restored once it is gone; set externalKeys (external-secrets.io) or keep copies in your vault and set acknowledge.keysStoredOutsideCluster: true`);
+    if (repository && !ack.keysStoredOutsideCluster && !props.externalKeys) {
+      throw new Error(`${C}: the repository password (Secret ${repository.encryption.password.name}) and the storage credentials (Secret ${repository.credentials.secretName}) must also exist outside the cluster, or no backup can be restored once it is gone; set externalKeys (external-secrets.io) or keep copies in your vault and set acknowledge.keysStoredOutsideCluster: true`);
     }
-    // Pitfall: the repository on the cluster itself.
-    const host = new URL(props.repository.endpoint).hostname;
-    if (!ack.inClusterRepository && (/\.svc(\.|$)|\.cluster\.local$/.test(host) || host === 'localhost' || /^127\./.test(host) || !host.includes('.'))) {
-      throw new Error(`${C}: the repository endpoint ${props.repository.endpoint} looks like it is inside the cluster; a backup that dies with the cluster is no backup. Use off-cluster storage, or set acknowledge.inClusterRepository: true`);
+    // Pitfall: the repository on the cluster itself (Velero's location too).
+    const endpoints = [repository?.endpoint, props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined);
+    for (const endpoint of endpoints) {
+      const host = new URL(endpoint).hostname;
+      if (!ack.inClusterRepository && (/\.svc(\.|$)|\.cluster\.local$/.test(host) || host === 'localhost' || /^127\./.test(host) || !host.includes('.'))) {
+        throw new Error(`${C}: the storage endpoint ${endpoint} looks like it is inside the cluster; a backup that dies with the cluster is no backup. Use off-cluster storage, or set acknowledge.inClusterRepository: true`);
+      }
     }
     // Pitfall: a self-managed control plane without etcd backup.
     if (!props.etcd && !props.managedControlPlane && !ack.noEtcdBackup) {
@@ -284,7 +295,7 @@ export class ClusterBackup extends Construct {
     this.keyLocations = [];
     if (props.externalKeys) {
       usedNamespaces.forEach((n, i) => {
-        const keys = new ExternalSecretKeys(this, `Keys${i}`, { ...props.externalKeys!, repository: props.repository, namespace: n });
+        const keys = new ExternalSecretKeys(this, `Keys${i}`, { ...props.externalKeys!, repository: repository!, namespace: n });
         if (i === 0) this.keyLocations.push(...keys.locations);
       });
     }
@@ -293,7 +304,7 @@ export class ClusterBackup extends Construct {
       this.etcdBackup = new EtcdSnapshotBackup(this, 'Etcd', {
         clusterName: props.clusterName,
         source: props.etcd,
-        repository: props.repository,
+        repository: repository!,
         schedule: props.etcdSchedule,
         retention: props.etcdRetention,
         namespace: props.etcd.usesHostPaths ? hostNs : ns,
@@ -313,7 +324,7 @@ export class ClusterBackup extends Construct {
         this.configBackup = new ControlPlaneConfigBackup(this, 'Config', {
           clusterName: props.clusterName,
           source: props.etcd,
-          repository: props.repository,
+          repository: repository!,
           nodes: props.controlPlaneNodes,
           paths: props.configPaths,
           // Without the PKI (acknowledged), require what was chosen instead.
@@ -376,26 +387,34 @@ export class ClusterBackup extends Construct {
   public restoreRunbook(): string {
     const p = this.props;
     const repo = p.repository;
-    const cacert = repo._caCertPath() ? ' --cacert ca.crt' : '';
+    const cacert = repo?._caCertPath() ? ' --cacert ca.crt' : '';
     const lines: string[] = [];
     const add = (...l: string[]) => lines.push(...l);
     add(`# Restore runbook: cluster \`${p.clusterName}\``, '');
     add('Generated by cdk8s-backup from the same typed configuration as the backup jobs.', '');
     add('## 0. Keys (needed when the cluster is gone)', '');
-    if (this.keyLocations.length > 0) {
+    const velero = p.velero?.storageLocation;
+    if (velero) {
+      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.credentials ? `, credentials Secret \`${velero.credentials.secretName}\` (key \`${velero.credentials.keys.cloudCredentialsFile}\`) in Velero's namespace` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
+    }
+    if (!repo) {
+      add('');
+    } else if (this.keyLocations.length > 0) {
       add('Read them from the secret store (the cluster\'s copies came from there):', '');
       for (const l of this.keyLocations) add(`- ${l}`);
     } else {
       add(`- Repository password: Secret \`${repo.encryption.password.name}\`, key \`${repo.encryption.password.key}\` — use your off-cluster copy.`);
       add(`- Storage credentials: Secret \`${repo.credentials.secretName}\` — use your off-cluster copy.`);
     }
-    if (repo._caCertPath()) add('- The storage endpoint\'s CA bundle: save it as `ca.crt` next to you.');
-    add('');
-    add('```sh');
-    if (repo.backend === 's3') add('export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\'');
-    if (repo.backend === 'azure') add('export AZURE_ACCOUNT_NAME=\'…\' AZURE_ACCOUNT_KEY=\'…\'');
-    if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS=$PWD/credentials.json');
-    add('export RESTIC_PASSWORD=\'…\'', '```', '');
+    if (repo) {
+      if (repo._caCertPath()) add('- The storage endpoint\'s CA bundle: save it as `ca.crt` next to you.');
+      add('');
+      add('```sh');
+      if (repo.backend === 's3') add('export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\'');
+      if (repo.backend === 'azure') add('export AZURE_ACCOUNT_NAME=\'…\' AZURE_ACCOUNT_KEY=\'…\'');
+      if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS=$PWD/credentials.json');
+      add('export RESTIC_PASSWORD=\'…\'', '```', '');
+    }
 
     let step = 1;
     if (this.configBackup) {

@@ -43,6 +43,7 @@ describe('ClusterBackup: composition', () => {
     const { manifests } = synth({
       etcd: undefined,
       controlPlaneNodes: undefined,
+      repository: undefined,
       managedControlPlane: true,
       velero: {
         storageLocation: { bucket: 'velero-prod', region: 'eu-west-1', credentials: Credentials.fromSecret('velero-s3') },
@@ -135,14 +136,14 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   });
   test.each([
     ['keys only in the cluster', { acknowledge: {} }, /acknowledge.keysStoredOutsideCluster/, { acknowledge: ok }],
-    ['no etcd on a self-managed control plane', { etcd: undefined, controlPlaneNodes: undefined }, /no etcd backup.*acknowledge.noEtcdBackup/,
-      { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['no etcd on a self-managed control plane', { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero }, /no etcd backup.*acknowledge.noEtcdBackup/,
+      { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
       { repository: inCluster, acknowledge: { ...ok, inClusterRepository: true } }],
     ['config without PKI', { configPaths: ['/etc/kubernetes/manifests'] }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
       { configPaths: ['/etc/kubernetes/manifests'], acknowledge: { ...ok, configWithoutPki: true } }],
-    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
-      { etcd: undefined, controlPlaneNodes: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
+      { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['retention that keeps less than a day', { etcdRetention: Retention.keepLast(6) }, /keeps only about 6 hours.*acknowledge.shortRetention/,
       { etcdRetention: Retention.keepLast(6), acknowledge: { ...ok, shortRetention: true } }],
     ['retention finer than the schedule', { etcdSchedule: Cron.daily() }, /allowRetentionFinerThanSchedule/, undefined],
@@ -151,8 +152,19 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     if (fixed) expect(() => synth(fixed as any)).not.toThrow();
   });
 
+  test('a Velero-only cluster takes no restic repository; a restic repository needs etcd', () => {
+    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, managedControlPlane: true, velero })).toThrow(/repository is only used for etcd/);
+    expect(() => synth({ repository: undefined })).toThrow(/repository is required to back up etcd/);
+  });
+
+  test('Velero\'s storage inside the cluster trips the same guard', () => {
+    const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000' } };
+    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
+      .toThrow(/storage endpoint http:\/\/minio.minio.svc:9000 looks like it is inside the cluster/);
+  });
+
   test('a ClusterBackup that backs up nothing is an error', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
+    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, repository: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
   });
 
   test('a host-based etcd needs the control-plane node list', () => {
