@@ -464,12 +464,12 @@ export class ClusterBackup extends Construct {
     }
     if (this.veleroSchedules.length > 0) {
       add(`## ${step++}. Workloads and volumes, with Velero`, '');
+      add('Once the API server answers and Velero runs with the storage location, restore each Schedule ONCE, from its newest completed backup (with gfs tiers: from the newest tier that has one):', '');
       add('```sh');
       for (const s of this.veleroSchedules) {
-        for (const name of s.scheduleNames) {
-          add(`velero backup get --selector velero.io/schedule-name=${name}`);
-          add(`velero restore create --from-schedule ${name} --wait`);
-        }
+        const names = s.scheduleNames;
+        add(`velero backup get --selector 'velero.io/schedule-name in (${names.join(',')})'`);
+        add(`velero restore create --from-schedule ${names[0]} --wait   # or: --from-backup <newest completed backup above>`);
       }
       add('```', '');
     }

@@ -64,6 +64,7 @@ describe('ClusterBackup: composition', () => {
     expect(md).toContain("restic -r 's3:https://minio.example.com:9000/backups/k8s/prod/config/cp-2' restore latest --no-lock --host cp-2 --tag control-plane-config --target /tmp/cp-2-config");
     expect(md).toContain('sudo cp -a /tmp/cp-1-config/etc/kubernetes/. /etc/kubernetes/');
     expect(md).toContain('--initial-cluster "cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380,cp-3=https://<cp-3-ip>:2380"');
+    expect(md).toContain("velero backup get --selector 'velero.io/schedule-name in (apps)'");
     expect(md).toContain('velero restore create --from-schedule apps --wait');
     expect(md).toContain('Secret `backup-repository`, key `password`');
     // Config before etcd: the static pods need their certificates when etcd comes back.
@@ -128,6 +129,7 @@ describe('ClusterBackup: keys off the cluster', () => {
 
 describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)', () => {
   const velero = { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.daily35Days() }] };
+  const veleroOnly = { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero };
   const inCluster = BackupRepository.s3({
     bucket: 'backups',
     endpoint: 'https://minio.minio.svc:9000',
@@ -136,14 +138,14 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   });
   test.each([
     ['keys only in the cluster', { acknowledge: {} }, /acknowledge.keysStoredOutsideCluster/, { acknowledge: ok }],
-    ['no etcd on a self-managed control plane', { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero }, /no etcd backup.*acknowledge.noEtcdBackup/,
-      { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['no etcd on a self-managed control plane', veleroOnly, /no etcd backup.*acknowledge.noEtcdBackup/,
+      { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
       { repository: inCluster, acknowledge: { ...ok, inClusterRepository: true } }],
     ['config without PKI', { configPaths: ['/etc/kubernetes/manifests'] }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
       { configPaths: ['/etc/kubernetes/manifests'], acknowledge: { ...ok, configWithoutPki: true } }],
-    ['no restore drill', { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
-      { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
+    ['no restore drill', { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
+      { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['retention that keeps less than a day', { etcdRetention: Retention.keepLast(6) }, /keeps only about 6 hours.*acknowledge.shortRetention/,
       { etcdRetention: Retention.keepLast(6), acknowledge: { ...ok, shortRetention: true } }],
     ['retention finer than the schedule', { etcdSchedule: Cron.daily() }, /allowRetentionFinerThanSchedule/, undefined],
