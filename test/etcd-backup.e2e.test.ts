@@ -349,6 +349,25 @@ describe('restore drill pod, end to end', () => {
     expect(container(result, 'drill')).toBeUndefined();
   });
 
+  test('GIVEN a repository whose stored data has flipped bytes WHEN the drill runs THEN the fetch fails', async () => {
+    // Bit rot in the bucket: every data pack of this repository gets a few bytes overwritten.
+    const result = await drillAfterBackup('e2e-drill-bitrot', () => {
+      const packs = s3.listObjects('k8s/e2e-drill-bitrot/etcd/data/');
+      expect(packs.length).toBeGreaterThan(0);
+      for (const { key, size } of packs) {
+        const file = path.join(s3.dataDir, s3.bucket, `${key}._S3rver_object`);
+        const fd = fs.openSync(file, 'r+');
+        fs.writeSync(fd, Buffer.from('bitrot!!'), 0, 8, Math.floor(size / 2));
+        fs.closeSync(fd);
+      }
+    });
+    expect(result.succeeded).toBe(false);
+    expect(container(result, 'fetch')?.exitCode).not.toBe(0);
+    // restic authenticates every blob it decrypts: the restore itself refuses the damaged data.
+    expect(container(result, 'fetch')?.stderr).toMatch(/ciphertext verification failed/);
+    expect(container(result, 'drill')).toBeUndefined();
+  });
+
   test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
     // The newest snapshot holds fewer keys than the backup job recorded for it.
     const result = await drillAfterBackup('e2e-drill-keys', (opts, newest) => retag(opts, newest, 'etcd-keys', (n) => String(Number(n) + 5)));
