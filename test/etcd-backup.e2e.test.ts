@@ -121,6 +121,11 @@ function explain(result: PodResult): string {
   return result.containers.map((c) => `--- ${c.name} exit=${c.exitCode} ${c.reason ?? ''}\n${c.stdout}\n${c.stderr}`).join('\n');
 }
 
+/** Fails with every container's output when the pod did not succeed. */
+function expectSucceeded(result: PodResult): void {
+  if (!result.succeeded) throw new Error(`the pod failed: ${result.reason ?? ''}\n${explain(result)}`);
+}
+
 function container(result: PodResult, name: string) {
   return result.containers.find((c) => c.name === name);
 }
@@ -130,13 +135,8 @@ describe('etcd backup pod, end to end', () => {
     const before = etcd.dump();
     expect(before.size).toBeGreaterThanOrEqual(KEYS);
     const { result, backup } = await runBackup({ cluster: 'e2e-restore' });
-    try {
-      expect(result.succeeded).toBe(true);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${explain(result)}`);
-    } finally {
-      result.cleanup();
-    }
+    result.cleanup();
+    expectSucceeded(result);
     expect(backup.resticRepository).toBe(s3.resticRepository('k8s/e2e-restore/etcd'));
 
     // The snapshot's metadata travels with it as tags.
@@ -168,13 +168,8 @@ describe('etcd backup pod, end to end', () => {
 
   test('external etcd: certificates from a Secret, the whole pod non-root, and it restores', async () => {
     const { result, manifests } = await runBackup({ cluster: 'e2e-external', external: true });
-    try {
-      expect(result.succeeded).toBe(true);
-    } catch (e) {
-      throw new Error(`${(e as Error).message}\n${explain(result)}`);
-    } finally {
-      result.cleanup();
-    }
+    result.cleanup();
+    expectSucceeded(result);
     const pod = manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
     expect(pod.securityContext.runAsUser).toBe(65532);
     const [snap] = snapshots(repo('e2e-external'));
@@ -336,7 +331,7 @@ describe('restore drill pod, end to end', () => {
 
   test('GIVEN a backup made by the rendered job WHEN the rendered drill runs THEN it restores it and the checks pass', async () => {
     const result = await drillAfterBackup('e2e-drill');
-    if (!result.succeeded) throw new Error(`the drill failed\n${explain(result)}`);
+    expectSucceeded(result);
     expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${etcd.dump().size} keys`));
   });
 

@@ -6,7 +6,8 @@ import { BackupJobOptions } from '../backup-job-options';
 import { EtcdSource } from '../etcd/etcd-source';
 import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
-import { checkDnsLabel, resources } from '../internal/hardening';
+import { resources } from '../internal/hardening';
+import { DNS_SUBDOMAIN, checkDnsLabel } from '../internal/names';
 import { Retention } from '../policy/retention';
 
 /**
@@ -91,7 +92,6 @@ function distributionPaths(distribution: string): DistributionPaths | undefined 
 
 /** Paths the restic container itself needs: a host mount there would break it. */
 const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tmp', '/scripts', '/etc/ssl', '/etc/backup-repository'];
-const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
  * Archives each control-plane node's configuration — certificates and keys (PKI), static-pod
@@ -159,7 +159,7 @@ export class ControlPlaneConfigBackup extends Construct {
     }
     const seen = new Set<string>();
     for (const node of nodes) {
-      if (!node || node.length > 253 || !NODE_NAME.test(node)) {
+      if (!node || node.length > 253 || !DNS_SUBDOMAIN.test(node)) {
         throw new Error(`${C}: nodes: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
       }
       if (seen.has(node)) throw new Error(`${C}: nodes: ${JSON.stringify(node)} is listed twice`);

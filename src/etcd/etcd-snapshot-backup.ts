@@ -5,7 +5,8 @@ import { EtcdSource } from './etcd-source';
 import { BackupJobOptions } from '../backup-job-options';
 import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
-import { checkDnsLabel, hardenedContainer, resources } from '../internal/hardening';
+import { hardenedContainer, resources } from '../internal/hardening';
+import { checkDnsLabel } from '../internal/names';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 

@@ -1,4 +1,5 @@
 import * as kplus from 'cdk8s-plus-28';
+import { checkLabels } from '../internal/names';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
 
 /**
@@ -166,12 +167,7 @@ export class EtcdSource {
       }
     }
     const nodeSelector = o.nodeSelector ?? d.nodeSelector;
-    for (const [k, v] of Object.entries(nodeSelector)) {
-      if (!/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(k)
-        || !/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/.test(v)) {
-        throw new Error(`${opt}({ nodeSelector }): ${JSON.stringify(k)}: ${JSON.stringify(v)} is not a valid label key/value`);
-      }
-    }
+    checkLabels(`${opt}({ nodeSelector })`, nodeSelector);
     return new EtcdSource(distribution, endpoint, certs, undefined, o.hostNetwork ?? d.hostNetwork, nodeSelector, o.tolerations ?? d.tolerations);
   }
 

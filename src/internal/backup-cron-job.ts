@@ -2,7 +2,8 @@ import { ApiObject, ApiObjectMetadata, Cron, Duration, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../backup-job-options';
-import { checkDnsLabel, hardenedContainer } from './hardening';
+import { hardenedContainer } from './hardening';
+import { checkDnsLabel, checkTimeZone } from './names';
 import { checkSchedule, longestGapHours } from './schedule';
 import { Retention } from '../policy/retention';
 import { BackupRepository, RepositoryFile } from '../repository/backup-repository';
@@ -43,18 +44,6 @@ export function resolveJobOptions(construct: string, o: BackupJobOptions, defaul
     }
   }
   return { schedule, retention, images };
-}
-
-function checkTimeZone(option: string, timeZone: string): void {
-  try {
-    // Throws a RangeError for names the IANA database does not know.
-    new Intl.DateTimeFormat('en-US', { timeZone });
-  } catch {
-    throw new Error(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
-  }
-  if (timeZone.includes(' ') || timeZone.startsWith('CRON_TZ')) {
-    throw new Error(`${option}: give the bare IANA name, e.g. 'Europe/Berlin'; got ${JSON.stringify(timeZone)}`);
-  }
 }
 
 /**

@@ -29,12 +29,3 @@ export function resources(cpuRequestMillis: number, cpuLimitMillis: number, memR
     memory: { request: Size.mebibytes(memRequestMi), limit: Size.mebibytes(memLimitMi) },
   };
 }
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Checks a name that becomes (part of) a Kubernetes object name. @internal */
-export function checkDnsLabel(option: string, value: string, max: number): void {
-  if (!value || value.length > max || !DNS_LABEL.test(value)) {
-    throw new Error(`${option}: expected lowercase letters, digits and '-' (starting and ending with a letter or digit), at most ${max} characters; got ${JSON.stringify(value)}${value && value.length > max ? ` (${value.length} characters)` : ''}`);
-  }
-}

@@ -1,6 +1,6 @@
+import { DNS_SUBDOMAIN } from './names';
 import { SecretKeyRef } from '../repository/secret-key-ref';
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
 /** @internal */

@@ -8,9 +8,8 @@ import {
   PrometheusRuleSpecGroupsRules,
   PrometheusRuleSpecGroupsRulesExpr,
 } from '../imports/monitoring.coreos.com';
-import { checkDnsLabel } from '../internal/hardening';
+import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
-import { checkLabels, checkObjectName } from '../velero/velero-common';
 import { VeleroSchedule } from '../velero/velero-schedule';
 
 /**

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
-import { checkLabels, checkNames, goDuration } from './velero-common';
+import { checkNames, goDuration } from './velero-common';
+import { checkLabels } from '../internal/names';
 
 /**
  * A command Velero runs in a pod's container before or after backing it up.

@@ -1,7 +1,8 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
+import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { Credentials } from '../repository/credentials';
 import { SecretKeyRef } from '../repository/secret-key-ref';

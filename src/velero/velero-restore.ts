@@ -1,8 +1,9 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { Restore as RawRestore } from '../imports/velero.io';
+import { checkLabels, checkObjectName } from '../internal/names';
 
 /**
  * Props of {@link VeleroRestore}: restore-as-code, and restore drills into scratch namespaces.

@@ -1,9 +1,10 @@
 import { ApiObject, Cron, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { VeleroBackupHook } from './velero-backup-hook';
-import { DEFAULT_VELERO_NAMESPACE, checkLabels, checkNames, checkObjectName, goDuration } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { Schedule as RawSchedule } from '../imports/velero.io';
+import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
 import { checkSchedule } from '../internal/schedule';
 import { Retention } from '../policy/retention';
 
@@ -178,16 +179,7 @@ export class VeleroSchedule extends Construct {
     if (expr.startsWith('@')) throw new Error(`${C}: schedule: use five cron fields, not ${expr}`);
     const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
     const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
-    if (props.timeZone !== undefined && !/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(props.timeZone)) {
-      throw new Error(`${C}: timeZone: expected an IANA name like 'Europe/Berlin'; got ${JSON.stringify(props.timeZone)}`);
-    }
-    if (props.timeZone !== undefined) {
-      try {
-        new Intl.DateTimeFormat('en-US', { timeZone: props.timeZone });
-      } catch {
-        throw new Error(`${C}: timeZone: ${JSON.stringify(props.timeZone)} is not an IANA time zone name`);
-      }
-    }
+    if (props.timeZone !== undefined) checkTimeZone(`${C}: timeZone`, props.timeZone);
     if (props.labelSelector && props.orLabelSelectors) {
       throw new Error(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
     }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, checkObjectName } from './velero-common';
+import { DEFAULT_VELERO_NAMESPACE } from './velero-common';
 import { VolumeSnapshotLocation as RawVolumeSnapshotLocation } from '../imports/velero.io';
+import { checkObjectName } from '../internal/names';
 import { Credentials } from '../repository/credentials';
 
 /**

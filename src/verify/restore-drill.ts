@@ -5,7 +5,8 @@ import { BackupImages } from '../backup-job-options';
 import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
 import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticRepositoryAccess } from '../internal/backup-cron-job';
-import { checkDnsLabel, hardenedContainer, resources } from '../internal/hardening';
+import { hardenedContainer, resources } from '../internal/hardening';
+import { checkDnsLabel } from '../internal/names';
 import { Retention } from '../policy/retention';
 
 /**

@@ -1,0 +1,46 @@
+/**
+ * Checks of names, labels and time zones every construct shares, so each rule exists once.
+ */
+
+/** @internal */
+export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** A name that becomes (part of) a DNS-label object name. @internal */
+export function checkDnsLabel(option: string, value: string, max: number): void {
+  if (!value || value.length > max || !DNS_LABEL.test(value)) {
+    throw new Error(`${option}: expected lowercase letters, digits and '-' (starting and ending with a letter or digit), at most ${max} characters; got ${JSON.stringify(value)}${value && value.length > max ? ` (${value.length} characters)` : ''}`);
+  }
+}
+
+/** A DNS-subdomain object name. @internal */
+export function checkObjectName(option: string, name: string, max: number): string {
+  if (!name || name.length > max || !DNS_SUBDOMAIN.test(name)) {
+    throw new Error(`${option}: expected a DNS subdomain (lowercase letters, digits, '-', '.') of at most ${max} characters; got ${JSON.stringify(name)}${name && name.length > max ? ` (${name.length} characters)` : ''}`);
+  }
+  return name;
+}
+
+/** Label keys and values. @internal */
+export function checkLabels(option: string, labels: { [key: string]: string } | undefined): void {
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    if (!LABEL_KEY.test(k) || k.split('/').pop()!.length > 63 || !LABEL_VALUE.test(v)) {
+      throw new Error(`${option}: ${JSON.stringify(k)}: ${JSON.stringify(v)} is not a valid label key/value`);
+    }
+  }
+}
+
+/** An IANA time zone name (what CronJob `timeZone` and Velero's `CRON_TZ=` accept). @internal */
+export function checkTimeZone(option: string, timeZone: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(timeZone)) {
+    throw new Error(`${option}: give the bare IANA name, e.g. 'Europe/Berlin'; got ${JSON.stringify(timeZone)}`);
+  }
+  try {
+    // Throws a RangeError for names the IANA database does not know.
+    new Intl.DateTimeFormat('en-US', { timeZone });
+  } catch {
+    throw new Error(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
+  }
+}
