@@ -65,23 +65,25 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 
 // Shell scripts run inside the containers; they ship with the package.
 project.npmignore?.exclude('/assets/**/*.test.*');
+// Upstream CRDs are test and import data, not part of the library.
+project.npmignore?.exclude('/crds/');
 
 project.addTask('synth-example', {
   description: 'Synthesize the example fleet (examples/) into examples/dist/',
   exec: 'ts-node --project test/tsconfig.json examples/main.ts',
 });
 
-// L1 constructs for the upstream CRDs in ../shared/crds (data, never copied here). Run by hand
+// L1 constructs for the upstream CRDs kept in crds/ (see crds/SOURCES.md). Run by hand
 // when the CRDs change: not part of the build, and it fetches cdk8s-cli on demand.
 project.addTask('import', {
-  description: 'Regenerate src/imports/ from the CRDs in ../shared/crds (cdk8s import)',
+  description: 'Regenerate src/imports/ from the CRDs in crds/ (cdk8s import)',
   steps: [
-    { exec: 'for f in ../shared/crds/velero/*.yaml; do cat "$f"; echo "---"; done > /tmp/cdk8s-backup-velero-crds.yaml' },
+    { exec: 'for f in crds/velero/*.yaml; do cat "$f"; echo "---"; done > /tmp/cdk8s-backup-velero-crds.yaml' },
     { exec: 'npx -y cdk8s-cli@2.207.56 import velero:=/tmp/cdk8s-backup-velero-crds.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
     { exec: 'cp /tmp/cdk8s-backup-imports/velero-velero.io.ts src/imports/velero.io.ts' },
-    { exec: 'npx -y cdk8s-cli@2.207.56 import monitoring:=../shared/crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
+    { exec: 'npx -y cdk8s-cli@2.207.56 import monitoring:=crds/prometheus-operator/monitoring.coreos.com_prometheusrules.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
     { exec: 'cp /tmp/cdk8s-backup-imports/monitoring-monitoring.coreos.com.ts src/imports/monitoring.coreos.com.ts' },
-    { exec: 'npx -y cdk8s-cli@2.207.56 import externalsecrets:=../shared/crds/external-secrets/external-secrets.io_externalsecrets.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
+    { exec: 'npx -y cdk8s-cli@2.207.56 import externalsecrets:=crds/external-secrets/external-secrets.io_externalsecrets.yaml --language typescript --output /tmp/cdk8s-backup-imports --no-save' },
     { exec: 'cp /tmp/cdk8s-backup-imports/externalsecrets-external-secrets.io.ts src/imports/external-secrets.io.ts' },
   ],
 });

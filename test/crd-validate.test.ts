@@ -55,8 +55,8 @@ const ALERT = {
 };
 
 describe('crdsAvailable', () => {
-  test('looks in ../shared/crds next to the repository root', () => {
-    expect(CRDS_DIR).toBe(path.resolve(__dirname, '..', '..', 'shared', 'crds'));
+  test('looks in crds/ at the repository root, where the project keeps its copies', () => {
+    expect(CRDS_DIR).toBe(path.resolve(__dirname, '..', 'crds'));
     const state = crdsAvailable();
     expect(state.dir).toBe(CRDS_DIR);
     if (state.available) expect(state.reason).toBeUndefined();
@@ -71,7 +71,7 @@ describe('crdsAvailable', () => {
     const missing = path.join(os.tmpdir(), 'cdk8s-backup-no-such-crds');
     expect(crdsAvailable(missing)).toEqual({
       available: false,
-      reason: expect.stringContaining(`${missing} (../shared/crds next to the repository root) does not exist`),
+      reason: expect.stringContaining(`${missing} (crds/ at the repository root) does not exist`),
       dir: missing,
     });
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk8s-backup-crds-'));

@@ -7,9 +7,9 @@
  * group + kind + version in the upstream CRD YAML files and validated with
  * ajv against that version's `schema.openAPIV3Schema`.
  *
- * The CRDs are upstream data that live NEXT TO the repository, in
- * `../shared/crds` relative to the repository root; they are read at test
- * time and never copied into this project. When the folder is missing the
+ * The CRDs are upstream data kept verbatim in `crds/` at the repository root
+ * (sources and tags in crds/SOURCES.md), so a fresh clone runs every check.
+ * When the folder is missing the
  * check cannot run: `expectValidCustomResources` then warns (or throws when
  * CDK8S_BACKUP_REQUIRE_CRDS=1, as in CI) and `testIfCrds`/`describeIfCrds`
  * register their tests as skipped, with the reason in the test name.
@@ -76,8 +76,8 @@ type Manifest = any;
 /** A JSON / OpenAPI schema node. */
 type Schema = Record<string, any>;
 
-/** `../shared/crds` relative to the repository root (this file is in <root>/test/support). */
-export const CRDS_DIR = path.resolve(__dirname, '..', '..', '..', 'shared', 'crds');
+/** `crds/` at the repository root (this file is in <root>/test/support). */
+export const CRDS_DIR = path.resolve(__dirname, '..', '..', 'crds');
 
 /** Set to `1` (CI does) to make a missing CRD folder an error instead of a skip. */
 export const REQUIRE_CRDS_ENV = 'CDK8S_BACKUP_REQUIRE_CRDS';
@@ -123,7 +123,7 @@ function yamlFilesUnder(dir: string): string[] {
 
 /** Whether the CRD folder exists and holds YAML files (they are parsed on first use). */
 export function crdsAvailable(dir: string = CRDS_DIR): CrdsAvailability {
-  const where = `${dir} (../shared/crds next to the repository root)`;
+  const where = `${dir} (crds/ at the repository root)`;
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
