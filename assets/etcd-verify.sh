@@ -8,43 +8,36 @@
 #   SNAPSHOT_FILE   the snapshot written by `etcdctl snapshot save`
 #   SNAPSHOT_META   where to write the metadata (KEY=value lines, read by the upload step)
 #   SCRATCH_DIR     empty scratch space for the verification restore
-#   ETCDCTL_*       how to reach the live etcd (for the key count at the snapshot's revision)
+#
+# It never asks the live etcd: kube-apiserver compacts etcd every 5 minutes, so a question about
+# the snapshot's revision to the live etcd fails with "required revision has been compacted" once
+# snapshot and verify take longer than that. Everything is read from the snapshot itself.
 # shellcheck disable=SC3040 # pipefail: bash (etcd image) and busybox ash (restic image) have it
 set -euo pipefail
 
 : "${SNAPSHOT_FILE:?}" "${SNAPSHOT_META:?}" "${SCRATCH_DIR:?}"
+# shellcheck source-path=SCRIPTDIR source=etcd-lib.sh
+. "${0%/*}/etcd-lib.sh"   # no coreutils: no dirname
 
-# etcd 3.6 removed `etcdctl snapshot status/restore`; etcdutl (3.5+) replaces them.
-if command -v etcdutl >/dev/null 2>&1; then
-  snapshot_tool=etcdutl
-else
-  snapshot_tool=etcdctl
-fi
-
-# `snapshot status` alone accepts a snapshot with flipped bytes; a restore checks the sha256
-# that `snapshot save` appended and rebuilds the whole database, so it rejects corruption.
 echo "verify: restoring ${SNAPSHOT_FILE} into scratch space with ${snapshot_tool}"
-"${snapshot_tool}" snapshot restore "${SNAPSHOT_FILE}" \
-  --data-dir "${SCRATCH_DIR}/verify-restore" \
-  --name verify --initial-cluster verify=http://127.0.0.1:2380 \
-  --initial-advertise-peer-urls http://127.0.0.1:2380 >/dev/null
+restore_snapshot "${SNAPSHOT_FILE}" "${SCRATCH_DIR}/verify-restore" verify http://127.0.0.1:2380
 
-status=$("${snapshot_tool}" snapshot status "${SNAPSHOT_FILE}" -w json)
-revision=${status#*\"revision\":}
-revision=${revision%%[,\}]*}
+revision=$(snapshot_revision "${SNAPSHOT_FILE}")
 case "${revision}" in
-  '' | *[!0-9]*) echo "verify: cannot read the revision from: ${status}" >&2; exit 1 ;;
+  '' | *[!0-9]*) echo "verify: cannot read the revision of ${SNAPSHOT_FILE}" >&2; exit 1 ;;
 esac
 
-# totalKey counts every revision and etcd's internal keys; the number of live keys at the
-# snapshot's revision comes from the live etcd (3.4 has no --count-only: read `count`).
-keys=$(etcdctl get "" --prefix --keys-only --limit=1 --rev="${revision}" -w json)
-case "${keys}" in
-  *\"count\":*) count=${keys#*\"count\":}; count=${count%%[,\}]*} ;;
-  *) count=0 ;;
-esac
+# totalKey of `snapshot status` counts every revision and etcd's internal keys; the live keys at
+# the snapshot's revision come from a throwaway etcd on the restored copy. It listens on unix
+# sockets in the scratch directory: no TCP port, so nothing collides with the node's etcd when
+# the job shares the host network (k3s, RKE2).
+cd "${SCRATCH_DIR}"
+trap stop_local_etcd EXIT
+start_local_etcd "${SCRATCH_DIR}/verify-restore" verify http://127.0.0.1:2380 \
+  unix://localhost:2379 unix://localhost:2380 "${SCRATCH_DIR}/verify-etcd.log"
+count=$(keys_at_revision "${revision}")
 case "${count}" in
-  '' | *[!0-9]*) echo "verify: cannot read the key count from: ${keys}" >&2; exit 1 ;;
+  '' | *[!0-9]*) echo "verify: cannot read the key count at revision ${revision}" >&2; exit 1 ;;
 esac
 
 printf 'ETCD_REVISION=%s\nETCD_KEYS=%s\n' "${revision}" "${count}" > "${SNAPSHOT_META}"

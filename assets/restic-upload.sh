@@ -13,6 +13,9 @@
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
 #   CHECKSUM_FILE                         optional file whose sha256 is recorded as a tag
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
+#   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
+#   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
+#                                         newest accepted snapshot of the group (see below)
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
@@ -65,9 +68,12 @@ if [ -n "${BACKUP_META:-}" ]; then
 fi
 
 # Create the repository on first use, and only when it really does not exist: a wrong password,
-# a network error or missing permissions must fail the job, not trigger an init.
+# a network error or missing permissions must fail the job, not trigger an init. --no-lock: a
+# read lock would be refused by the exclusive lock a killed `forget --prune` leaves behind
+# (restic's lock check does not ask whether that lock is stale: restic 0.17.3 cmd_cat.go,
+# lock.go checkForOtherLocks), and every later run would fail before reaching the unlock below.
 rc=0
-out=$(r cat config 2>&1 >/dev/null) || rc=$?
+out=$(r cat config --no-lock 2>&1 >/dev/null) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
     *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
@@ -88,7 +94,36 @@ fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
 # behind is from a killed run of this job. restic 0.14 does not ignore such locks by itself.
+# Nothing before this line may take a lock.
 r unlock --remove-all
+
+# A backup of a wiped cluster must not rotate the good ones away: when the guarded count (etcd's
+# key count) dropped sharply against the newest snapshot of this group that was not itself such
+# a drop, keep this snapshot (tagged count-drop) and every older one, prune nothing, and fail, so
+# the alerts fire. Every later run compares with the same good snapshot and fails the same way
+# until someone decides: restore, or accept the drop by removing the tag.
+drop=""
+if [ -n "${DROP_GUARD_TAG:-}" ]; then
+  : "${DROP_GUARD_MAX_PERCENT:?}"
+  current=""
+  for t in ${tags}; do
+    case "${t}" in "${DROP_GUARD_TAG}="*) current=${t#*=} ;; esac
+  done
+  if [ -z "${current}" ]; then
+    echo "upload: the metadata has no ${DROP_GUARD_TAG} value to guard" >&2
+    exit 1
+  fi
+  # restic lists snapshots oldest first, one JSON object each starting with "time".
+  list=$(r snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}")
+  accepted=$(printf '%s' "${list}" | sed 's/},{"time":/}\n{"time":/g' | grep -v '"count-drop"' | tail -n 1 || true)
+  previous=$(printf '%s' "${accepted}" | grep -o "\"${DROP_GUARD_TAG}=[0-9]*\"" | head -n 1 | cut -d'=' -f2 | tr -d '"' || true)
+  if [ -n "${previous}" ] && [ $((current * 100)) -lt $((previous * (100 - DROP_GUARD_MAX_PERCENT))) ]; then
+    previous_id=$(printf '%s' "${accepted}" | grep -o '"short_id":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
+    previous_time=$(printf '%s' "${accepted}" | grep -o '"time":"[^"]*"' | head -n 1 | cut -d'"' -f4)
+    drop="${DROP_GUARD_TAG} ${current}, the newest accepted snapshot ${previous_id} (${previous_time}) has ${previous}: a drop of more than ${DROP_GUARD_MAX_PERCENT}%"
+    tags="${tags} --tag count-drop"
+  fi
+fi
 
 # What to back up. The file names come from the construct (no spaces), so word splitting is safe.
 if [ -n "${BACKUP_FILES_FROM:-}" ]; then
@@ -116,6 +151,14 @@ if [ "${rc}" -ne 0 ]; then
     echo "upload: the backup failed (exit ${rc}, see above); nothing pruned" >&2
   fi
   exit "${rc}"
+fi
+
+if [ -n "${drop}" ]; then
+  snapshot=$(sed -n 's/^snapshot \([0-9a-f]*\) saved$/\1/p' "${report}" | tail -n 1)
+  echo "upload: DATA LOSS SUSPECTED: this backup has ${drop}." >&2
+  echo "upload: kept it as snapshot ${snapshot} (tag count-drop) and every older snapshot: NOTHING was pruned, and every run fails like this until you decide." >&2
+  echo "upload: if the cluster lost its data, restore from snapshot ${previous_id} (see the restore runbook); if the drop is intended, accept it: restic -r \"\${RESTIC_REPOSITORY}\" tag --remove count-drop ${snapshot}" >&2
+  exit 1
 fi
 
 # Only after a successful backup (set -e), only within this job's host+tag group.

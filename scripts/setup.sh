@@ -31,4 +31,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-npm ci --no-audit --no-fund
+# npm ci replaces node_modules: only when it was not installed from this very lock file (a second
+# run must not pull node_modules away from under running tests).
+stamp=node_modules/.setup-stamp
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi

@@ -19,3 +19,4 @@ export * from './velero/velero-volume-snapshot-location';
 export * from './velero/velero-restore';
 export * from './verify/restore-drill';
 export * from './monitoring/backup-alerts';
+export * from './policy/key-drop-guard';

@@ -6,12 +6,13 @@
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { Testing } from 'cdk8s';
+import { Duration, Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
-  EtcdSnapshotBackup, EtcdSource, RestoreDrill, RestoreDrillProps, Retention,
+  EtcdSnapshotBackup, EtcdSource, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention,
 } from '../src';
 import { EtcdServer, keyFor, restoreAndStart, startEtcd } from './support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
@@ -20,6 +21,7 @@ import { ImageProfile, PodResult, runPod } from './support/pod-runner';
 import { freePort } from './support/processes';
 import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from './support/restic';
 import { S3Server, startS3 } from './support/s3';
+import { GatedRequest, startS3Gate } from './support/s3-gate';
 
 const PASSWORD = 'correct horse battery staple';
 const KEYS = 3000;
@@ -58,17 +60,28 @@ interface Scenario {
   readonly etcdImage?: ImageProfile;
   /** Reach etcd as an external one: certificates from a Secret instead of host paths. */
   readonly external?: boolean;
+  /** The etcd to back up. @default the shared one */
+  readonly etcd?: EtcdServer;
+  /** Port the job dials instead of the etcd's own (e.g. one that never answers). */
+  readonly etcdPort?: number;
+  readonly snapshotTimeout?: Duration;
+  readonly keyDropGuard?: KeyDropGuard;
+  /** Aborting it kills every process of the pod (a node drain, an OOM kill, the deadline). */
+  readonly signal?: AbortSignal;
 }
 
 /** The backup (and optionally a restore drill of it) for a scenario, synthesized. */
 function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { manifests: any[]; backup: EtcdSnapshotBackup; drill?: RestoreDrill } {
   const chart = Testing.chart();
+  const port = s.etcdPort ?? (s.etcd ?? etcd).clientPort;
   const backup = new EtcdSnapshotBackup(chart, 'etcd', {
     clusterName: s.cluster,
     // The manifest's own $(HOST_IP) reference, resolved from status.hostIP by the runner.
     source: s.external
-      ? EtcdSource.external({ endpoint: etcd.endpoint, tlsSecret: 'etcd-client' })
-      : EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
+      ? EtcdSource.external({ endpoint: `https://127.0.0.1:${port}`, tlsSecret: 'etcd-client' })
+      : EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${port}` }),
+    snapshotTimeout: s.snapshotTimeout,
+    keyDropGuard: s.keyDropGuard,
     repository: BackupRepository.s3({
       bucket: 'backups',
       prefix: 'k8s',
@@ -103,6 +116,7 @@ function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult
     },
     fieldRefs: { 'status.hostIP': '127.0.0.1', 'spec.nodeName': 'cp-1' },
     timeoutMs: 90_000,
+    signal: s.signal,
   });
 }
 
@@ -296,6 +310,210 @@ describe('etcd backup pod, end to end', () => {
   });
 });
 
+/** An etcd image whose etcdctl runs `script` (bash, with the real etcdctl as etcdctl.real) around each call. */
+function wrappedEtcdImage(name: string, script: string[], extraFiles: Record<string, string> = {}): ImageProfile {
+  const wrapper = path.join(work, name);
+  fs.writeFileSync(wrapper, ['#!/usr/bin/bash', ...script, ''].join('\n'), { mode: 0o755 });
+  return {
+    ...ETCD_IMAGE_PROFILE,
+    files: {
+      ...ETCD_IMAGE_PROFILE.files,
+      '/usr/local/bin/etcdctl': wrapper,
+      '/usr/local/bin/etcdctl.real': '/usr/bin/etcdctl',
+      '/usr/bin/bash': '/usr/bin/bash',
+      ...extraFiles,
+    },
+  };
+}
+
+/** A TCP server that accepts connections and never answers (an etcd that hangs). */
+async function startBlackhole(): Promise<{ port: number; stop(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    stop: async () => {
+      for (const sock of sockets) sock.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('faults, end to end', () => {
+  const isSnapshotDelete = (r: GatedRequest) => r.method === 'DELETE' && /\/snapshots\/[0-9a-f]+$/.test(r.path);
+  test.each([
+    // forget has removed the old snapshot; the next request (prune reading the index) never returns
+    ['after forget removed the snapshots', (r: GatedRequest, seen: readonly GatedRequest[]) => seen.some(isSnapshotDelete) && !isSnapshotDelete(r)],
+    // prune has written the new index and is deleting the packs nothing references any more
+    ['while prune removes packs', (r: GatedRequest) => r.method === 'DELETE' && /\/data\/[0-9a-f]{2}\/[0-9a-f]+$/.test(r.path)],
+  ])('GIVEN the upload container was killed %s WHEN the job runs again THEN it succeeds and restic check is clean', async (_, match) => {
+    const cluster = `e2e-killed-prune-${match.length}`;
+    const opts = repo(cluster);
+    const first = await runBackup({ cluster, retention: Retention.keepLast(1) });
+    first.result.cleanup();
+    expectSucceeded(first.result);
+    // Churn, so the next backup leaves data of the first one unreferenced and prune deletes packs.
+    await etcd.loadKeys(300, { prefix: `/registry/fixtures/${cluster}-`, valueBytes: 2048 });
+
+    // WHEN the second run is killed at that point (the storage stalls there, then SIGKILL)
+    const gate = await startS3Gate(s3);
+    const kill = new AbortController();
+    const held = gate.holdWhen(match);
+    const run = runBackup({ cluster, retention: Retention.keepLast(1), endpoint: gate.endpoint, signal: kill.signal });
+    const stopped = await Promise.race([held, run.then((r) => r.result)]);
+    kill.abort('killed during forget --prune');
+    const killed = await run;
+    killed.result.cleanup();
+    await gate.close();
+    expect('method' in stopped ? '' : explain(stopped as PodResult)).toBe('');
+    expect(killed.result.succeeded).toBe(false);
+    // The dead run's exclusive lock is still in the repository.
+    const locks = restic(['list', 'locks', '--no-lock'], opts).stdout.trim().split('\n').filter(Boolean);
+    expect(locks.length).toBeGreaterThan(0);
+
+    // THEN the next scheduled run succeeds, prunes to the retention, and the repository is sound.
+    const again = await runBackup({ cluster, retention: Retention.keepLast(1) });
+    again.result.cleanup();
+    expectSucceeded(again.result);
+    expect(snapshots(opts)).toHaveLength(1);
+    const check = restic(['check'], opts);
+    expect(`${check.stdout}${check.stderr}`).toMatch(/no errors were found/);
+    expect(check.status).toBe(0);
+  });
+
+  test('GIVEN etcd compacts past the snapshot\'s revision before verify WHEN the job runs THEN the backup succeeds with the snapshot\'s own key count', async () => {
+    // kube-apiserver compacts every 5 minutes; here the compaction lands right after the save.
+    const compacting = wrappedEtcdImage('etcdctl-compacting', [
+      '/usr/local/bin/etcdctl.real "$@" || exit $?',
+      'if [ "$1 $2" = "snapshot save" ]; then',
+      '  out=$(/usr/local/bin/etcdctl.real put /registry/fixtures/after-the-snapshot x -w json) || exit 1',
+      '  rev=${out#*\\"revision\\":}; rev=${rev%%,*}',
+      '  /usr/local/bin/etcdctl.real compact "$rev" --physical >/dev/null || exit 1',
+      'fi',
+    ]);
+    const before = etcd.dump();
+    const revisionBefore = etcd.revision();
+    const { result } = await runBackup({ cluster: 'e2e-compaction', etcdImage: compacting });
+    result.cleanup();
+    expectSucceeded(result);
+    // The live etcd no longer has the snapshot's revision ...
+    expect(() => etcd.keyCount('', revisionBefore)).toThrow(/compacted/);
+    // ... and the backup recorded what the snapshot holds.
+    const [snap] = snapshots(repo('e2e-compaction'));
+    expect(snap.tags).toContain(`etcd-revision=${revisionBefore}`);
+    expect(snap.tags).toContain(`etcd-keys=${before.size}`);
+  });
+
+  test('GIVEN an etcd that accepts connections and never answers WHEN the job runs THEN it fails within the bound, saying what to check', async () => {
+    const blackhole = await startBlackhole();
+    try {
+      const t0 = Date.now();
+      const { result } = await runBackup({ cluster: 'e2e-hang', etcdPort: blackhole.port, snapshotTimeout: Duration.seconds(5) });
+      result.cleanup();
+      expect(result.succeeded).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      const snap = container(result, 'snapshot');
+      expect(snap?.exitCode).not.toBe(0);
+      expect(snap?.stderr).toMatch(/did not answer within 5s\. Check on this node that etcd runs/);
+      expect(snap?.stderr).toMatch(/Nothing was uploaded or pruned/);
+      expect(container(result, 'upload')).toBeUndefined();
+    } finally {
+      await blackhole.stop();
+    }
+  });
+
+  test('GIVEN an etcd that answers but whose snapshot stream hangs WHEN the job runs THEN snapshotTimeout bounds the save', async () => {
+    const blackhole = await startBlackhole();
+    try {
+      // The status question reaches the real etcd; the save goes to one that never answers.
+      const hanging = wrappedEtcdImage('etcdctl-hanging-save', [
+        `if [ "$1 $2" = "snapshot save" ]; then export ETCDCTL_ENDPOINTS=https://127.0.0.1:${blackhole.port}; fi`,
+        'exec /usr/local/bin/etcdctl.real "$@"',
+      ]);
+      const t0 = Date.now();
+      const { result } = await runBackup({ cluster: 'e2e-hang-save', etcdImage: hanging, snapshotTimeout: Duration.seconds(5) });
+      result.cleanup();
+      expect(result.succeeded).toBe(false);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      const snap = container(result, 'snapshot');
+      expect(snap?.stdout).toMatch(/answers, database \d+ MiB; saving \(bound: 5s\)/);
+      expect(snap?.stderr).toMatch(/context deadline exceeded/);
+      expect(snap?.stderr).toMatch(/raise the job's snapshotTimeout/);
+      expect(container(result, 'upload')).toBeUndefined();
+    } finally {
+      await blackhole.stop();
+    }
+  });
+});
+
+describe('a wiped cluster, end to end', () => {
+  let own: EtcdServer;
+  beforeAll(async () => {
+    own = await startEtcd({ pkiDir: etcd.pki.dir });
+    started.push(own);
+    await own.loadKeys(1100, { prefix: '/registry/wiped/key-' });
+  });
+
+  test('GIVEN etcd lost 1,000 of 1,100 keys WHEN the next backups run THEN they keep every snapshot, prune nothing and fail until the drop is accepted', async () => {
+    const cluster = 'e2e-wiped';
+    const opts = repo(cluster);
+    const s = { cluster, etcd: own, retention: Retention.keepLast(2) };
+    for (let i = 0; i < 2; i++) {
+      const ok = await runBackup(s);
+      ok.result.cleanup();
+      expectSucceeded(ok.result);
+    }
+    const good = snapshots(opts);
+    expect(good).toHaveLength(2);
+
+    // WHEN the cluster loses most of its state (a bad `kubectl delete`, a wiped etcd)
+    own.etcdctl(['del', '/registry/wiped/key-', '--prefix']);
+    await own.loadKeys(100, { prefix: '/registry/wiped/key-' });
+    for (let run = 1; run <= 2; run++) {
+      const { result } = await runBackup(s);
+      result.cleanup();
+      // THEN the job fails loudly, keeps this backup tagged, and prunes nothing
+      expect(result.succeeded).toBe(false);
+      const upload = container(result, 'upload');
+      expect(upload?.stderr).toMatch(/DATA LOSS SUSPECTED: this backup has etcd-keys 100, the newest accepted snapshot [0-9a-f]+ \(.*\) has 1100: a drop of more than 50%/);
+      expect(upload?.stderr).toMatch(/NOTHING was pruned/);
+      const now = snapshots(opts);
+      expect(now).toHaveLength(2 + run);
+      expect(now.map((x) => x.id)).toEqual(expect.arrayContaining(good.map((x) => x.id)));
+      expect(now.filter((x) => x.tags?.includes('count-drop'))).toHaveLength(run);
+    }
+
+    // WHEN an operator accepts the drop with the command from the log, THEN pruning resumes.
+    const flagged = snapshots(opts).filter((x) => x.tags?.includes('count-drop'));
+    const newest = flagged[flagged.length - 1];
+    resticOk(['tag', '--remove', 'count-drop', newest.id], opts);
+    const accepted = await runBackup(s);
+    accepted.result.cleanup();
+    expectSucceeded(accepted.result);
+    const left = snapshots(opts);
+    expect(left).toHaveLength(2);
+    expect(left.every((x) => x.tags?.includes('etcd-keys=100'))).toBe(true);
+  });
+
+  test('GIVEN the guard is switched off by name WHEN the keys drop THEN the backup succeeds and prunes', async () => {
+    const cluster = 'e2e-wiped-unguarded';
+    const s = { cluster, etcd: own, retention: Retention.keepLast(1), keyDropGuard: KeyDropGuard.unguardedAcceptingDataLoss() };
+    await own.loadKeys(1000, { prefix: '/registry/wiped/extra-' });
+    const first = await runBackup(s);
+    first.result.cleanup();
+    expectSucceeded(first.result);
+    own.etcdctl(['del', '/registry/wiped/extra-', '--prefix']);
+    const second = await runBackup(s);
+    second.result.cleanup();
+    expectSucceeded(second.result);
+    expect(snapshots(repo(cluster))).toHaveLength(1);
+  });
+});
+
 describe('restore drill pod, end to end', () => {
   // The fixture etcd has no Kubernetes keys; require two of the test's own.
   const drillProps = { requiredKeys: [keyFor(0, '/registry/fixtures/key-'), keyFor(KEYS - 1, '/registry/fixtures/key-')] };
@@ -363,11 +581,58 @@ describe('restore drill pod, end to end', () => {
     expect(container(result, 'drill')).toBeUndefined();
   });
 
+  test('GIVEN leases in the snapshot that expire while a slow drill runs WHEN it compares THEN it compares at the snapshot\'s revision and passes', async () => {
+    // kube-apiserver's /registry/masterleases/<ip> keys live on a 15 s lease; in the restored etcd
+    // nothing renews it, so it is revoked soon after start and revision and key count move on.
+    const lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '3']))![1];
+    etcd.etcdctl(['put', '--lease', lease, '/registry/masterleases/10.0.0.1', 'x']);
+    const keepAlive = spawn('/usr/bin/etcdctl', ['lease', 'keep-alive', lease], { env: { ...etcd.env(), PATH: '/usr/bin:/bin' }, stdio: 'ignore', detached: true });
+    let backup;
+    try {
+      backup = await runBackup({ cluster: 'e2e-drill-lease' });
+    } finally {
+      process.kill(-keepAlive.pid!, 'SIGKILL');
+    }
+    backup.result.cleanup();
+    expectSucceeded(backup.result);
+    const [snap] = snapshots(repo('e2e-drill-lease'));
+    const recorded = Number((snap.tags ?? []).find((t) => t.startsWith('etcd-keys='))!.split('=')[1]);
+
+    // A slow pod: the drill's first question comes after the lease has run out.
+    const slow = wrappedEtcdImage('etcdctl-slow', [
+      'case " $* " in *" get "*|*" endpoint status "*)',
+      '  [ -e /work/drill/.slowed ] || { /usr/bin/sleep 8; : > /work/drill/.slowed; } ;;',
+      'esac',
+      'exec /usr/local/bin/etcdctl.real "$@"',
+    ], { '/usr/bin/sleep': '/usr/bin/sleep' });
+    const s = { cluster: 'e2e-drill-lease', etcdImage: slow };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, requiredKeys: [...drillProps.requiredKeys, '/registry/masterleases/10.0.0.1'], localPort: await freeDrillPort() });
+    const result = await runJob(manifests, s, drill!.cronJob.name);
+    result.cleanup();
+    expectSucceeded(result);
+    expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${recorded} keys`));
+  });
+
+  test('GIVEN a required key that starts with "-" WHEN the drill looks it up THEN it is a key, not an option, and its absence fails the drill', async () => {
+    const backup = await runBackup({ cluster: 'e2e-drill-dash' });
+    backup.result.cleanup();
+    expectSucceeded(backup.result);
+    const s = { cluster: 'e2e-drill-dash' };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
+    // The construct refuses such keys; a hand-edited ConfigMap must not fool the drill either.
+    const scripts = manifests.find((m) => m.kind === 'ConfigMap' && m.data?.['required-keys.txt']);
+    scripts.data['required-keys.txt'] += '--help\n';
+    const result = await runJob(manifests, s, drill!.cronJob.name);
+    result.cleanup();
+    expect(result.succeeded).toBe(false);
+    expect(container(result, 'drill')?.stderr).toMatch(/required key --help is missing after restore/);
+  });
+
   test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
     // The newest snapshot holds fewer keys than the backup job recorded for it.
     const result = await drillAfterBackup('e2e-drill-keys', (opts, newest) => retag(opts, newest, 'etcd-keys', (n) => String(Number(n) + 5)));
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
-    expect(container(result, 'drill')?.stderr).toMatch(/keys after restore, the backup recorded/);
+    expect(container(result, 'drill')?.stderr).toMatch(/keys at revision \d+ after restore, the backup recorded/);
   });
 });

@@ -1,5 +1,5 @@
 import { Cron, Duration, Testing } from 'cdk8s';
-import { EtcdSnapshotBackup, EtcdSource, Retention } from '../src';
+import { EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../src';
 import { podSpec, synthEtcdBackup, testRepository } from './support/charts';
 import { expectValidManifests } from './support/validate';
 
@@ -23,8 +23,41 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     const spec = podSpec(synthEtcdBackup({ retention: Retention.gfs({ hourly: 48, daily: 14 }) }).manifests);
     expect(spec.initContainers.map((c: any) => c.name)).toEqual(['snapshot', 'verify']);
     expect(spec.containers.map((c: any) => c.name)).toEqual(['upload']);
-    expect(spec.initContainers[0].command).toEqual(['etcdctl', 'snapshot', 'save', '/backup/etcd-snapshot.db']);
+    expect(spec.initContainers[0].command).toEqual(['/bin/sh', '/scripts/etcd-snapshot.sh']);
     expect(spec.containers[0].args).toEqual(['--keep-last', '1', '--keep-hourly', '48', '--keep-daily', '14']);
+  });
+
+  test('the snapshot is bounded in time (10 minutes by default), the reachability check by 30 s', () => {
+    const env = (m: any[]) => Object.fromEntries(podSpec(m).initContainers[0].env.map((e: any) => [e.name, e.value]));
+    expect(env(synthEtcdBackup().manifests)).toMatchObject({ ETCD_SNAPSHOT_TIMEOUT: '600s', ETCD_REACH_TIMEOUT: '30s', SNAPSHOT_FILE: '/backup/etcd-snapshot.db' });
+    expect(env(synthEtcdBackup({ snapshotTimeout: Duration.seconds(20) }).manifests)).toMatchObject({ ETCD_SNAPSHOT_TIMEOUT: '20s', ETCD_REACH_TIMEOUT: '20s' });
+  });
+
+  test('GIVEN a snapshotTimeout that is too short or not shorter than the deadline WHEN synthesized THEN it names the option', () => {
+    expect(() => synthEtcdBackup({ snapshotTimeout: Duration.seconds(2) })).toThrow(/snapshotTimeout must be at least 5 seconds/);
+    expect(() => synthEtcdBackup({ snapshotTimeout: Duration.minutes(45) })).toThrow(/snapshotTimeout .* shorter than activeDeadline \(2700 s\)/);
+    expect(() => synthEtcdBackup({ snapshotTimeout: Duration.minutes(20), activeDeadline: Duration.minutes(15) })).toThrow(/shorter than activeDeadline \(900 s\)/);
+  });
+
+  test('verify reads only the snapshot: no etcd endpoint, no certificates', () => {
+    const verify = podSpec(synthEtcdBackup().manifests).initContainers[1];
+    expect(verify.name).toBe('verify');
+    expect(verify.env.map((e: any) => e.name).filter((n: string) => n.startsWith('ETCDCTL_') && n !== 'ETCDCTL_API')).toEqual([]);
+    expect(verify.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/backup', '/scratch', '/scripts']);
+  });
+
+  test('the key-drop guard: 50% by default, typed, and off only by its named opt-out', () => {
+    const upload = (m: any[]) => Object.fromEntries(podSpec(m).containers[0].env
+      .filter((e: any) => e.value !== undefined)
+      .map((e: any) => [e.name, e.value]));
+    expect(upload(synthEtcdBackup().manifests)).toMatchObject({ DROP_GUARD_TAG: 'etcd-keys', DROP_GUARD_MAX_PERCENT: '50' });
+    expect(upload(synthEtcdBackup({ keyDropGuard: KeyDropGuard.maxDropPercent(20) }).manifests)).toMatchObject({ DROP_GUARD_MAX_PERCENT: '20' });
+    const off = upload(synthEtcdBackup({ keyDropGuard: KeyDropGuard.unguardedAcceptingDataLoss() }).manifests);
+    expect(off.DROP_GUARD_TAG).toBeUndefined();
+    expect(off.DROP_GUARD_MAX_PERCENT).toBeUndefined();
+    for (const bad of [0, 100, 12.5, NaN]) {
+      expect(() => KeyDropGuard.maxDropPercent(bad)).toThrow(/KeyDropGuard.maxDropPercent\(percent\): expected a whole number from 1 to 99/);
+    }
   });
 
   test('each cluster owns its repository path and restic host', () => {

@@ -56,7 +56,10 @@ describe('RestoreDrill', () => {
   test('bad input', () => {
     expect(() => new RestoreDrill(Testing.chart(), 'd', {} as any)).toThrow(/backup is required/);
     expect(() => synth({ localPort: 80 })).toThrow(/localPort must be a whole number from 1024/);
-    expect(() => synth({ requiredKeys: ['a\nb'] })).toThrow(/requiredKeys/);
+    expect(() => synth({ requiredKeys: ['/a\nb'] })).toThrow(/requiredKeys: expected an etcd key with a leading '\/', on one line/);
+    // Kubernetes keys start with /registry: without the '/' the drill would fail every day.
+    expect(() => synth({ requiredKeys: ['registry/namespaces/kube-system'] })).toThrow(/requiredKeys: expected an etcd key with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
+    expect(() => synth({ requiredKeys: ['--help'] })).toThrow(/requiredKeys/);
     expect(() => synth({ name: 'x'.repeat(53) })).toThrow(/at most 52 characters/);
   });
 });

@@ -1,4 +1,4 @@
-import { Cron, Size } from 'cdk8s';
+import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from './etcd-source';
@@ -7,6 +7,7 @@ import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { checkDnsLabel } from '../internal/names';
+import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 
@@ -55,10 +56,28 @@ export interface EtcdSnapshotBackupProps extends BackupJobOptions {
    * @default Size.gibibytes(8) (etcd's recommended maximum database size)
    */
   readonly workspaceSize?: Size;
+  /**
+   * Longest time `etcdctl snapshot save` may take (it bounds the whole transfer, so leave room
+   * for the largest database). Without a bound, an etcd that accepts connections but does not
+   * answer hangs the job until its deadline with no error (etcd-io/etcd#10298). Measured here:
+   * 7 s for a 1.1 GiB database, so about 1 minute at etcd's 8 GiB maximum; the default allows
+   * ten times that for slow disks and busy nodes. Before the save, one quick question
+   * (bounded by 30 s, or this timeout if shorter) tells an unreachable etcd apart, in seconds.
+   * @default Duration.minutes(10)
+   */
+  readonly snapshotTimeout?: Duration;
+  /**
+   * What happens when the key count drops sharply against the newest accepted snapshot (a wiped
+   * or emptied cluster): by default the backup is kept, nothing is pruned and the job fails.
+   * @default KeyDropGuard.maxDropPercent(50)
+   */
+  readonly keyDropGuard?: KeyDropGuard;
 }
 
 /** restic tag of every etcd snapshot this library takes. */
 export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';
+/** restic tag (`etcd-keys=<n>`) with the snapshot's key count, written from the verify step's ETCD_KEYS. */
+const ETCD_KEYS_TAG = 'etcd-keys';
 
 const PKI_DIR = '/etc/etcd-pki';
 /** The user of jobs that read no host files (distroless "nonroot"). */
@@ -72,11 +91,15 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  * ships it encrypted to a restic repository, then applies the retention.
  *
  * Containers (in order):
- * 1. `snapshot` (etcd image, init): `etcdctl snapshot save`, no shell, configured by `ETCDCTL_*`.
+ * 1. `snapshot` (etcd image, init): `etcdctl snapshot save`, configured by `ETCDCTL_*`, bounded
+ *    by `snapshotTimeout` after a quick reachability check.
  * 2. `verify` (etcd image, init): restores the snapshot into scratch space (this rejects a
- *    corrupt snapshot; `snapshot status` alone does not), records revision and live key count.
+ *    corrupt snapshot; `snapshot status` alone does not) and records its revision and its key
+ *    count at that revision, read from a throwaway etcd on the copy (never the live etcd, which
+ *    compacts that revision away within minutes). It gets no certificates.
  * 3. `upload` (restic image): sha256, `restic backup` with `--host <cluster>` and tags,
- *    then `restic forget --prune` with the retention, only after a successful backup.
+ *    then `restic forget --prune` with the retention, only after a successful backup and only
+ *    when the key count did not drop sharply (`keyDropGuard`).
  *
  * With certificates from the host (kubeadm, k3s, RKE2) all three run as root with every
  * capability dropped: etcd's client key on the host is 0600 root, and `etcdctl snapshot save`
@@ -100,6 +123,8 @@ export class EtcdSnapshotBackup extends Construct {
   public readonly retention: Retention;
   /** The schedule expression. */
   public readonly schedule: string;
+  /** What a sharp drop in the key count does. */
+  public readonly keyDropGuard: KeyDropGuard;
 
   constructor(scope: Construct, id: string, props: EtcdSnapshotBackupProps) {
     super(scope, id);
@@ -112,6 +137,15 @@ export class EtcdSnapshotBackup extends Construct {
     this.resticHost = props.clusterName;
     this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
+    this.keyDropGuard = props.keyDropGuard ?? KeyDropGuard.maxDropPercent(50);
+    const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
+    const deadline = props.activeDeadline ?? Duration.minutes(45);
+    if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
+      throw new Error(`EtcdSnapshotBackup: snapshotTimeout must be at least 5 seconds and shorter than activeDeadline (${deadline.toSeconds()} s), so the job fails with a message instead of being killed; got ${snapshotTimeout.toSeconds()} s`);
+    }
+    // The reachability check gets at most 30 s: an etcd that answers nothing in that time is not
+    // going to stream a snapshot.
+    const reachSeconds = Math.min(30, snapshotTimeout.toSeconds());
 
     const source = props.source;
     const metadata = {
@@ -129,6 +163,8 @@ export class EtcdSnapshotBackup extends Construct {
     this.scripts = new kplus.ConfigMap(this, 'Scripts', {
       metadata: { ...metadata, name: `${name}-scripts` },
       data: {
+        'etcd-snapshot.sh': readAsset('etcd-snapshot.sh'),
+        'etcd-lib.sh': readAsset('etcd-lib.sh'),
         'etcd-verify.sh': readAsset('etcd-verify.sh'),
         'restic-upload.sh': readAsset('restic-upload.sh'),
       },
@@ -174,9 +210,18 @@ export class EtcdSnapshotBackup extends Construct {
           name: 'snapshot',
           image: resolved.images.etcd,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          command: ['etcdctl', 'snapshot', 'save', SNAPSHOT_FILE],
-          envVariables: etcdEnv,
-          volumeMounts: [{ path: BACKUP_DIR, volume: backupVol }, ...certMounts],
+          command: ['/bin/sh', '/scripts/etcd-snapshot.sh'],
+          envVariables: {
+            ...etcdEnv,
+            SNAPSHOT_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
+            ETCD_REACH_TIMEOUT: kplus.EnvValue.fromValue(`${reachSeconds}s`),
+            ETCD_SNAPSHOT_TIMEOUT: kplus.EnvValue.fromValue(`${snapshotTimeout.toSeconds()}s`),
+          },
+          volumeMounts: [
+            { path: BACKUP_DIR, volume: backupVol },
+            { path: '/scripts', volume: scriptsVol, readOnly: true },
+            ...certMounts,
+          ],
           securityContext: root,
           resources: res.snapshot ?? resources(100, 1000, 64, 256),
         },
@@ -185,8 +230,9 @@ export class EtcdSnapshotBackup extends Construct {
           image: resolved.images.etcd,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           command: ['/bin/sh', '/scripts/etcd-verify.sh'],
+          // No etcd endpoint and no certificates: it reads only the snapshot.
           envVariables: {
-            ...etcdEnv,
+            ETCDCTL_API: kplus.EnvValue.fromValue('3'),
             SNAPSHOT_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
             SNAPSHOT_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
             SCRATCH_DIR: kplus.EnvValue.fromValue('/scratch'),
@@ -195,7 +241,6 @@ export class EtcdSnapshotBackup extends Construct {
             { path: BACKUP_DIR, volume: backupVol },
             { path: '/scratch', volume: scratchVol },
             { path: '/scripts', volume: scriptsVol, readOnly: true },
-            ...certMounts,
           ],
           securityContext: root,
           resources: res.verify ?? resources(100, 1000, 256, 2048),
@@ -215,6 +260,10 @@ export class EtcdSnapshotBackup extends Construct {
           CHECKSUM_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
           BACKUP_HOST: kplus.EnvValue.fromValue(this.resticHost),
           BACKUP_TAG: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_TAG),
+          ...(this.keyDropGuard.percent === undefined ? {} : {
+            DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
+            DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),
+          }),
         },
         mounts: [{ path: BACKUP_DIR, volume: backupVol, readOnly: true }],
         user,

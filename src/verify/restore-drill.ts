@@ -37,7 +37,8 @@ export interface RestoreDrillProps {
    */
   readonly namespace?: string;
   /**
-   * Keys that must exist in the restored etcd, e.g. `/registry/namespaces/kube-system`.
+   * Keys that must exist in the restored etcd (at the snapshot's revision), each with a leading
+   * `/`, e.g. `/registry/namespaces/kube-system`.
    * @default ['/registry/namespaces/kube-system', '/registry/namespaces/default']
    */
   readonly requiredKeys?: string[];
@@ -107,7 +108,11 @@ export class RestoreDrill extends Construct {
     }
     const requiredKeys = props.requiredKeys ?? ['/registry/namespaces/kube-system', '/registry/namespaces/default'];
     for (const k of requiredKeys) {
-      if (!k || /[\n\r]/.test(k)) throw new Error(`${C}: requiredKeys: ${JSON.stringify(k)} is not an etcd key`);
+      // Kubernetes keeps every object under /registry (kubeadm, k3s and RKE2 alike): a key
+      // without the leading '/' can never exist, and the drill would fail every day.
+      if (!k || !k.startsWith('/') || /[\x00-\x1f\x7f]/.test(k)) {
+        throw new Error(`${C}: requiredKeys: expected an etcd key with a leading '/', on one line, e.g. '/registry/namespaces/kube-system'; got ${JSON.stringify(k)}`);
+      }
     }
 
     const labels = {
@@ -120,6 +125,7 @@ export class RestoreDrill extends Construct {
     const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
     const data: { [file: string]: string } = {
       'restic-fetch.sh': readAsset('restic-fetch.sh'),
+      'etcd-lib.sh': readAsset('etcd-lib.sh'),
       'etcd-drill.sh': readAsset('etcd-drill.sh'),
     };
     if (requiredKeys.length > 0) data['required-keys.txt'] = requiredKeys.map((k) => `${k}\n`).join('');

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Takes the etcd snapshot, bounded in time, and says what to check when it cannot.
+#
+# Runs in the etcd image (registry.k8s.io/etcd): its /bin/sh is a static bash and it has NO
+# coreutils. Environment (set by EtcdSnapshotBackup):
+#   SNAPSHOT_FILE           where to write the snapshot
+#   ETCDCTL_*               how to reach the live etcd (endpoint, certificates)
+#   ETCD_REACH_TIMEOUT      bound of the first question to etcd (is it there at all?)
+#   ETCD_SNAPSHOT_TIMEOUT   bound of the whole `snapshot save`, sized for the largest database
+#
+# ETCDCTL_DIAL_TIMEOUT does not bound `snapshot save` (etcd-io/etcd#10298): against an endpoint
+# that accepts connections and never answers it hangs until the Job's deadline, with no error.
+# ETCDCTL_COMMAND_TIMEOUT does bound it (it then fails with "context deadline exceeded"), but it
+# bounds the whole transfer, so it must leave room for a large database.
+# shellcheck disable=SC3040 # pipefail: bash (etcd image) has it
+set -euo pipefail
+
+: "${SNAPSHOT_FILE:?}" "${ETCDCTL_ENDPOINTS:?}" "${ETCD_REACH_TIMEOUT:?}" "${ETCD_SNAPSHOT_TIMEOUT:?}"
+
+# One quick question first, so an unreachable etcd fails in seconds with a message rather than
+# after the whole snapshot bound; it also tells how large the database is.
+rc=0
+status=$(ETCDCTL_COMMAND_TIMEOUT="${ETCD_REACH_TIMEOUT}" etcdctl endpoint status -w json 2>&1) || rc=$?
+if [ "${rc}" -ne 0 ]; then
+  echo "${status}" >&2
+  echo "snapshot: etcd at ${ETCDCTL_ENDPOINTS} did not answer within ${ETCD_REACH_TIMEOUT}. Check on this node that etcd runs and listens there (the etcd static pod / k3s or rke2 service), that the endpoint and port are right, and that it accepts the client certificate ${ETCDCTL_CERT:-} (issued by ${ETCDCTL_CACERT:-}). Nothing was uploaded or pruned." >&2
+  exit 1
+fi
+size=${status#*\"dbSize\":}
+size=${size%%[,\}]*}
+case "${size}" in '' | *[!0-9]*) size='?' ;; *) size="$((size / 1048576)) MiB" ;; esac
+echo "snapshot: etcd at ${ETCDCTL_ENDPOINTS} answers, database ${size}; saving (bound: ${ETCD_SNAPSHOT_TIMEOUT})"
+
+rc=0
+ETCDCTL_COMMAND_TIMEOUT="${ETCD_SNAPSHOT_TIMEOUT}" etcdctl snapshot save "${SNAPSHOT_FILE}" || rc=$?
+if [ "${rc}" -ne 0 ]; then
+  echo "snapshot: etcdctl snapshot save failed (exit ${rc}, see above) for a ${size} database. \"context deadline exceeded\" means it did not finish within ${ETCD_SNAPSHOT_TIMEOUT}: check etcd's health and disk on this node (etcd logs, etcdctl endpoint status), and if the database is that large and etcd is healthy, raise the job's snapshotTimeout. Nothing was uploaded or pruned." >&2
+  exit "${rc}"
+fi
