@@ -1,12 +1,17 @@
-import { Cron } from 'cdk8s';
+import { Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BackupImages } from './backup-job-options';
-import { ControlPlaneConfigBackup } from './config/control-plane-config-backup';
-import { EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
+import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup } from './config/control-plane-config-backup';
+import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
 import { EtcdSource } from './etcd/etcd-source';
+import { checkDnsLabel } from './internal/names';
+import { checkHostPath } from './internal/paths';
 import { longestGapHours } from './internal/schedule';
+import { shellComment, shellWords } from './internal/shell';
+import { checkHttpUrlHost } from './internal/urls';
 import { BackupAlerts } from './monitoring/backup-alerts';
+import { KeyDropGuard } from './policy/key-drop-guard';
 import { Retention } from './policy/retention';
 import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
@@ -130,6 +135,16 @@ export interface ClusterBackupProps {
    */
   readonly etcdRetention?: Retention;
   /**
+   * What a sharp drop in etcd's key count does (see EtcdSnapshotBackup `keyDropGuard`).
+   * @default KeyDropGuard.maxDropPercent(50)
+   */
+  readonly etcdKeyDropGuard?: KeyDropGuard;
+  /**
+   * Longest time the etcd snapshot may take (see EtcdSnapshotBackup `snapshotTimeout`).
+   * @default Duration.minutes(10)
+   */
+  readonly etcdSnapshotTimeout?: Duration;
+  /**
    * @default Cron.daily()
    */
   readonly configSchedule?: Cron;
@@ -248,12 +263,13 @@ export class ClusterBackup extends Construct {
       throw new Error(`${C}: repository is only used for etcd and control-plane config backups; a Velero-only cluster uses velero.storageLocation`);
     }
     if (props.externalKeys && !repository) throw new Error(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
+    checkInputs(C, props);
 
     // Pitfall: keys that exist only in the cluster.
     if (repository && !ack.keysStoredOutsideCluster && !props.externalKeys) {
       throw new Error(`${C}: the repository password (Secret ${repository.encryption.password.name}) and the storage credentials (Secret ${repository.credentials.secretName}) must also exist outside the cluster, or no backup can be restored once it is gone; set externalKeys (external-secrets.io) or keep copies in your vault and set acknowledge.keysStoredOutsideCluster: true`);
     }
-    // Pitfall: the repository on the cluster itself (Velero's location too).
+    // Pitfall: the repository on the cluster itself (Velero's location too: checkInputs made its s3Url parseable).
     const endpoints = [repository?.endpoint, props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined);
     for (const endpoint of endpoints) {
       const host = new URL(endpoint).hostname;
@@ -307,6 +323,8 @@ export class ClusterBackup extends Construct {
         repository: repository!,
         schedule: props.etcdSchedule,
         retention: props.etcdRetention,
+        keyDropGuard: props.etcdKeyDropGuard,
+        snapshotTimeout: props.etcdSnapshotTimeout,
         namespace: props.etcd.usesHostPaths ? hostNs : ns,
         images: props.images,
       });
@@ -387,7 +405,8 @@ export class ClusterBackup extends Construct {
   public restoreRunbook(): string {
     const p = this.props;
     const repo = p.repository;
-    const cacert = repo?._caCertPath() ? ' --cacert ca.crt' : '';
+    // Operators paste the shell blocks: every value in them is a word quoted by shellWords.
+    const cacert = repo?._caCertPath() ? ['--cacert', 'ca.crt'] : [];
     const lines: string[] = [];
     const add = (...l: string[]) => lines.push(...l);
     add(`# Restore runbook: cluster \`${p.clusterName}\``, '');
@@ -412,51 +431,61 @@ export class ClusterBackup extends Construct {
       add('```sh');
       if (repo.backend === 's3') add('export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\'');
       if (repo.backend === 'azure') add('export AZURE_ACCOUNT_NAME=\'…\' AZURE_ACCOUNT_KEY=\'…\'');
-      if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS=$PWD/credentials.json');
+      if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"');
       add('export RESTIC_PASSWORD=\'…\'', '```', '');
     }
 
     let step = 1;
     if (this.configBackup) {
+      const config = this.configBackup;
       add(`## ${step++}. Control-plane config, on each rebuilt control-plane node`, '');
       add('Install the same Kubernetes version, keep kubelet stopped, then per node:', '', '```sh');
-      for (const node of Object.keys(this.configBackup.resticRepositories)) {
-        add(`# ${node}`);
-        add(`restic -r '${this.configBackup.resticRepositories[node]}'${cacert} snapshots --no-lock --host ${node} --tag control-plane-config`);
-        add(`restic -r '${this.configBackup.resticRepositories[node]}'${cacert} restore latest --no-lock --host ${node} --tag control-plane-config --target /tmp/${node}-config`);
-        for (const path of [...this.configBackup.paths, ...this.configBackup.files]) {
-          add(`sudo cp -a /tmp/${node}-config${path}${this.configBackup.paths.includes(path) ? '/.' : ''} ${path}${this.configBackup.paths.includes(path) ? '/' : ''}`);
-        }
+      // In the order given: an object's keys put integer-like names ('0') first.
+      for (const node of p.controlPlaneNodes ?? []) {
+        const restic = ['restic', '-r', config.resticRepositories[node], ...cacert];
+        const select = ['--no-lock', '--host', node, '--tag', CONTROL_PLANE_CONFIG_TAG];
+        const target = `/tmp/${node}-config`;
+        add(shellComment(node));
+        add(shellWords(...restic, 'snapshots', ...select));
+        add(shellWords(...restic, 'restore', 'latest', ...select, '--target', target));
+        for (const dir of config.paths) add(shellWords('sudo', 'cp', '-a', `${target}${dir}/.`, `${dir}/`));
+        for (const file of config.files) add(shellWords('sudo', 'cp', '-a', `${target}${file}`, file));
       }
       add('```', '');
     }
     if (this.etcdBackup) {
       const e = this.etcdBackup;
-      const tool = 'etcdutl';
+      const restic = ['restic', '-r', e.resticRepository, ...cacert];
+      const select = ['--no-lock', '--host', e.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
+      const snapshot = '/tmp/etcd-restore/backup/etcd-snapshot.db';
       add(`## ${step++}. etcd, from the newest verified snapshot`, '');
       add('```sh');
-      add(`restic -r '${e.resticRepository}'${cacert} snapshots --no-lock --host ${e.resticHost} --tag etcd-snapshot   # tags: etcd-revision, etcd-keys, sha256`);
-      add(`restic -r '${e.resticRepository}'${cacert} restore latest --no-lock --host ${e.resticHost} --tag etcd-snapshot --target /tmp/etcd-restore`);
-      add('sha256sum /tmp/etcd-restore/backup/etcd-snapshot.db   # must equal the sha256 tag');
+      add(`${shellWords(...restic, 'snapshots', ...select)}   # tags: etcd-revision, etcd-keys, sha256`);
+      add(shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'));
+      add(`${shellWords('sha256sum', snapshot)}   # must equal the sha256 tag`);
       add('```', '');
       if (p.etcd?.usesHostPaths) {
-        const dataDir = p.etcd.distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${p.etcd.distribution}/server/db/etcd`;
-        add(`On every control-plane node (${(p.controlPlaneNodes ?? []).join(', ')}), with the same snapshot file:`, '');
+        const distribution = p.etcd.distribution;
+        const nodes = p.controlPlaneNodes ?? [];
+        const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
+        // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
+        const initialCluster = nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
+        add(`On every control-plane node (${nodes.join(', ')}), with the same snapshot file:`, '');
         add('```sh');
-        if (p.etcd.distribution === 'kubeadm') {
+        if (distribution === 'kubeadm') {
           add('sudo mv /etc/kubernetes/manifests /etc/kubernetes/manifests.off   # stops etcd and the API server');
         } else {
-          add(`sudo systemctl stop ${p.etcd.distribution === 'k3s' ? 'k3s' : 'rke2-server'}`);
+          add(shellWords('sudo', 'systemctl', 'stop', distribution === 'k3s' ? 'k3s' : 'rke2-server'));
         }
-        add(`sudo mv ${dataDir} ${dataDir}.broken`);
-        add(`sudo ${tool} snapshot restore /tmp/etcd-restore/backup/etcd-snapshot.db --data-dir ${dataDir} \\`);
-        add(`  --name "$(hostname)" --initial-cluster "${(p.controlPlaneNodes ?? []).map((n) => `${n}=https://<${n}-ip>:2380`).join(',')}" \\`);
-        add('  --initial-advertise-peer-urls "https://<this-node-ip>:2380"');
-        if (p.etcd.distribution === 'kubeadm') {
+        add(shellWords('sudo', 'mv', dataDir, `${dataDir}.broken`));
+        add(`${shellWords('sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir)} \\`);
+        add(`  --name "$(hostname)" ${shellWords('--initial-cluster', initialCluster)} \\`);
+        add(`  ${shellWords('--initial-advertise-peer-urls', 'https://<this-node-ip>:2380')}`);
+        if (distribution === 'kubeadm') {
           add('sudo mv /etc/kubernetes/manifests.off /etc/kubernetes/manifests');
           add('sudo systemctl start kubelet');
         } else {
-          add(`# ${p.etcd.distribution}: or use its own \`${p.etcd.distribution === 'k3s' ? 'k3s' : 'rke2'} server --cluster-reset --cluster-reset-restore-path=<file>\``);
+          add(shellComment(`${distribution}: or use its own \`${distribution === 'k3s' ? 'k3s' : 'rke2'} server --cluster-reset --cluster-reset-restore-path=<file>\``));
         }
         add('```', '');
       }
@@ -468,14 +497,14 @@ export class ClusterBackup extends Construct {
       add('```sh');
       for (const s of this.veleroSchedules) {
         const names = s.scheduleNames;
-        add(`velero backup get --selector 'velero.io/schedule-name in (${names.join(',')})'`);
-        add(`velero restore create --from-schedule ${names[0]} --wait   # or: --from-backup <newest completed backup above>`);
+        add(shellWords('velero', 'backup', 'get', '--selector', `velero.io/schedule-name in (${names.join(',')})`));
+        add(`${shellWords('velero', 'restore', 'create', '--from-schedule', names[0], '--wait')}   # or: --from-backup <newest completed backup above>`);
       }
       add('```', '');
     }
     if (this.alerts) {
       add('## Alerts', '');
-      add('What each alert means and what to do first. Every backup job logs why it failed: `kubectl logs job/<job> --all-containers`.', '');
+      add(`What each alert means and what to do first. Every backup job logs why it failed: \`${shellWords('kubectl', 'logs', 'job/<job>', '--all-containers')}\`.`, '');
       for (const name of this.alerts.alertNames()) {
         add(`### ${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '');
         add(alertAdvice(name), '');
@@ -483,9 +512,36 @@ export class ClusterBackup extends Construct {
     }
     if (this.restoreDrill) {
       add(`## ${step++}. Afterwards`, '');
-      add(`- The restore drill \`${this.restoreDrill.cronJob.name}\` runs on \`${this.restoreDrill.schedule}\`; run it once now: \`kubectl create job --from=cronjob/${this.restoreDrill.cronJob.name} drill-now -n ${p.namespace ?? 'backup-system'}\`.`);
+      const drill = this.restoreDrill.cronJob.name;
+      const runNow = shellWords('kubectl', 'create', 'job', `--from=cronjob/${drill}`, 'drill-now', '-n', p.namespace ?? 'backup-system');
+      add(`- The restore drill \`${drill}\` runs on \`${this.restoreDrill.schedule}\`; run it once now: \`${runNow}\`.`);
     }
     return lines.join('\n') + '\n';
+  }
+}
+
+/**
+ * What the runbook prints and the composed constructs would only check later, or not at all
+ * (namespaces), or after a first use (Velero's s3Url is parsed for the in-cluster guard).
+ */
+function checkInputs(C: string, props: ClusterBackupProps): void {
+  checkDnsLabel(`${C}: clusterName`, props.clusterName, 63);
+  for (const option of ['hostAccessNamespace', 'namespace', 'veleroNamespace'] as const) {
+    const value = props[option];
+    if (value !== undefined) checkDnsLabel(`${C}: ${option}`, value, 63);
+  }
+  for (const path of props.configPaths ?? []) checkHostPath(`${C}: configPaths`, path, '/etc/kubernetes');
+  if (props.encryptionProviderConfig !== undefined) {
+    checkHostPath(`${C}: encryptionProviderConfig`, props.encryptionProviderConfig, '/etc/kubernetes/enc/encryption-config.yaml');
+  }
+  const s3Url = props.velero?.storageLocation?.s3Url;
+  if (s3Url !== undefined) checkHttpUrlHost(`${C}: velero.storageLocation.s3Url`, s3Url);
+  // RestoreDrill checks them too, but under its own option name.
+  for (const key of props.drillRequiredKeys ?? []) {
+    // eslint-disable-next-line no-control-regex
+    if (!key || !key.startsWith('/') || /[\u0000-\u001f\u007f]/.test(key)) {
+      throw new Error(`${C}: drillRequiredKeys: expected etcd keys with a leading '/', each on one line, e.g. '/registry/namespaces/kube-system' (a key without it never exists, and the drill would fail every day); got ${JSON.stringify(key)}`);
+    }
   }
 }
 
@@ -494,6 +550,9 @@ function alertAdvice(alert: string): string {
   if (/TooOld$/.test(alert)) return `\`${alert}\`: no successful run for longer than the schedule allows. Check the CronJob is not suspended, the node is up, and the last Jobs' logs.`;
   if (/PartiallyFailed$/.test(alert)) return `\`${alert}\`: Velero backed up only some items: \`velero backup describe --details\` on the newest backup.`;
   if (/^Velero/.test(alert)) return `\`${alert}\`: \`velero backup logs\` of the newest backup; check the storage location is Available.`;
+  if (/^Etcd/.test(alert)) {
+    return `\`${alert}\`: the Job failed after its retries. Its log says whether the snapshot (etcd unreachable or too slow for \`etcdSnapshotTimeout\`), the verification or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS SUSPECTED, etcd holds far fewer keys than the newest accepted snapshot: every snapshot is kept and nothing is pruned until you decide. Restore from the snapshot the log names (steps above), or, if the drop was intended, accept it with the \`restic tag --remove count-drop\` command the log prints (it names the snapshot).`;
+  }
   return `\`${alert}\`: the Job failed after its retries. Its log says whether the snapshot, the verification or the upload failed; nothing was pruned after a failed upload.`;
 }
 

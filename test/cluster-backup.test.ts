@@ -1,5 +1,5 @@
 import { Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Encryption, EtcdSource, Retention } from '../src';
+import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Encryption, EtcdSource, KeyDropGuard, Retention } from '../src';
 import { testRepository } from './support/charts';
 import { expectValidCustomResources } from './support/crd-validate';
 import { expectValidManifests, isCustomResource } from './support/validate';
@@ -60,10 +60,10 @@ describe('ClusterBackup: composition', () => {
   test('the runbook has the exact commands for this configuration', () => {
     const { backup } = synth({ velero: { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.maxAge(Duration.days(14)) }] } });
     const md = backup.restoreRunbook();
-    expect(md).toContain("restic -r 's3:https://minio.example.com:9000/backups/k8s/prod/etcd' snapshots --no-lock --host prod --tag etcd-snapshot");
-    expect(md).toContain("restic -r 's3:https://minio.example.com:9000/backups/k8s/prod/config/cp-2' restore latest --no-lock --host cp-2 --tag control-plane-config --target /tmp/cp-2-config");
+    expect(md).toContain('restic -r s3:https://minio.example.com:9000/backups/k8s/prod/etcd snapshots --no-lock --host prod --tag etcd-snapshot');
+    expect(md).toContain('restic -r s3:https://minio.example.com:9000/backups/k8s/prod/config/cp-2 restore latest --no-lock --host cp-2 --tag control-plane-config --target /tmp/cp-2-config');
     expect(md).toContain('sudo cp -a /tmp/cp-1-config/etc/kubernetes/. /etc/kubernetes/');
-    expect(md).toContain('--initial-cluster "cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380,cp-3=https://<cp-3-ip>:2380"');
+    expect(md).toContain("--initial-cluster 'cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380,cp-3=https://<cp-3-ip>:2380'");
     expect(md).toContain("velero backup get --selector 'velero.io/schedule-name in (apps)'");
     expect(md).toContain('velero restore create --from-schedule apps --wait');
     expect(md).toContain('Secret `backup-repository`, key `password`');
@@ -171,5 +171,30 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
 
   test('a host-based etcd needs the control-plane node list', () => {
     expect(() => synth({ controlPlaneNodes: undefined })).toThrow(/controlPlaneNodes must list every control-plane node/);
+  });
+
+  test('GIVEN drill keys without a leading "/" WHEN synthesized THEN the error names drillRequiredKeys', () => {
+    expect(() => synth({ drillRequiredKeys: ['registry/namespaces/kube-system'] }))
+      .toThrow(/ClusterBackup: drillRequiredKeys: expected etcd keys with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
+    expect(() => synth({ drillRequiredKeys: ['-x'] })).toThrow(/drillRequiredKeys/);
+    expect(() => synth({ drillRequiredKeys: ['/registry/namespaces/prod'] })).not.toThrow();
+  });
+
+  test('the etcd job options reach the etcd backup: key-drop guard and snapshot timeout', () => {
+    const env = (m: any[]) => {
+      const cj = m.find((x) => x.kind === 'CronJob' && x.metadata.name === 'prod-etcd-backup');
+      const spec = cj.spec.jobTemplate.spec.template.spec;
+      const vars = [...spec.initContainers, ...spec.containers].flatMap((c: any) => c.env).filter((e: any) => e.value !== undefined);
+      return Object.fromEntries(vars.map((e: any) => [e.name, e.value]));
+    };
+    expect(env(synth().manifests)).toMatchObject({ DROP_GUARD_MAX_PERCENT: '50', ETCD_SNAPSHOT_TIMEOUT: '600s' });
+    const custom = env(synth({ etcdKeyDropGuard: KeyDropGuard.maxDropPercent(30), etcdSnapshotTimeout: Duration.minutes(20) }).manifests);
+    expect(custom).toMatchObject({ DROP_GUARD_MAX_PERCENT: '30', ETCD_SNAPSHOT_TIMEOUT: '1200s' });
+    expect(env(synth({ etcdKeyDropGuard: KeyDropGuard.unguardedAcceptingDataLoss() }).manifests).DROP_GUARD_MAX_PERCENT).toBeUndefined();
+  });
+
+  test('the runbook tells what a failed etcd backup with DATA LOSS SUSPECTED means and what to do', () => {
+    const text = synth().backup.restoreRunbook();
+    expect(text).toMatch(/`EtcdBackupFailed`: .*DATA LOSS SUSPECTED.*restic tag --remove count-drop` command the log prints/);
   });
 });

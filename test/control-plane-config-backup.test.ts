@@ -103,9 +103,9 @@ describe('ControlPlaneConfigBackup', () => {
 
 describe('ControlPlaneConfigBackup: bad input', () => {
   test.each([
-    [{ paths: ['etc/kubernetes'] }, /paths: "etc\/kubernetes" is not an absolute/],
-    [{ paths: ['/etc/kubernetes/'] }, /not an absolute, normalized host path/],
-    [{ paths: ['/etc/../root'] }, /not an absolute, normalized/],
+    [{ paths: ['etc/kubernetes'] }, /paths: expected an absolute host path .*; got "etc\/kubernetes"/],
+    [{ paths: ['/etc/kubernetes/'] }, /expected an absolute host path .*no trailing '\/'.*; got "\/etc\/kubernetes\/"/],
+    [{ paths: ['/etc/../root'] }, /expected an absolute host path .*no '\.' or '\.\.' segment.*; got "\/etc\/\.\.\/root"/],
     [{ paths: [], files: [] }, /nothing to back up/],
     [{ paths: ['/etc'] }, /top-level directory/],
     [{ paths: ['/etc/ssl/private'] }, /overlaps \/etc\/ssl/],

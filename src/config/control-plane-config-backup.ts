@@ -8,6 +8,7 @@ import { readAsset } from '../internal/assets';
 import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
 import { resources } from '../internal/hardening';
 import { DNS_SUBDOMAIN, checkDnsLabel } from '../internal/names';
+import { checkHostPath } from '../internal/paths';
 import { Retention } from '../policy/retention';
 
 /**
@@ -26,14 +27,15 @@ export interface ControlPlaneConfigBackupProps extends BackupJobOptions {
    */
   readonly nodes: string[];
   /**
-   * Host directories to back up (absolute paths; mounted read-only at the same path). Optional
-   * files inside them (e.g. kubeadm ≥ 1.29's super-admin.conf) simply go along when present.
+   * Host directories to back up (absolute, normalized paths of letters, digits, `.`, `_`, `-`,
+   * `+` and `@`; mounted read-only at the same path). Optional files inside them (e.g. kubeadm
+   * ≥ 1.29's super-admin.conf) simply go along when present.
    * @default - kubeadm: /etc/kubernetes; k3s/RKE2: server/tls, server/cred, server/manifests and /etc/rancher/<k3s|rke2>
    */
   readonly paths?: string[];
   /**
-   * Single host files to back up (absolute paths). Each must exist on every node: a missing one
-   * keeps the pod from starting.
+   * Single host files to back up (absolute paths, as in `paths`). Each must exist on every node: a
+   * missing one keeps the pod from starting.
    * @default - kubeadm: /var/lib/kubelet/config.yaml; k3s/RKE2: server/token
    */
   readonly files?: string[];
@@ -43,13 +45,14 @@ export interface ControlPlaneConfigBackupProps extends BackupJobOptions {
    */
   readonly exclude?: string[];
   /**
-   * Paths that must exist, or the job fails before uploading anything.
+   * Paths that must exist, or the job fails before uploading anything (absolute paths, as in `paths`).
    * @default - the cluster CA and service-account key and the static-pod manifests (kubeadm), the server CA and token (k3s/RKE2)
    */
   readonly requiredPaths?: string[];
   /**
-   * Host path of the API server's `--encryption-provider-config` file. Without its keys, Secrets
-   * restored from an etcd snapshot stay unreadable: back it up with the rest. Required when set.
+   * Host path of the API server's `--encryption-provider-config` file (an absolute path, as in
+   * `paths`). Without its keys, Secrets restored from an etcd snapshot stay unreadable: back it up
+   * with the rest. Required when set.
    * @default - k3s/RKE2: their cred/encryption-config.json is inside the default paths; kubeadm: none
    */
   readonly encryptionProviderConfig?: string;
@@ -271,12 +274,8 @@ function within(path: string, dir: string): boolean {
 
 function checkPaths(option: string, paths: string[]): string[] {
   for (const p of paths) {
-    if (typeof p !== 'string' || !p.startsWith('/') || p.endsWith('/') || p.split('/').some((s, i) => i > 0 && (s === '' || s === '.' || s === '..'))) {
-      throw new Error(`${option}: ${JSON.stringify(p)} is not an absolute, normalized host path (e.g. /etc/kubernetes)`);
-    }
-    if (/[\s\\*?[\]]/.test(p)) {
-      throw new Error(`${option}: ${JSON.stringify(p)} contains whitespace or glob characters; list plain paths`);
-    }
+    // Besides mounts, the paths become lines of restic's file lists and words of the runbook.
+    checkHostPath(option, p, '/etc/kubernetes');
     if (p.split('/').length < 3) {
       throw new Error(`${option}: ${JSON.stringify(p)} is a top-level directory; back up the directories you need below it (e.g. /etc/kubernetes, not /etc)`);
     }

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { checkLabels } from '../internal/names';
+import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
 
 /**
@@ -13,17 +14,18 @@ export interface HostEtcdOptions {
    */
   readonly endpoint?: string;
   /**
-   * Host path of the CA certificate that signed etcd's server certificate.
+   * Host path of the CA certificate that signed etcd's server certificate (absolute, normalized,
+   * of letters, digits, `.`, `_`, `-`, `+`, `@` and `/`).
    * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)
    */
   readonly caCert?: string;
   /**
-   * Host path of a client certificate etcd accepts.
+   * Host path of a client certificate etcd accepts (a path as in `caCert`).
    * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.crt)
    */
   readonly clientCert?: string;
   /**
-   * Host path of the client certificate's private key.
+   * Host path of the client certificate's private key (a path as in `caCert`).
    * @default - the distribution's path (kubeadm: /etc/kubernetes/pki/etcd/healthcheck-client.key)
    */
   readonly clientKey?: string;
@@ -161,10 +163,8 @@ export class EtcdSource {
     const endpoint = o.endpoint ?? d.endpoint;
     checkEndpoint(`${opt}({ endpoint })`, endpoint);
     const certs: EtcdCertificateFiles = { ca: o.caCert ?? d.certs.ca, cert: o.clientCert ?? d.certs.cert, key: o.clientKey ?? d.certs.key };
-    for (const [field, path] of [['caCert', certs.ca], ['clientCert', certs.cert], ['clientKey', certs.key]]) {
-      if (!path.startsWith('/') || path.split('/').includes('..') || path.endsWith('/')) {
-        throw new Error(`${opt}({ ${field} }): expected an absolute host path to a file, e.g. /etc/kubernetes/pki/etcd/ca.crt; got ${JSON.stringify(path)}`);
-      }
+    for (const [field, path, example] of [['caCert', certs.ca, d.certs.ca], ['clientCert', certs.cert, d.certs.cert], ['clientKey', certs.key, d.certs.key]]) {
+      checkHostPath(`${opt}({ ${field} })`, path, example);
     }
     const nodeSelector = o.nodeSelector ?? d.nodeSelector;
     checkLabels(`${opt}({ nodeSelector })`, nodeSelector);

@@ -1,6 +1,7 @@
 import { Credentials } from './credentials';
 import { SecretKeyRef } from './secret-key-ref';
 import { checkSecretKeyRef, checkSecretName, checkSecretKey } from '../internal/secret-checks';
+import { checkHttpUrlHost } from '../internal/urls';
 import { Encryption } from '../policy/encryption';
 
 /**
@@ -45,6 +46,7 @@ export interface RepositoryCommonProps {
   /**
    * Path inside the bucket/container under which all repositories of this library live. Each
    * backup job appends its own `<cluster>/<kind>` path, so no two jobs share a repository.
+   * Segments of letters, digits, `.`, `_` and `-` separated by `/`; at most 512 characters.
    * @default - the bucket root
    */
   readonly prefix?: string;
@@ -57,12 +59,13 @@ export interface S3RepositoryProps extends RepositoryCommonProps {
   /** Bucket name (no slashes: put paths in `prefix`). */
   readonly bucket: string;
   /**
-   * Region of the bucket.
+   * Region of the bucket (lowercase letters, digits and `-`; at most 64 characters).
    * @default - restic detects it (AWS) or the endpoint ignores it
    */
   readonly region?: string;
   /**
-   * Endpoint URL of an S3-compatible service, e.g. `https://minio.example.com:9000`.
+   * Endpoint URL of an S3-compatible service, e.g. `https://minio.example.com:9000`: the host is a
+   * DNS name, an IPv4 address or a bracketed IPv6 address, with an optional port.
    * @default - AWS S3 (`https://s3.amazonaws.com`, or the regional endpoint when `region` is set)
    */
   readonly endpoint?: string;
@@ -127,6 +130,12 @@ export interface RepositoryFile {
 /** Where repository files are mounted in the restic container. */
 const FILES_DIR = '/etc/backup-repository';
 
+/** Generous: real region names are far shorter. */
+const MAX_REGION = 64;
+
+/** Far beyond any real layout, and leaves room in S3's 1024-byte object keys for what restic puts below it. */
+const MAX_PREFIX = 512;
+
 /**
  * Where backups go: a restic repository root on object storage. Each backup job gets its own
  * repository below it (`<prefix>/<cluster>/<kind>`), because restic's prune takes an exclusive
@@ -138,8 +147,8 @@ export class BackupRepository {
   public static s3(props: S3RepositoryProps): BackupRepository {
     checkCommon('BackupRepository.s3', props);
     checkS3Bucket(props.bucket);
-    if (props.region !== undefined && !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.region)) {
-      throw new Error(`BackupRepository.s3({ region }): expected a region name like 'eu-west-1'; got ${JSON.stringify(props.region)}`);
+    if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.region))) {
+      throw new Error(`BackupRepository.s3({ region }): expected a region name like 'eu-west-1' (lowercase letters, digits and single '-', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
     }
     const base = props.endpoint !== undefined
       ? checkEndpoint(props.endpoint, props.allowInsecureHttp ?? false)
@@ -299,6 +308,7 @@ function checkEndpoint(endpoint: string, allowHttp: boolean): string {
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
     throw new Error(`BackupRepository.s3({ endpoint }): the endpoint is scheme://host[:port] only (put the bucket in 'bucket' and paths in 'prefix'; never credentials); got ${JSON.stringify(endpoint)}`);
   }
+  checkHttpUrlHost('BackupRepository.s3({ endpoint })', endpoint);
   return `${url.protocol}//${url.host}`;
 }
 
@@ -306,8 +316,8 @@ function checkPrefix(factory: string, prefix: string | undefined): string {
   if (prefix === undefined) return '';
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   if (trimmed === '') return '';
-  if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(trimmed) || trimmed.split('/').some((s) => s === '.' || s === '..')) {
-    throw new Error(`${factory}({ prefix }): expected path segments of letters, digits, '.', '_' and '-' separated by single '/'; got ${JSON.stringify(prefix)}`);
+  if (trimmed.length > MAX_PREFIX || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(trimmed) || trimmed.split('/').some((s) => s === '.' || s === '..')) {
+    throw new Error(`${factory}({ prefix }): expected path segments of letters, digits, '.', '_' and '-' separated by single '/', at most ${MAX_PREFIX} characters; got ${JSON.stringify(prefix)}${trimmed.length > MAX_PREFIX ? ` (${trimmed.length} characters)` : ''}`);
   }
   return trimmed;
 }

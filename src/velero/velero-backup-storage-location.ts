@@ -4,6 +4,7 @@ import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
 import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
+import { checkHttpUrlHost } from '../internal/urls';
 import { Credentials } from '../repository/credentials';
 import { SecretKeyRef } from '../repository/secret-key-ref';
 
@@ -41,6 +42,10 @@ export class VeleroServerSideEncryption {
     this.config = config;
   }
 }
+
+/** As for restic repositories (BackupRepository). */
+const MAX_PREFIX = 512;
+const MAX_REGION = 64;
 
 /** Config keys that select server-side encryption: only one may be set. */
 const SSE_KEYS = ['kmsKeyId', 'serverSideEncryption', 'customerKeyEncryptionFile'];
@@ -149,8 +154,11 @@ export class VeleroBackupStorageLocation extends Construct {
       throw new Error(`${C}: bucket: expected 3-63 lowercase letters, digits, '.' and '-'; got ${JSON.stringify(props.bucket)}`);
     }
     const prefix = props.prefix?.replace(/^\/+|\/+$/g, '');
-    if (prefix !== undefined && !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(prefix)) {
-      throw new Error(`${C}: prefix: expected path segments separated by single '/'; got ${JSON.stringify(props.prefix)}`);
+    if (prefix !== undefined && (prefix.length > MAX_PREFIX || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(prefix) || prefix.split('/').some((seg) => seg === '.' || seg === '..'))) {
+      throw new Error(`${C}: prefix: expected path segments of letters, digits, '.', '_' and '-' separated by single '/' (no '.' or '..' segment), at most ${MAX_PREFIX} characters; got ${JSON.stringify(props.prefix)}`);
+    }
+    if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/.test(props.region))) {
+      throw new Error(`${C}: region: expected a region name like 'eu-west-1' (letters, digits, '-' and '_', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
     }
     const config: { [key: string]: string } = { ...(props.config ?? {}) };
     const set = (key: string, value: string | undefined, option: string) => {
@@ -167,6 +175,10 @@ export class VeleroBackupStorageLocation extends Construct {
         throw new Error(`${C}: s3Url: expected a URL like https://minio.example.com:9000; got ${JSON.stringify(props.s3Url)}`);
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${C}: s3Url: expected http(s)://; got ${JSON.stringify(props.s3Url)}`);
+      if (url.username || url.password || url.search || url.hash || !/^(\/[A-Za-z0-9._~-]+)*\/?$/.test(url.pathname)) {
+        throw new Error(`${C}: s3Url: expected http(s)://host[:port][/path] (no credentials, query or fragment; the Secret in credentials holds the keys); got ${JSON.stringify(props.s3Url)}`);
+      }
+      checkHttpUrlHost(`${C}: s3Url`, props.s3Url);
       set('s3Url', props.s3Url, 's3Url');
     }
     const pathStyle = props.s3ForcePathStyle ?? (props.s3Url !== undefined ? true : undefined);

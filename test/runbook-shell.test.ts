@@ -1,0 +1,584 @@
+/**
+ * The restore runbook is pasted into a shell at 3 a.m.: nothing in it may run what a value
+ * contains, and every value must reach its command as the one word it is.
+ *
+ * The runbook's shell text is piped into a real shell in a sandbox: user nobody, an empty
+ * environment, PATH an empty directory, and a `command_not_found_handle` that records every
+ * external command (restic, sudo, velero, ..., and anything a payload would call) instead of
+ * running it. Builtins still run, so a redirection or `$(...)` that slips through leaves a trace.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Cron, Testing } from 'cdk8s';
+import {
+  BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, ControlPlaneConfigBackup, ControlPlaneConfigBackupProps, Credentials,
+  Encryption, EtcdSource, Retention, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps,
+} from '../src';
+import { testRepository } from './support/charts';
+import { shellQuote } from '../src/internal/shell';
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox
+// ---------------------------------------------------------------------------------------------
+
+/** Tests run as root; the paste runs as nobody (already unprivileged otherwise). */
+const AS_NOBODY = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+
+/** Records a call as its word count and its words, each ended by NUL (no argument can hold one). */
+const RECORD = 'printf \'%s\\0\' "$#" "$@" >> "$CALL_LOG"';
+
+interface Shell {
+  readonly name: string;
+  readonly argv: string[];
+  /** Defined before the pasted text. */
+  readonly prelude: string;
+  /** Non-interactive and strict: any error is a failure (interactive shells just go on). */
+  readonly strict: boolean;
+}
+
+/**
+ * bash as a script reader, made strict: an unset variable or an unmatched glob in the runbook
+ * aborts, so an expansion that only works by luck is an error here.
+ */
+const BASH: Shell = {
+  name: 'bash',
+  argv: ['/bin/bash'],
+  prelude: `set -u\nshopt -s failglob\ncommand_not_found_handle() {\n  ${RECORD}\n  return 0\n}\n`,
+  strict: true,
+};
+
+/** bash as an operator's terminal: history expansion (`!`) and interactive comments on. */
+const INTERACTIVE_BASH: Shell = {
+  name: 'interactive bash',
+  argv: ['/bin/bash', '--norc', '--noprofile', '-i'],
+  prelude: `unset HISTFILE\ncommand_not_found_handle() {\n  ${RECORD}\n  return 0\n}\n`,
+  strict: false,
+};
+
+/** POSIX shells have no not-found hook: the probe command of the quoting tests is a function. */
+const posix = (name: string, argv: string[]): Shell => ({
+  name,
+  argv,
+  prelude: `probe() {\n  set -- probe "$@"\n  ${RECORD}\n}\n`,
+  strict: true,
+});
+
+interface Paste {
+  /** Every external command called, as its words (the command name first). */
+  readonly calls: string[][];
+  readonly status: number | null;
+  readonly stderr: string;
+  /** What the paste left in its home and working directory: nothing, unless a redirection ran. */
+  readonly leftovers: string[];
+}
+
+function paste(text: string, shell: Shell = BASH): Paste {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-paste-'));
+  try {
+    fs.chmodSync(root, 0o755);
+    const emptyPath = path.join(root, 'empty-path');
+    const home = path.join(root, 'home');
+    const logDir = path.join(root, 'log');
+    fs.mkdirSync(emptyPath, { mode: 0o755 });
+    for (const dir of [home, logDir]) {
+      fs.mkdirSync(dir);
+      fs.chmodSync(dir, 0o777);
+    }
+    const log = path.join(logDir, 'calls');
+    const argv = [...AS_NOBODY, '/usr/bin/env', '-i', `PATH=${emptyPath}`, `HOME=${home}`, `CALL_LOG=${log}`, ...shell.argv];
+    const r = spawnSync(argv[0], argv.slice(1), { cwd: home, input: `${shell.prelude}${text}\n`, encoding: 'utf8', timeout: 30_000 });
+    if (r.error) throw r.error;
+    return { calls: readCalls(log), status: r.status, stderr: r.stderr, leftovers: fs.readdirSync(home) };
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+function readCalls(log: string): string[][] {
+  if (!fs.existsSync(log)) return [];
+  const words = fs.readFileSync(log, 'utf8').split('\0');
+  words.pop(); // after the last NUL
+  const calls: string[][] = [];
+  for (let i = 0; i < words.length; i += Number(words[i]) + 1) calls.push(words.slice(i + 1, i + 1 + Number(words[i])));
+  return calls;
+}
+
+function expectCleanRun(p: Paste): void {
+  expect({ status: p.status, stderr: p.stderr, leftovers: p.leftovers }).toEqual({ status: 0, stderr: '', leftovers: [] });
+}
+
+/** Commands only a payload would call. */
+const PAYLOAD_COMMANDS = ['touch', 'id', 'pwned', 'rm', 'curl', 'sh', 'bash'];
+
+// ---------------------------------------------------------------------------------------------
+// The runbook's shell text
+// ---------------------------------------------------------------------------------------------
+
+const FENCED_SH = /^```sh\n([\s\S]*?)^```$/gm;
+
+function shellBlocks(md: string): string[] {
+  return [...md.matchAll(FENCED_SH)].map((m) => m[1]);
+}
+
+/** Inline code in the prose that is a command an operator would paste. */
+function inlineCommands(md: string): string[] {
+  return [...md.replace(FENCED_SH, '').matchAll(/`((?:kubectl|velero|restic) [^`]+)`/g)].map((m) => m[1]);
+}
+
+/** Lines joined where they end in a backslash: one command each. */
+function commandLines(block: string): string[] {
+  return block.replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() !== '');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runbooks from the most hostile values synth still accepts
+// ---------------------------------------------------------------------------------------------
+
+/** A node name of 253 characters, the longest DNS subdomain. */
+const LONGEST_NODE = ['a'.repeat(63), 'b'.repeat(63), 'c'.repeat(63), 'd'.repeat(61)].join('.');
+const nightly = Cron.schedule({ minute: '0', hour: '2' });
+const creds = Credentials.fromSecret('s3.creds-1', { accessKeyId: '-._Ak', secretAccessKey: '_.-Sk', cloudCredentialsFile: '-.cloud_' });
+const encryption = Encryption.repositoryPassword({ name: 'repo.pw-1', key: '-._Pw9' });
+
+interface Scenario {
+  readonly name: string;
+  readonly props: ClusterBackupProps;
+  readonly caCert: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: 'kubeadm: bracketed IPv6 endpoint (glob characters), path characters at the edge, longest node name, Velero',
+    caCert: true,
+    props: {
+      clusterName: '0-edge',
+      etcd: EtcdSource.kubeadm({ caCert: '/etc/kubernetes/pki/etcd/-ca+@_.crt' }),
+      controlPlaneNodes: ['cp-1.example.internal', LONGEST_NODE, '0'],
+      repository: BackupRepository.s3({
+        bucket: 'a.b-c',
+        prefix: '/K8s_x/v1.2-y/-z/',
+        region: 'a-1',
+        endpoint: 'https://[2001:db8::1]:65535',
+        caCert: CaCertificate.fromSecret({ name: 'ca', key: 'ca.crt' }),
+        credentials: creds,
+        encryption,
+      }),
+      configPaths: ['/etc/kubernetes', '/opt/-dash/@at/+plus/a.b_c', '/var/lib/x@y+z'],
+      encryptionProviderConfig: '/etc/enc@+/-x_.y',
+      hostAccessNamespace: 'h'.repeat(63),
+      namespace: '0',
+      veleroNamespace: 'v-1',
+      velero: {
+        storageLocation: { bucket: 'velero.b-1', prefix: '/a/b/', s3Url: 'https://[2001:db8::2]:9000/s3-path', credentials: creds },
+        schedules: [{ name: 'apps.v1-x', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) }],
+      },
+      acknowledge: { keysStoredOutsideCluster: true, inClusterRepository: true },
+    },
+  },
+  {
+    name: 'k3s: GCS repository, default paths',
+    caCert: false,
+    props: {
+      clusterName: 'k3s',
+      etcd: EtcdSource.k3s({ clientKey: '/var/lib/rancher/k3s/server/tls/etcd/@client+key_.-' }),
+      controlPlaneNodes: ['server-0', 'server-1.k3s.internal'],
+      repository: BackupRepository.gcs({ bucket: 'g_b.c-1', projectId: 'proj-123456', prefix: 'a_b/c.d', credentials: creds, encryption }),
+      acknowledge: { keysStoredOutsideCluster: true },
+    },
+  },
+  {
+    name: 'rke2: Azure repository, Velero Schedules named after the cluster',
+    caCert: false,
+    props: {
+      clusterName: 'rke2',
+      etcd: EtcdSource.rke2(),
+      controlPlaneNodes: ['rke2-0', 'rke2-1'],
+      repository: BackupRepository.azureBlob({ accountName: 'acct0', container: 'c-1', prefix: '-', credentials: creds, encryption }),
+      velero: {
+        schedules: [
+          { schedule: nightly, retention: Retention.daily35Days() },
+          { schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4 }) },
+        ],
+      },
+      acknowledge: { keysStoredOutsideCluster: true },
+    },
+  },
+  {
+    name: 'external etcd: IPv4 endpoint with the highest port',
+    caCert: false,
+    props: {
+      clusterName: 'legacy',
+      etcd: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd.tls-1' }),
+      repository: BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://10.0.0.1:65535', credentials: creds, encryption }),
+      acknowledge: { keysStoredOutsideCluster: true },
+    },
+  },
+  {
+    name: 'managed control plane: Velero only',
+    caCert: false,
+    props: {
+      clusterName: 'eks',
+      managedControlPlane: true,
+      veleroNamespace: 'velero-0',
+      velero: {
+        storageLocation: { bucket: 'velero', s3Url: 'https://s3.example.com', credentials: creds },
+        schedules: [{ name: 'x', schedule: nightly, retention: Retention.daily35Days() }],
+      },
+    },
+  },
+];
+
+function build(props: ClusterBackupProps): ClusterBackup {
+  const chart = Testing.chart();
+  const backup = new ClusterBackup(chart, 'backup', props);
+  Testing.synth(chart);
+  return backup;
+}
+
+/**
+ * The external commands the shell blocks must call, in order, each word exactly as the
+ * configuration has it: what the operator's shell has to receive.
+ */
+function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
+  const calls: string[][] = [];
+  const cacert = s.caCert ? ['--cacert', 'ca.crt'] : [];
+  const config = b.configBackup;
+  for (const node of config ? s.props.controlPlaneNodes! : []) {
+    const restic = ['restic', '-r', config!.resticRepositories[node], ...cacert];
+    const select = ['--no-lock', '--host', node, '--tag', 'control-plane-config'];
+    calls.push([...restic, 'snapshots', ...select]);
+    calls.push([...restic, 'restore', 'latest', ...select, '--target', `/tmp/${node}-config`]);
+    for (const dir of config!.paths) calls.push(['sudo', 'cp', '-a', `/tmp/${node}-config${dir}/.`, `${dir}/`]);
+    for (const file of config!.files) calls.push(['sudo', 'cp', '-a', `/tmp/${node}-config${file}`, file]);
+  }
+  const etcd = b.etcdBackup;
+  if (etcd) {
+    const restic = ['restic', '-r', etcd.resticRepository, ...cacert];
+    const select = ['--no-lock', '--host', etcd.resticHost, '--tag', 'etcd-snapshot'];
+    const snapshot = '/tmp/etcd-restore/backup/etcd-snapshot.db';
+    calls.push([...restic, 'snapshots', ...select]);
+    calls.push([...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore']);
+    calls.push(['sha256sum', snapshot]);
+    const distribution = s.props.etcd!.distribution;
+    if (distribution !== 'external') {
+      const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
+      const initialCluster = s.props.controlPlaneNodes!.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
+      calls.push(distribution === 'kubeadm'
+        ? ['sudo', 'mv', '/etc/kubernetes/manifests', '/etc/kubernetes/manifests.off']
+        : ['sudo', 'systemctl', 'stop', distribution === 'k3s' ? 'k3s' : 'rke2-server']);
+      calls.push(['sudo', 'mv', dataDir, `${dataDir}.broken`]);
+      calls.push(['hostname']);
+      calls.push(['sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir,
+        '--name', '', '--initial-cluster', initialCluster, '--initial-advertise-peer-urls', 'https://<this-node-ip>:2380']);
+      if (distribution === 'kubeadm') {
+        calls.push(['sudo', 'mv', '/etc/kubernetes/manifests.off', '/etc/kubernetes/manifests']);
+        calls.push(['sudo', 'systemctl', 'start', 'kubelet']);
+      }
+    }
+  }
+  for (const schedule of b.veleroSchedules) {
+    calls.push(['velero', 'backup', 'get', '--selector', `velero.io/schedule-name in (${schedule.scheduleNames.join(',')})`]);
+    calls.push(['velero', 'restore', 'create', '--from-schedule', schedule.scheduleNames[0], '--wait']);
+  }
+  return calls;
+}
+
+describe('the runbook pasted into a shell runs only its own commands, with every value as one literal word', () => {
+  describe.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', (_name, scenario) => {
+    // GIVEN the runbook of a configuration at the edge of what synth accepts
+    const backup = build(scenario.props);
+    const md = backup.restoreRunbook();
+    const blocks = shellBlocks(md);
+
+    test('every command line parses on its own (bash -n)', () => {
+      expect(blocks.length).toBeGreaterThan(0);
+      for (const line of [...blocks.flatMap(commandLines), ...inlineCommands(md)]) {
+        const r = spawnSync('/bin/bash', ['-n'], { input: `${line}\n`, encoding: 'utf8' });
+        expect({ line, status: r.status, stderr: r.stderr }).toEqual({ line, status: 0, stderr: '' });
+      }
+    });
+
+    test.each([BASH, INTERACTIVE_BASH].map((sh) => [sh.name, sh] as const))('pasted into %s: exactly the expected calls, nothing else', (_shell, shell) => {
+      // WHEN every shell block is pasted, in order
+      const p = paste(blocks.join(''), shell);
+      // THEN the shell received exactly the runbook's commands, word for word, and nothing ran
+      // that a value could have smuggled in
+      if (shell.strict) expectCleanRun(p);
+      expect(p.leftovers).toEqual([]);
+      expect(p.calls).toEqual(expectedBlockCalls(backup, scenario));
+    });
+
+    test('the commands in the prose arrive as the same words', () => {
+      const p = paste(inlineCommands(md).join('\n'));
+      expectCleanRun(p);
+      expect(p.calls.map((c) => c[0]).filter((c) => !['kubectl', 'velero', 'restic'].includes(c))).toEqual([]);
+      expect(p.calls).toContainEqual(['kubectl', 'logs', 'job/<job>', '--all-containers']);
+      if (backup.restoreDrill) {
+        expect(p.calls).toContainEqual(['kubectl', 'create', 'job', `--from=cronjob/${backup.restoreDrill.cronJob.name}`, 'drill-now', '-n', scenario.props.namespace ?? 'backup-system']);
+      }
+    });
+  });
+
+  test('the values that went in come out verbatim (kubeadm, IPv6 endpoint)', () => {
+    // GIVEN the hostile kubeadm configuration
+    const scenario = SCENARIOS[0];
+    // WHEN its runbook is pasted
+    const calls = paste(shellBlocks(build(scenario.props).restoreRunbook()).join('')).calls;
+    // THEN the repository URL is the word after -r, brackets and all (unquoted, a glob); each
+    // config path is a word of cp; the 253-character node name is the restic host
+    const words = (cmd: string, ...first: string[]) => calls.filter((c) => c[0] === cmd && first.every((w, i) => c[i + 1] === w));
+    const after = (call: string[], flag: string) => call[call.indexOf(flag) + 1];
+    expect(words('restic').map((c) => after(c, '-r'))).toContain('s3:https://[2001:db8::1]:65535/a.b-c/K8s_x/v1.2-y/-z/0-edge/etcd');
+    expect(words('restic').map((c) => after(c, '-r'))).toContain(`s3:https://[2001:db8::1]:65535/a.b-c/K8s_x/v1.2-y/-z/0-edge/config/${LONGEST_NODE}`);
+    expect(words('restic').map((c) => after(c, '--host'))).toContain(LONGEST_NODE);
+    expect(words('sudo', 'cp', '-a').map((c) => c[4])).toEqual(expect.arrayContaining([
+      '/etc/kubernetes/', '/opt/-dash/@at/+plus/a.b_c/', '/var/lib/x@y+z/', '/etc/enc@+/-x_.y', '/var/lib/kubelet/config.yaml',
+    ]));
+    expect(words('sudo', 'cp', '-a').map((c) => c[3])).toContain(`/tmp/${LONGEST_NODE}-config/opt/-dash/@at/+plus/a.b_c/.`);
+    expect(words('sudo', 'etcdutl').map((c) => after(c, '--initial-cluster'))).toEqual([
+      `cp-1.example.internal=https://<cp-1.example.internal-ip>:2380,${LONGEST_NODE}=https://<${LONGEST_NODE}-ip>:2380,0=https://<0-ip>:2380`,
+    ]);
+    expect(words('velero', 'backup', 'get').map((c) => c[4])).toEqual(['velero.io/schedule-name in (apps.v1-x-daily,apps.v1-x-weekly,apps.v1-x-monthly)']);
+  });
+});
+
+describe('with the input checks switched off, the payloads of issue 8 stay inert: the quoting alone holds', () => {
+  /** The library loaded afresh with the path, URL-host and DNS-label checks replaced by no-ops. */
+  function unchecked(): { lib: typeof import('../src'); testing: typeof Testing } {
+    let loaded: { lib: typeof import('../src'); testing: typeof Testing } | undefined;
+    jest.isolateModules(() => {
+      jest.doMock('../src/internal/paths', () => ({ checkHostPath: (_option: string, p: string) => p }));
+      jest.doMock('../src/internal/urls', () => ({ checkHttpUrlHost: () => undefined }));
+      jest.doMock('../src/internal/names', () => ({ ...jest.requireActual('../src/internal/names'), checkDnsLabel: () => undefined }));
+      /* eslint-disable @typescript-eslint/no-require-imports */
+      loaded = { lib: require('../src'), testing: require('cdk8s').Testing };
+      /* eslint-enable @typescript-eslint/no-require-imports */
+    });
+    return loaded!;
+  }
+
+  test('a runbook rendered from the hostile values runs none of them and passes each on verbatim', () => {
+    // GIVEN the values of the issue, which the checks would refuse
+    const { lib, testing } = unchecked();
+    const endpoint = "https://x';{touch,pwned};'.example.com:9000";
+    const hostilePaths = ['/etc/x$(touch${IFS}/tmp/pwned)', "/etc/a';{touch,pwned};'", '/etc/`id`', '/etc/a\nid'];
+    const chart = testing.chart();
+    const backup = new lib.ClusterBackup(chart, 'backup', {
+      clusterName: 'prod',
+      etcd: lib.EtcdSource.kubeadm(),
+      controlPlaneNodes: ['cp-1'],
+      repository: lib.BackupRepository.s3({ bucket: 'backups', endpoint, credentials: creds, encryption }),
+      configPaths: ['/etc/kubernetes', ...hostilePaths],
+      encryptionProviderConfig: '/etc/x$(id)',
+      namespace: 'backup;$(id)',
+      acknowledge: ok,
+    });
+    const md = backup.restoreRunbook();
+    // WHEN every shell block and every command of the prose is pasted
+    const p = paste([...shellBlocks(md), ...inlineCommands(md)].join('\n'));
+    // THEN nothing of the payloads ran, nothing was redirected, and each value is one word
+    expectCleanRun(p);
+    expect(p.calls.map((c) => c[0]).filter((c) => PAYLOAD_COMMANDS.includes(c))).toEqual([]);
+    expect(fs.existsSync('/tmp/pwned')).toBe(false);
+    const after = (call: string[], flag: string) => call[call.indexOf(flag) + 1];
+    expect(p.calls.filter((c) => c[0] === 'restic' && c.includes('-r')).map((c) => after(c, '-r'))).toEqual([
+      ...Array(2).fill(`s3:${endpoint}/backups/prod/config/cp-1`), ...Array(2).fill(`s3:${endpoint}/backups/prod/etcd`),
+    ]);
+    const copied = p.calls.filter((c) => c[0] === 'sudo' && c[1] === 'cp').map((c) => c[4]);
+    expect(copied).toEqual(['/etc/kubernetes/', ...hostilePaths.map((h) => `${h}/`), '/var/lib/kubelet/config.yaml', '/etc/x$(id)']);
+    expect(p.calls).toContainEqual(['kubectl', 'create', 'job', '--from=cronjob/prod-etcd-drill', 'drill-now', '-n', 'backup;$(id)']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The quoting itself, with what no validation would let through
+// ---------------------------------------------------------------------------------------------
+
+const HOSTILE = [
+  '$(touch /x)', '`id`', "';{touch,pwned};'", "a'b", "'", "''", "\\'", 'line 1\nline 2', '\n', '$IFS', '${IFS}', '$((1+1))',
+  '*', '/*', '?', '[ab]', '~', '~root', '!', '!!', '!-1', 'a!b', '"', '"$(id)"', '\\', '\\n', 'a b', ' ', '',
+  '-n', '--', '#not a comment', '; touch pwned', '&& id', '| id', '& id', '> canary', '>> canary', '< /etc/passwd', '2>&1',
+  '$(echo pwned > canary)', '`echo pwned > canary2`', '${HOME}', '$HOME', '{a,b}', 'a=b', '=x', '%1', '^', 'é ü 日本',
+  '$\'\\x41\'', '<(id)', '>(id)', 'x;id', 'x\nid', '\ntouch pwned\n',
+];
+
+describe('shellQuote: a value is one literal word in every shell', () => {
+  const shells: Shell[] = [BASH, INTERACTIVE_BASH, posix('dash', ['/bin/dash']), posix('busybox sh', ['/bin/busybox', 'sh'])];
+
+  test.each(shells.map((s) => [s.name, s] as const))('%s', (_name, shell) => {
+    // GIVEN one command per hostile value, and one with all of them
+    const lines = [...HOSTILE.map((v) => `probe ${shellQuote(v)}`), `probe ${HOSTILE.map(shellQuote).join(' ')}`];
+    // WHEN pasted
+    const p = paste(lines.join('\n'), shell);
+    // THEN each value arrived verbatim as one argument; no payload ran, no redirection happened
+    if (shell.strict) expectCleanRun(p);
+    expect(p.leftovers).toEqual([]);
+    expect(p.calls).toEqual([...HOSTILE.map((v) => ['probe', v]), ['probe', ...HOSTILE]]);
+    expect(p.calls.map((c) => c[0]).filter((c) => PAYLOAD_COMMANDS.includes(c))).toEqual([]);
+  });
+
+  test('plain words stay bare; the rest is single-quoted with \' as \'\\\'\'', () => {
+    expect(shellQuote('s3:https://minio.example.com:9000/backups/k8s/prod/etcd')).toBe('s3:https://minio.example.com:9000/backups/k8s/prod/etcd');
+    expect(shellQuote('/etc/kubernetes/.')).toBe('/etc/kubernetes/.');
+    expect(shellQuote("a'b")).toBe("'a'\\''b'");
+    expect(shellQuote('')).toBe("''");
+    expect(shellQuote('=x')).toBe("'=x'");
+    expect(shellQuote('~')).toBe("'~'");
+    expect(shellQuote('https://[::1]:9000')).toBe("'https://[::1]:9000'");
+  });
+
+  test.each(['a\0b', 'a\tb', 'x\r\ny', '\u001b[200~', 'a\u0003b', 'a\u007fb', 'a\u009bb'])('%j: control characters a terminal acts on are an error, not a changed word', (bad) => {
+    // A pasted TAB completes file names, a CR ends the line, ESC starts a key binding; no argument holds a NUL.
+    expect(() => shellQuote(bad)).toThrow(/^shellQuote: .* holds a control character other than a line break/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Inputs that have no business holding shell syntax are refused at synth time
+// ---------------------------------------------------------------------------------------------
+
+const ok = { keysStoredOutsideCluster: true };
+
+function cluster(props: Partial<ClusterBackupProps> = {}): ClusterBackup {
+  return build({
+    clusterName: 'prod',
+    repository: testRepository(),
+    etcd: EtcdSource.kubeadm(),
+    controlPlaneNodes: ['cp-1'],
+    acknowledge: ok,
+    ...props,
+  });
+}
+
+function configBackup(props: Partial<ControlPlaneConfigBackupProps>): void {
+  const chart = Testing.chart();
+  new ControlPlaneConfigBackup(chart, 'config', { clusterName: 'prod', source: EtcdSource.kubeadm(), repository: testRepository(), nodes: ['cp-1'], ...props });
+}
+
+function s3(props: { endpoint?: string; region?: string; prefix?: string }): BackupRepository {
+  return BackupRepository.s3({ bucket: 'backups', credentials: creds, encryption, ...props });
+}
+
+function veleroLocation(props: Partial<VeleroBackupStorageLocationProps>): void {
+  new VeleroBackupStorageLocation(Testing.chart(), 'bsl', { bucket: 'velero', ...props });
+}
+
+/** Paths with what a shell, a restic file list or YAML would read as syntax. */
+const BAD_PATHS = [
+  '/etc/x$(touch${IFS}/tmp/pwned)', '/etc/x$(id)', '/etc/`id`', '/etc/a;b', '/etc/{a,b}', "/etc/a'b", '/etc/a"b', '/etc/a b', '/etc/a\nb',
+  '/etc/a\tb', '/etc/a|b', '/etc/a&b', '/etc/a>b', '/etc/a*', '/etc/~root', '/etc/a\\b', '/etc/a=b', '/etc/a:b', '/etc/é',
+];
+
+describe('host paths: absolute, normalized, path-safe characters only', () => {
+  test.each(BAD_PATHS)('config path %j is rejected, naming the option', (bad) => {
+    // GIVEN a path with shell syntax, WHEN it is configured, THEN synth refuses it with the value
+    const got = new RegExp(`expected an absolute host path .*; got ${literal(JSON.stringify(bad))}$`);
+    expect(() => cluster({ configPaths: ['/etc/kubernetes', bad] })).toThrow(new RegExp(`^ClusterBackup: configPaths: ${got.source}`));
+    expect(() => cluster({ encryptionProviderConfig: bad })).toThrow(new RegExp(`^ClusterBackup: encryptionProviderConfig: ${got.source}`));
+    expect(() => configBackup({ paths: ['/etc/kubernetes', bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: paths: ${got.source}`));
+    expect(() => configBackup({ files: [bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: files: ${got.source}`));
+    expect(() => configBackup({ requiredPaths: [bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: requiredPaths: ${got.source}`));
+    expect(() => configBackup({ encryptionProviderConfig: bad })).toThrow(new RegExp(`^ControlPlaneConfigBackup: encryptionProviderConfig: ${got.source}`));
+  });
+
+  test.each(['/etc/x\n/etc/y', '/etc/ca crt', '/etc/$(id)/ca.crt', '/etc/`id`', '/etc/a/../ca.crt', '/etc/a/', 'etc/ca.crt'])('etcd certificate path %j is rejected', (bad) => {
+    // GIVEN a certificate path with a newline, a space or a command substitution
+    for (const [factory, make] of [['kubeadm', EtcdSource.kubeadm], ['k3s', EtcdSource.k3s], ['rke2', EtcdSource.rke2]] as const) {
+      for (const field of ['caCert', 'clientCert', 'clientKey'] as const) {
+        // WHEN it is set, THEN the factory names the field and shows the value
+        expect(() => make({ [field]: bad })).toThrow(new RegExp(`^EtcdSource\\.${factory}\\(\\{ ${field} \\}\\): expected an absolute host path .*; got ${literal(JSON.stringify(bad))}$`));
+      }
+    }
+  });
+
+  test('the path characters real configurations use are accepted', () => {
+    expect(() => cluster({ configPaths: ['/etc/kubernetes', '/opt/-a/@b/+c/d.e_f'], encryptionProviderConfig: '/etc/k8s@1/enc+2.yaml' })).not.toThrow();
+    expect(() => EtcdSource.kubeadm({ caCert: '/etc/pki/etcd@1/ca+2_x-y.crt' })).not.toThrow();
+  });
+});
+
+describe('storage endpoints: a host is a DNS name, an IPv4 or a bracketed IPv6 address', () => {
+  test.each([
+    "https://x';{touch,pwned};'.example.com:9000", 'https://a;b.example.com', 'https://{a}.example.com', 'https://x$(id).example.com',
+    'https://x`id`.example.com', 'https://a_b.example.com', 'https://1.2.3', 'https://0x7f.1', 'https://010.0.0.1',
+    'https://minio.example.com:0', 'https://-minio.example.com', 'https://minio.example.com.',
+  ])('S3 endpoint %j is rejected', (bad) => {
+    // GIVEN an endpoint whose host WHATWG URL parsing accepts but no DNS knows
+    // WHEN it is the repository endpoint, THEN the factory refuses it and shows it
+    expect(() => s3({ endpoint: bad })).toThrow(new RegExp(`^BackupRepository\\.s3\\(\\{ endpoint \\}\\): expected http\\(s\\)://HOST\\[:PORT\\] .*; got ${literal(JSON.stringify(bad))}$`));
+  });
+
+  test('an endpoint with a line break or a tab (which URL parsing silently drops) is rejected', () => {
+    expect(() => s3({ endpoint: 'https://mi\nnio.example.com' })).toThrow(/BackupRepository.s3\(\{ endpoint \}\): expected http\(s\):\/\/HOST/);
+    expect(() => s3({ endpoint: 'https://minio.example.com/\t' })).toThrow(/BackupRepository.s3\(\{ endpoint \}\): expected a URL without whitespace or control characters/);
+  });
+
+  test('DNS names, IPv4 and bracketed IPv6 addresses with ports are accepted', () => {
+    for (const good of ['https://minio.example.com:9000', 'https://MinIO.Example.com', 'https://minio', 'https://10.0.0.1:65535', 'https://[2001:db8::1]:9000', 'https://[::ffff:10.0.0.1]']) {
+      expect(() => s3({ endpoint: good })).not.toThrow();
+    }
+  });
+
+  test.each(["https://x';{touch,pwned};'.example.com:9000", 'https://a;b.example.com/s3', 'https://x$(id).example.com'])('Velero s3Url %j is rejected', (bad) => {
+    // GIVEN the same hosts as Velero's s3Url, WHEN set, THEN the location and ClusterBackup name it
+    expect(() => veleroLocation({ s3Url: bad })).toThrow(new RegExp(`^VeleroBackupStorageLocation: s3Url: expected http\\(s\\)://HOST.*; got ${literal(JSON.stringify(bad))}$`));
+    expect(() => cluster({ velero: { storageLocation: { bucket: 'velero', s3Url: bad }, schedules: [] } }))
+      .toThrow(new RegExp(`^ClusterBackup: velero\\.storageLocation\\.s3Url: expected http\\(s\\)://HOST.*; got ${literal(JSON.stringify(bad))}$`));
+  });
+
+  test('ClusterBackup names Velero\'s s3Url when it is no URL at all (not a bare "Invalid URL")', () => {
+    expect(() => cluster({ velero: { storageLocation: { bucket: 'velero', s3Url: 'minio:9000' }, schedules: [] } }))
+      .toThrow(/^ClusterBackup: velero\.storageLocation\.s3Url: expected http\(s\):\/\/HOST\[:PORT\]/);
+  });
+
+  test('Velero s3Url: credentials, query and fragment are rejected; a path is kept', () => {
+    for (const bad of ['https://user:pw@minio.example.com', 'https://minio.example.com/?a=b', 'https://minio.example.com/#x', 'https://minio.example.com/a b']) {
+      expect(() => veleroLocation({ s3Url: bad })).toThrow(/VeleroBackupStorageLocation: s3Url: expected http\(s\):\/\/host\[:port\]\[\/path\]|expected a URL without whitespace/);
+    }
+    expect(() => veleroLocation({ s3Url: 'https://rgw.example.com/s3' })).not.toThrow();
+  });
+});
+
+describe('region and prefix lengths are bounded', () => {
+  test('an S3 region over 64 characters is rejected', () => {
+    // GIVEN a region of 65 valid characters, WHEN used, THEN refused with the limit
+    expect(() => s3({ region: 'a'.repeat(65) })).toThrow(/BackupRepository.s3\(\{ region \}\): expected a region name like 'eu-west-1' \(.*at most 64 characters\); got "a{65}"/);
+    expect(() => s3({ region: 'a'.repeat(64) })).not.toThrow();
+  });
+
+  test('a repository prefix over 512 characters is rejected, for every backend', () => {
+    const long = Array.from({ length: 52 }, () => 'abcdefghi').join('/'); // 519 characters
+    expect(() => s3({ prefix: long })).toThrow(/BackupRepository.s3\(\{ prefix \}\): expected .*at most 512 characters; got ".*" \(519 characters\)/);
+    expect(() => BackupRepository.gcs({ bucket: 'bkt', projectId: 'proj-123456', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.gcs\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => BackupRepository.azureBlob({ accountName: 'acct', container: 'c-1', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.azureBlob\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => s3({ prefix: long.slice(0, 512) })).not.toThrow();
+  });
+
+  test('Velero: prefix over 512 characters or with \'..\', region over 64 characters or with shell syntax, are rejected', () => {
+    expect(() => veleroLocation({ prefix: 'a'.repeat(513) })).toThrow(/VeleroBackupStorageLocation: prefix: expected .*at most 512 characters/);
+    expect(() => veleroLocation({ prefix: 'a/../b' })).toThrow(/VeleroBackupStorageLocation: prefix: expected .*no '.' or '..' segment/);
+    expect(() => veleroLocation({ region: 'a'.repeat(65) })).toThrow(/VeleroBackupStorageLocation: region: expected a region name .*at most 64 characters/);
+    expect(() => veleroLocation({ region: 'eu;id' })).toThrow(/VeleroBackupStorageLocation: region: expected a region name.*; got "eu;id"/);
+    expect(() => veleroLocation({ region: 'minio', prefix: 'a'.repeat(512) })).not.toThrow();
+  });
+});
+
+describe('ClusterBackup: namespaces are DNS labels', () => {
+  test.each(['hostAccessNamespace', 'namespace', 'veleroNamespace'] as const)('%s "backup;$(id)" is rejected', (option) => {
+    // GIVEN a namespace with shell syntax, WHEN configured, THEN synth refuses it and shows it
+    expect(() => cluster({ [option]: 'backup;$(id)' })).toThrow(new RegExp(`^ClusterBackup: ${option}: expected lowercase letters, digits and '-'.*; got "backup;\\$\\(id\\)"$`));
+    expect(() => cluster({ [option]: 'n'.repeat(64) })).toThrow(new RegExp(`^ClusterBackup: ${option}: .*at most 63 characters`));
+  });
+
+  test('a Velero-only cluster checks its clusterName too (no backup job does it there)', () => {
+    const velero = { schedules: [{ name: 'apps', schedule: nightly, retention: Retention.daily35Days() }] };
+    expect(() => build({ clusterName: 'prod;id', managedControlPlane: true, velero, acknowledge: { noAlerts: true } }))
+      .toThrow(/^ClusterBackup: clusterName: expected lowercase letters, digits and '-'.*; got "prod;id"$/);
+  });
+});
+
+function literal(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
