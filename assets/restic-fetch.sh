@@ -4,7 +4,7 @@
 # count) for the next container.
 #
 # Runs in the restic image (alpine: busybox ash). Environment (set by RestoreDrill):
-#   RESTIC_REPOSITORY, RESTIC_PASSWORD, RESTIC_CACERT_FILE   the repository (read with --no-lock)
+#   RESTIC_REPOSITORY, RESTIC_PASSWORD, RESTIC_FLAGS         the repository (read with --no-lock)
 #   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
 #   FETCH_DIR                                                 where to restore it
 #   CHECKSUM_PATH                                             path of the checksummed file in the backup
@@ -15,12 +15,10 @@ set -euo pipefail
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${EXPECTED_FILE:?}"
 
+# RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
 r() {
-  if [ -n "${RESTIC_CACERT_FILE:-}" ]; then
-    restic --cacert "${RESTIC_CACERT_FILE}" "$@"
-  else
-    restic "$@"
-  fi
+  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list
+  restic ${RESTIC_FLAGS:-} "$@"
 }
 
 # Readers never lock: the backup job is the repository's only writer and removes stale locks.

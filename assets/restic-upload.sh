@@ -5,10 +5,9 @@
 # environment set by the construct; the retention flags come as arguments ("$@").
 #
 #   RESTIC_REPOSITORY, RESTIC_PASSWORD   the repository (one per job: it is the only writer)
-#   RESTIC_CACERT_FILE                    optional CA bundle of a private endpoint
-#   BACKUP_DIR                            directory to back up, or
-#   BACKUP_FILES_FROM                     a file listing the paths to back up, one per line
-#   BACKUP_EXCLUDE_FILE                   optional restic exclude patterns, one per line
+#   RESTIC_FLAGS                          global restic flags the construct chose (--cacert <file>)
+#   BACKUP_ARGS                           what to back up, as restic arguments (a directory, or
+#                                         --exclude-file/--files-from-verbatim with their files)
 #   BACKUP_REQUIRED_FILE                  optional paths that must exist, one per line
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
 #   CHECKSUM_FILE                         optional file whose sha256 is recorded as a tag
@@ -20,8 +19,7 @@
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
-: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}"
-: "${BACKUP_DIR:-${BACKUP_FILES_FROM:?set BACKUP_DIR or BACKUP_FILES_FROM}}"
+: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${BACKUP_ARGS:?}"
 if [ "$#" -eq 0 ]; then
   echo "upload: no retention flags given; refusing to run forget without a policy" >&2
   exit 2
@@ -44,13 +42,11 @@ if [ -n "${BACKUP_REQUIRED_FILE:-}" ]; then
   fi
 fi
 
-# restic 0.14 reads a custom CA only from --cacert (newer versions also from RESTIC_CACERT).
+# RESTIC_FLAGS: restic 0.14 reads a custom CA only from --cacert (newer versions also from
+# RESTIC_CACERT); the construct renders the flag, with a path of safe characters.
 r() {
-  if [ -n "${RESTIC_CACERT_FILE:-}" ]; then
-    restic --cacert "${RESTIC_CACERT_FILE}" "$@"
-  else
-    restic "$@"
-  fi
+  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list
+  restic ${RESTIC_FLAGS:-} "$@"
 }
 
 # BACKUP_DIR is mounted read-only here: metadata goes into tags, not into files.
@@ -125,15 +121,8 @@ if [ -n "${DROP_GUARD_TAG:-}" ]; then
   fi
 fi
 
-# What to back up. The file names come from the construct (no spaces), so word splitting is safe.
-if [ -n "${BACKUP_FILES_FROM:-}" ]; then
-  what="--files-from-verbatim ${BACKUP_FILES_FROM}"
-else
-  what="${BACKUP_DIR}"
-fi
-if [ -n "${BACKUP_EXCLUDE_FILE:-}" ]; then
-  what="--exclude-file ${BACKUP_EXCLUDE_FILE} ${what}"
-fi
+# What to back up: restic arguments from the construct (paths without spaces), word-split below.
+what="${BACKUP_ARGS}"
 
 # restic exits 3 when it could not read some files, but it has saved the snapshot by then: it
 # would become `latest` for a restore and could displace a complete backup in the retention.

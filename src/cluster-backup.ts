@@ -1,7 +1,6 @@
 import { Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackupImages } from './backup-job-options';
 import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup } from './config/control-plane-config-backup';
 import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
 import { EtcdSource } from './etcd/etcd-source';
@@ -10,6 +9,8 @@ import { checkHostPath } from './internal/paths';
 import { longestGapHours } from './internal/schedule';
 import { shellComment, shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';
+import { BackupJob } from './job/backup-job';
+import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { KeyDropGuard } from './policy/key-drop-guard';
 import { Retention } from './policy/retention';
@@ -249,6 +250,8 @@ export class ClusterBackup extends Construct {
   public readonly alerts?: BackupAlerts;
   /** Where each key lives outside the cluster, when `externalKeys` is set. */
   public readonly keyLocations: string[];
+  /** Every backup job it composes (etcd, config, drill), as alerts and the runbook read them. */
+  public readonly backupJobs: BackupJob[] = [];
 
   private readonly props: ClusterBackupProps;
 
@@ -361,6 +364,8 @@ export class ClusterBackup extends Construct {
         requiredKeys: props.drillRequiredKeys,
         images: props.images,
       });
+      const jobs: Array<BackupJob | undefined> = [this.etcdBackup, this.configBackup, this.restoreDrill];
+      this.backupJobs.push(...jobs.filter((j): j is BackupJob => j !== undefined));
     } else if (!ack.noRestoreDrill && !props.managedControlPlane) {
       throw new Error(`${C}: no restore drill (it drills the etcd backup): set etcd, or acknowledge.noRestoreDrill: true`);
     }
@@ -384,16 +389,7 @@ export class ClusterBackup extends Construct {
         runbookUrl: props.alerts?.runbookUrl,
         staleAfterGaps: props.alerts?.staleAfterGaps,
       });
-      if (this.etcdBackup) this.alerts.watchEtcdBackup(this.etcdBackup);
-      if (this.configBackup) this.alerts.watchConfigBackup(this.configBackup);
-      if (this.restoreDrill) {
-        this.alerts.watchCronJob({
-          cronJobName: this.restoreDrill.cronJob.name,
-          namespace: ns,
-          schedule: this.restoreDrill.schedule,
-          description: `restore drill of cluster ${props.clusterName}'s etcd backup`,
-        });
-      }
+      for (const job of this.backupJobs) this.alerts.watch(job);
       for (const s of this.veleroSchedules) this.alerts.watchVeleroSchedule(s);
     }
   }
@@ -505,16 +501,18 @@ export class ClusterBackup extends Construct {
     if (this.alerts) {
       add('## Alerts', '');
       add(`What each alert means and what to do first. Every backup job logs why it failed: \`${shellWords('kubectl', 'logs', 'job/<job>', '--all-containers')}\`.`, '');
+      // A failed run means what its job says it means; staleness means the same for every job.
+      const failed = new Map(this.backupJobs.flatMap((j) => j.scheduledJobs).map((j) => [`${j.alertPrefix}Failed`, j.failureAdvice]));
       for (const name of this.alerts.alertNames()) {
         add(`### ${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '');
-        add(alertAdvice(name), '');
+        add(failed.has(name) ? `\`${name}\`: ${failed.get(name)}` : alertAdvice(name), '');
       }
     }
     if (this.restoreDrill) {
       add(`## ${step++}. Afterwards`, '');
       const drill = this.restoreDrill.cronJob.name;
       const runNow = shellWords('kubectl', 'create', 'job', `--from=cronjob/${drill}`, 'drill-now', '-n', p.namespace ?? 'backup-system');
-      add(`- The restore drill \`${drill}\` runs on \`${this.restoreDrill.schedule}\`; run it once now: \`${runNow}\`.`);
+      add(`- The restore drill \`${drill}\` runs on \`${this.restoreDrill.schedule.expressionString}\`; run it once now: \`${runNow}\`.`);
     }
     return lines.join('\n') + '\n';
   }
@@ -550,10 +548,7 @@ function alertAdvice(alert: string): string {
   if (/TooOld$/.test(alert)) return `\`${alert}\`: no successful run for longer than the schedule allows. Check the CronJob is not suspended, the node is up, and the last Jobs' logs.`;
   if (/PartiallyFailed$/.test(alert)) return `\`${alert}\`: Velero backed up only some items: \`velero backup describe --details\` on the newest backup.`;
   if (/^Velero/.test(alert)) return `\`${alert}\`: \`velero backup logs\` of the newest backup; check the storage location is Available.`;
-  if (/^Etcd/.test(alert)) {
-    return `\`${alert}\`: the Job failed after its retries. Its log says whether the snapshot (etcd unreachable or too slow for \`etcdSnapshotTimeout\`), the verification or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS SUSPECTED, etcd holds far fewer keys than the newest accepted snapshot: every snapshot is kept and nothing is pruned until you decide. Restore from the snapshot the log names (steps above), or, if the drop was intended, accept it with the \`restic tag --remove count-drop\` command the log prints (it names the snapshot).`;
-  }
-  return `\`${alert}\`: the Job failed after its retries. Its log says whether the snapshot, the verification or the upload failed; nothing was pruned after a failed upload.`;
+  return `\`${alert}\`: the Job failed after its retries; its log says which step failed. Nothing was pruned after a failed upload.`;
 }
 
 function namespace(scope: Construct, id: string, name: string, level: string): kplus.Namespace {

@@ -12,6 +12,12 @@ import { BackupAlerts, BackupAlertsProps } from '../src/monitoring/backup-alerts
 const NS = 'backup-system';
 const nightly = Cron.schedule({ minute: '30', hour: '1' });
 
+/** A Cron from five fields. */
+function cron(expr: string): Cron {
+  const [minute, hour, day, month, weekDay] = expr.split(' ');
+  return Cron.schedule({ minute, hour, day, month, weekDay });
+}
+
 /**
  * GIVEN a chart with BackupAlerts and, created on first use (constructing CronJobs is what
  * takes time), one backup of each kind: etcd hourly, config daily on two nodes, Velero nightly.
@@ -51,8 +57,8 @@ function fleet(props: BackupAlertsProps = { runbookUrl: 'https://wiki.example.co
 }
 
 function watchAll(f: Fleet): Fleet {
-  f.alerts.watchEtcdBackup(f.etcd);
-  f.alerts.watchConfigBackup(f.config);
+  f.alerts.watch(f.etcd);
+  f.alerts.watch(f.config);
   f.alerts.watchVeleroSchedule(f.velero);
   return f;
 }
@@ -102,7 +108,7 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
 
   test('weekdays only (0 2 * * 1-5): the weekend is the longest gap, 72 h → 144 h', () => {
     const f = fleet();
-    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: '0 2 * * 1-5', description: 'Postgres dump of the billing database' });
+    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: cron('0 2 * * 1-5'), description: 'Postgres dump of the billing database' });
     const rule = ruleOf(f);
     expect(ruleFor(rule, 'BackupCronJobTooOld').expr).toMatch(/ > 518400$/);
     expect(ruleFor(rule, 'BackupCronJobNeverSucceeded').for).toBe('144h');
@@ -145,8 +151,8 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
 
   test('staleAfterGaps scales every threshold (fractions round up to whole seconds)', () => {
     const f = fleet({ staleAfterGaps: 1.5 });
-    f.alerts.watchEtcdBackup(f.etcd);
-    f.alerts.watchCronJob({ cronJobName: 'often', namespace: 'db', schedule: '*/45 * * * *', description: 'every 45 minutes' });
+    f.alerts.watch(f.etcd);
+    f.alerts.watchCronJob({ cronJobName: 'often', namespace: 'db', schedule: cron('*/45 * * * *'), description: 'every 45 minutes' });
     const rule = ruleOf(f);
     expect(ruleFor(rule, 'EtcdBackupTooOld').expr).toMatch(/ > 5400$/);
     expect(ruleFor(rule, 'EtcdBackupNeverSucceeded').for).toBe('1h30m');
@@ -157,8 +163,8 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
 
   test('outside UTC a daylight-saving switch may move a run by an hour: one hour is added', () => {
     const f = fleet();
-    f.alerts.watchCronJob({ cronJobName: 'berlin', namespace: 'db', schedule: '0 3 * * *', timeZone: 'Europe/Berlin', description: 'dump' });
-    f.alerts.watchCronJob({ cronJobName: 'utc', namespace: 'db', schedule: '0 3 * * *', timeZone: 'Etc/UTC', description: 'dump' });
+    f.alerts.watchCronJob({ cronJobName: 'berlin', namespace: 'db', schedule: cron('0 3 * * *'), timeZone: 'Europe/Berlin', description: 'dump' });
+    f.alerts.watchCronJob({ cronJobName: 'utc', namespace: 'db', schedule: cron('0 3 * * *'), timeZone: 'Etc/UTC', description: 'dump' });
     const tz = new VeleroSchedule(f.chart, 'tz', { schedule: nightly, timeZone: 'Europe/Berlin', retention: Retention.maxAge(Duration.days(7)) });
     f.alerts.watchVeleroSchedule(tz);
     const rule = ruleOf(f);
@@ -189,7 +195,7 @@ describe('BackupAlerts: what every alert carries', () => {
 
   test('no runbookUrl: no runbook_url annotation', () => {
     const f = fleet({});
-    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: '0 2 * * *', description: 'Postgres dump' });
+    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: cron('0 2 * * *'), description: 'Postgres dump' });
     f.alerts.watchVeleroSchedule(f.velero);
     const rule = ruleOf(f);
     for (const r of rulesOf(rule)) expect(Object.keys(r.annotations).sort()).toEqual(['description', 'summary']);
@@ -197,7 +203,7 @@ describe('BackupAlerts: what every alert carries', () => {
 
   test('severity per watch; a partially failed Velero backup is always a warning', () => {
     const f = fleet();
-    f.alerts.watchEtcdBackup(f.etcd, { severity: 'warning', description: 'etcd of the lab cluster' });
+    f.alerts.watch(f.etcd, { severity: 'warning', description: 'etcd of the lab cluster' });
     f.alerts.watchVeleroSchedule(f.velero);
     const rule = ruleOf(f);
     expect(ruleFor(rule, 'EtcdBackupFailed').labels.severity).toBe('warning');
@@ -223,17 +229,17 @@ describe('BackupAlerts: what every alert carries', () => {
     });
     const g = fleet({ name: 'backup-alerts', namespace: 'observability' });
     g.alerts.watchVeleroSchedule(g.velero);
-    g.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: '0 2 * * *', description: 'Postgres dump' });
+    g.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: cron('0 2 * * *'), description: 'Postgres dump' });
     const rule = ruleOf(g);
     expect(rule.metadata).toMatchObject({ name: 'backup-alerts', namespace: 'observability' });
     expect(rule.spec.groups.map((x: any) => x.name)).toEqual(['backup-alerts-cronjobs', 'backup-alerts-velero']);
-    expect(standardRule().spec.groups.map((x: any) => x.name)).toEqual(['cdk8s-backup-etcd', 'cdk8s-backup-control-plane-config', 'cdk8s-backup-velero']);
+    expect(standardRule().spec.groups.map((x: any) => x.name)).toEqual(['cdk8s-backup-control-plane-config', 'cdk8s-backup-etcd', 'cdk8s-backup-velero']);
   });
 
   test('a backup without its own namespace is matched in the chart\'s namespace', () => {
     const chart = new Chart(new App(), 'prod', { namespace: 'backups' });
     const alerts = new BackupAlerts(chart, 'alerts');
-    alerts.watchEtcdBackup(new EtcdSnapshotBackup(chart, 'etcd', { clusterName: 'prod', source: EtcdSource.kubeadm(), repository: testRepository() }));
+    alerts.watch(new EtcdSnapshotBackup(chart, 'etcd', { clusterName: 'prod', source: EtcdSource.kubeadm(), repository: testRepository() }));
     expect(ruleFor(prometheusRule(chart), 'EtcdBackupTooOld').labels.namespace).toBe('backups');
   });
 });
@@ -252,8 +258,8 @@ describe('BackupAlerts: rendered at synth time, deterministically', () => {
     const b = fleet();
     expect([b.etcd, b.config, b.velero]).toHaveLength(3); // the same objects, in the same order
     b.alerts.watchVeleroSchedule(b.velero);
-    b.alerts.watchConfigBackup(b.config);
-    b.alerts.watchEtcdBackup(b.etcd);
+    b.alerts.watch(b.config);
+    b.alerts.watch(b.etcd);
     const first = JSON.stringify(Testing.synth(a.chart));
     expect(JSON.stringify(Testing.synth(a.chart))).toBe(first);
     expect(JSON.stringify(Testing.synth(b.chart))).toBe(first);
@@ -263,8 +269,8 @@ describe('BackupAlerts: rendered at synth time, deterministically', () => {
 describe('BackupAlerts: mistakes fail at synth time, naming the option', () => {
   test('bad severity', () => {
     const f = fleet();
-    expect(() => f.alerts.watchEtcdBackup(f.etcd, { severity: 'page' })).toThrow(/watchEtcdBackup: severity: expected 'critical' or 'warning'; got "page"/);
-    expect(() => f.alerts.watchCronJob({ cronJobName: 'x', namespace: 'db', schedule: '0 * * * *', description: 'x', severity: 'CRITICAL' })).toThrow(/watchCronJob: severity/);
+    expect(() => f.alerts.watch(f.etcd, { severity: 'page' })).toThrow(/watch: severity: expected 'critical' or 'warning'; got "page"/);
+    expect(() => f.alerts.watchCronJob({ cronJobName: 'x', namespace: 'db', schedule: cron('0 * * * *'), description: 'x', severity: 'CRITICAL' })).toThrow(/watchCronJob: severity/);
   });
 
   test('staleAfterGaps below 1 or not finite', () => {
@@ -283,21 +289,21 @@ describe('BackupAlerts: mistakes fail at synth time, naming the option', () => {
 
   test('the same CronJob or Velero Schedule watched twice', () => {
     const f = watchAll(fleet());
-    expect(() => f.alerts.watchEtcdBackup(f.etcd)).toThrow(/watchEtcdBackup: the CronJob backup-system\/prod-etcd-backup is already watched/);
-    expect(() => f.alerts.watchCronJob({ cronJobName: 'prod-config-cp-1', namespace: NS, schedule: '0 0 * * *', description: 'config' }))
+    expect(() => f.alerts.watch(f.etcd)).toThrow(/watch: the CronJob backup-system\/prod-etcd-backup is already watched/);
+    expect(() => f.alerts.watchCronJob({ cronJobName: 'prod-config-cp-1', namespace: NS, schedule: cron('0 0 * * *'), description: 'config' }))
       .toThrow(/watchCronJob: the CronJob backup-system\/prod-config-cp-1 is already watched/);
     expect(() => f.alerts.watchVeleroSchedule(f.velero)).toThrow(/watchVeleroSchedule: the Velero Schedule "apps" is already watched/);
     // the same name in another namespace is another CronJob
-    expect(() => f.alerts.watchCronJob({ cronJobName: 'prod-etcd-backup', namespace: 'other', schedule: '0 * * * *', description: 'etcd' })).not.toThrow();
+    expect(() => f.alerts.watchCronJob({ cronJobName: 'prod-etcd-backup', namespace: 'other', schedule: cron('0 * * * *'), description: 'etcd' })).not.toThrow();
   });
 
   test('watchCronJob: name, namespace, schedule and description are checked', () => {
     const f = fleet();
-    const ok = { cronJobName: 'db-dump', namespace: 'db', schedule: '0 2 * * *', description: 'Postgres dump' };
+    const ok = { cronJobName: 'db-dump', namespace: 'db', schedule: cron('0 2 * * *'), description: 'Postgres dump' };
     expect(() => f.alerts.watchCronJob({ ...ok, cronJobName: 'DB_dump' })).toThrow(/watchCronJob: cronJobName/);
     expect(() => f.alerts.watchCronJob({ ...ok, namespace: '' })).toThrow(/watchCronJob: namespace/);
-    expect(() => f.alerts.watchCronJob({ ...ok, schedule: '0 2 * *' })).toThrow(/watchCronJob: schedule of db\/db-dump: a CronJob schedule has 5 fields/);
-    expect(() => f.alerts.watchCronJob({ ...ok, schedule: '0 25 * * *' })).toThrow(/watchCronJob: schedule of db\/db-dump: invalid cron expression/);
+    expect(() => f.alerts.watchCronJob({ ...ok, schedule: { expressionString: '0 2 * *' } as Cron })).toThrow(/watchCronJob: schedule of db\/db-dump: a CronJob schedule has 5 fields/);
+    expect(() => f.alerts.watchCronJob({ ...ok, schedule: cron('0 25 * * *') })).toThrow(/watchCronJob: schedule of db\/db-dump: invalid cron expression/);
     expect(() => f.alerts.watchCronJob({ ...ok, description: ' ' })).toThrow(/watchCronJob: description: expected what is backed up/);
     expect(() => f.alerts.watchCronJob({ ...ok, description: 'dump of {{ $labels.x }}' })).toThrow(/watchCronJob: description: must not contain \{\{/);
     expect(() => f.alerts.watchCronJob(ok)).not.toThrow();
@@ -313,14 +319,14 @@ describe('BackupAlerts: mistakes fail at synth time, naming the option', () => {
     const chart = Testing.chart();
     const alerts = new BackupAlerts(chart, 'alerts', { namespace: 'monitoring' });
     const etcd = new EtcdSnapshotBackup(chart, 'etcd', { clusterName: 'prod', source: EtcdSource.kubeadm(), repository: testRepository() });
-    expect(() => alerts.watchEtcdBackup(etcd)).toThrow(/watchEtcdBackup: the CronJob prod-etcd-backup has no namespace/);
+    expect(() => alerts.watch(etcd)).toThrow(/EtcdSnapshotBackup: the CronJob prod-etcd-backup has no namespace/);
   });
 });
 
 describeIfCrds('BackupAlerts: the PrometheusRule validates against the upstream CRD', () => {
   test('strict about unknown fields, durations and names', () => {
     const f = watchAll(fleet({ ruleLabels: { release: 'kube-prometheus-stack' }, runbookUrl: 'https://wiki.example.com/backup' }, 'monitoring'));
-    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: '*/45 * * * 1-5', description: 'Postgres dump', severity: 'warning' });
+    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: cron('*/45 * * * 1-5'), description: 'Postgres dump', severity: 'warning' });
     const manifests = Testing.synth(f.chart);
     expectValidCustomResources(manifests.filter((m) => m.kind === 'PrometheusRule'));
     // and the check is not vacuous
@@ -401,7 +407,7 @@ describePromtool(`BackupAlerts: promtool${promtoolFound ? '' : process.env.CI ? 
   beforeAll(() => {
     if (!promtoolFound) throw new Error(`${PROMTOOL_MISSING}; CI is set, so the promtool tests must run`);
     const f = watchAll(fleet());
-    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: '0 2 * * 1-5', description: 'Postgres dump' });
+    f.alerts.watchCronJob({ cronJobName: 'db-dump', namespace: 'db', schedule: cron('0 2 * * 1-5'), description: 'Postgres dump' });
     rule = ruleOf(f);
   });
 

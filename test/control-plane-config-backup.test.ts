@@ -91,7 +91,7 @@ describe('ControlPlaneConfigBackup', () => {
   test('exclude patterns are rendered and passed to restic', () => {
     const { manifests, cronJobs } = synth({ exclude: ['/etc/kubernetes/tmp'] });
     expect(manifests.find((m) => m.kind === 'ConfigMap').data['exclude.txt']).toBe('/etc/kubernetes/tmp\n');
-    expect(pod(cronJobs[0]).containers[0].env).toContainEqual({ name: 'BACKUP_EXCLUDE_FILE', value: '/scripts/exclude.txt' });
+    expect(pod(cronJobs[0]).containers[0].env).toContainEqual({ name: 'BACKUP_ARGS', value: '--exclude-file /scripts/exclude.txt --files-from-verbatim /scripts/backup-paths.txt' });
   });
 
   test('every object validates, and synthesis is deterministic', () => {

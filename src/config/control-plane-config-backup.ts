@@ -1,14 +1,14 @@
 import { createHash } from 'crypto';
-import { Cron, Size } from 'cdk8s';
+import { Cron } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackupJobOptions } from '../backup-job-options';
 import { EtcdSource } from '../etcd/etcd-source';
-import { readAsset } from '../internal/assets';
-import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
 import { resources } from '../internal/hardening';
 import { DNS_SUBDOMAIN, checkDnsLabel } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
+import { BackupJob } from '../job/backup-job';
+import { BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { resticUploadContainer, uploadPathList } from '../job/restic-step';
 import { Retention } from '../policy/retention';
 
 /**
@@ -111,27 +111,29 @@ const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tm
  * 0600 keys); host paths are mounted read-only at their own paths, so a restore puts every file
  * back where it was, with its mode and owner.
  */
-export class ControlPlaneConfigBackup extends Construct {
-  /** One CronJob per node, in the order of `nodes`. */
-  public readonly cronJobs: kplus.CronJob[];
+export class ControlPlaneConfigBackup extends BackupJob {
   /** The restic repository URL of each node. */
   public readonly resticRepositories: { [node: string]: string };
   /** The directories backed up. */
   public readonly paths: string[];
   /** The single files backed up. */
   public readonly files: string[];
-  /** The retention applied after every backup. */
-  public readonly retention: Retention;
-  /** The schedule expression. */
-  public readonly schedule: string;
 
   constructor(scope: Construct, id: string, props: ControlPlaneConfigBackupProps) {
-    super(scope, id);
     const C = 'ControlPlaneConfigBackup';
+    const prefix = props.namePrefix ?? `${props.clusterName}-config`;
+    checkDnsLabel(`${C}: namePrefix${props.namePrefix ? '' : ' (from clusterName)'}`, prefix, 44);
+    super(scope, id, {
+      ...props,
+      name: prefix,
+      component: 'control-plane-config',
+      scripts: ['restic-upload.sh'],
+      defaultSchedule: Cron.daily(),
+      defaultRetention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
+      alertPrefix: 'ControlPlaneConfigBackup',
+      alertGroup: 'control-plane-config',
+    });
     if (!props.source) throw new Error(`${C}: source is required, e.g. EtcdSource.kubeadm()`);
-    const resolved = resolveJobOptions(C, props, { schedule: Cron.daily(), retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) });
-    this.schedule = resolved.schedule;
-    this.retention = resolved.retention;
 
     const defaults = distributionPaths(props.source.distribution);
     if (!defaults && (props.paths === undefined || props.requiredPaths === undefined)) {
@@ -168,72 +170,53 @@ export class ControlPlaneConfigBackup extends Construct {
       if (seen.has(node)) throw new Error(`${C}: nodes: ${JSON.stringify(node)} is listed twice`);
       seen.add(node);
     }
-    const prefix = props.namePrefix ?? `${props.clusterName}-config`;
-    checkDnsLabel(`${C}: namePrefix${props.namePrefix ? '' : ' (from clusterName)'}`, prefix, 44);
-
-    const labels = {
-      'app.kubernetes.io/name': 'cdk8s-backup',
-      'app.kubernetes.io/component': 'control-plane-config',
-      'app.kubernetes.io/instance': prefix,
-      'backup.cdk8s.io/cluster': props.clusterName,
-    };
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', {
-      metadata: { name: prefix, namespace: props.namespace, labels },
-      automountToken: false,
-    });
     const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join('');
-    const data: { [file: string]: string } = {
-      'restic-upload.sh': readAsset('restic-upload.sh'),
-      'backup-paths.txt': lines([...this.paths, ...this.files]),
-      'required-paths.txt': lines(required),
-    };
-    if (exclude.length > 0) data['exclude.txt'] = lines(exclude);
-    const scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { name: `${prefix}-scripts`, namespace: props.namespace, labels }, data });
+    this.addScriptFile('backup-paths.txt', lines([...this.paths, ...this.files]));
+    this.addScriptFile('required-paths.txt', lines(required));
+    if (exclude.length > 0) this.addScriptFile('exclude.txt', lines(exclude));
+    const restic = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const source = uploadPathList('/scripts/backup-paths.txt', {
+      excludeFile: exclude.length > 0 ? '/scripts/exclude.txt' : undefined,
+      requiredFile: '/scripts/required-paths.txt',
+    });
 
     this.resticRepositories = {};
-    this.cronJobs = nodes.map((node) => {
-      const name = jobName(prefix, node);
+    for (const node of nodes) {
       const nodeScope = new Construct(this, node);
       const resticRepository = props.repository.resticRepository(`${props.clusterName}/config/${node}`);
       this.resticRepositories[node] = resticRepository;
-      const scriptsVol = kplus.Volume.fromConfigMap(nodeScope, 'ScriptsVolume', scripts, { name: 'scripts', defaultMode: 0o555 });
-      const tmpVol = kplus.Volume.fromEmptyDir(nodeScope, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+      const scriptsVol = this.scriptsVolume(nodeScope);
+      const tmpVol = this.tmpVolume(nodeScope);
       const hostMounts: kplus.VolumeMount[] = [
         ...this.paths.map((p) => hostMount(nodeScope, p, kplus.HostPathVolumeType.DIRECTORY)),
         ...this.files.map((f) => hostMount(nodeScope, f, kplus.HostPathVolumeType.FILE)),
       ];
-      const env: { [name: string]: kplus.EnvValue } = {
-        NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME),
-        BACKUP_HOST: kplus.EnvValue.fromValue('$(NODE_NAME)'),
-        BACKUP_TAG: kplus.EnvValue.fromValue(CONTROL_PLANE_CONFIG_TAG),
-        BACKUP_FILES_FROM: kplus.EnvValue.fromValue('/scripts/backup-paths.txt'),
-        BACKUP_REQUIRED_FILE: kplus.EnvValue.fromValue('/scripts/required-paths.txt'),
-      };
-      if (exclude.length > 0) env.BACKUP_EXCLUDE_FILE = kplus.EnvValue.fromValue('/scripts/exclude.txt');
-      return backupCronJob(nodeScope, 'Resource', {
-        metadata: { name, namespace: props.namespace, labels: { ...labels, 'backup.cdk8s.io/node': nodeLabel(node) } },
-        options: props,
-        resolved,
-        serviceAccount,
-        hostNetwork: false,
-        nodeSelector: {},
+      this.addCronJob(nodeScope, {
+        name: jobName(prefix, node),
+        description: `control-plane config of node ${node}`,
+        failureAdvice: 'The Job of a node (its `node` label) failed after its retries. Its log says whether a required path was missing '
+          + 'on the node (nothing uploaded), a file was unreadable (restic exit 3: the incomplete snapshot was removed) or the upload '
+          + 'failed; nothing was pruned after a failed upload.',
+        labels: { 'backup.cdk8s.io/node': nodeLabel(node) },
         tolerations: props.source.tolerations,
         nodeName: node,
-        initContainers: [],
         containers: [resticUploadContainer(nodeScope, {
           repository: props.repository,
           resticRepository,
-          image: resolved.images.restic,
-          retention: this.retention,
+          image: restic,
+          retention: this.retention!,
           resources: props.resources ?? resources(100, 1000, 128, 512),
           scriptsVolume: scriptsVol,
           tmpVolume: tmpVol,
-          env,
+          source,
+          host: '$(NODE_NAME)',
+          tag: CONTROL_PLANE_CONFIG_TAG,
+          env: { NODE_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_NAME) },
           mounts: hostMounts,
           capabilities: [kplus.Capability.DAC_READ_SEARCH],
         })],
       });
-    });
+    }
   }
 }
 

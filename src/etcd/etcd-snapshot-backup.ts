@@ -2,11 +2,10 @@ import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from './etcd-source';
-import { BackupJobOptions } from '../backup-job-options';
-import { readAsset } from '../internal/assets';
-import { backupCronJob, resolveJobOptions, resticUploadContainer } from '../internal/backup-cron-job';
 import { hardenedContainer, resources } from '../internal/hardening';
-import { checkDnsLabel } from '../internal/names';
+import { BackupJob } from '../job/backup-job';
+import { BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { resticUploadContainer, uploadDirectory } from '../job/restic-step';
 import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -106,34 +105,30 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  * writes the snapshot 0600 for its user; root without capabilities can read files root owns and
  * nothing else. With certificates from a Secret (external etcd) they run as uid 65532.
  */
-export class EtcdSnapshotBackup extends Construct {
+export class EtcdSnapshotBackup extends BackupJob {
   /** The CronJob. */
   public readonly cronJob: kplus.CronJob;
-  /** The ServiceAccount of its pods (no API access, no token mounted). */
-  public readonly serviceAccount: kplus.ServiceAccount;
-  /** The ConfigMap with the scripts. */
-  public readonly scripts: kplus.ConfigMap;
   /** The repository root the snapshots go to. */
   public readonly repository: BackupRepository;
   /** The restic repository URL the snapshots go to. */
   public readonly resticRepository: string;
   /** restic `--host` of the snapshots. */
   public readonly resticHost: string;
-  /** The retention applied after every backup. */
-  public readonly retention: Retention;
-  /** The schedule expression. */
-  public readonly schedule: string;
   /** What a sharp drop in the key count does. */
   public readonly keyDropGuard: KeyDropGuard;
 
   constructor(scope: Construct, id: string, props: EtcdSnapshotBackupProps) {
-    super(scope, id);
+    super(scope, id, {
+      ...props,
+      name: props.name ?? `${props.clusterName}-etcd-backup`,
+      component: 'etcd-snapshot',
+      scripts: ['etcd-snapshot.sh', 'etcd-lib.sh', 'etcd-verify.sh', 'restic-upload.sh'],
+      defaultSchedule: Cron.hourly(),
+      defaultRetention: Retention.hourly24Daily7Weekly4(),
+      alertPrefix: 'EtcdBackup',
+      alertGroup: 'etcd',
+    });
     if (!props.source) throw new Error('EtcdSnapshotBackup: source is required, e.g. EtcdSource.kubeadm()');
-    const resolved = resolveJobOptions('EtcdSnapshotBackup', props, { schedule: Cron.hourly(), retention: Retention.hourly24Daily7Weekly4() });
-    const name = props.name ?? `${props.clusterName}-etcd-backup`;
-    checkDnsLabel(`EtcdSnapshotBackup: name (CronJob names are limited to 52 characters${props.name ? '' : '; set `name` to a shorter one'})`, name, 52);
-    this.schedule = resolved.schedule;
-    this.retention = resolved.retention;
     this.resticHost = props.clusterName;
     this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
@@ -146,36 +141,15 @@ export class EtcdSnapshotBackup extends Construct {
     // The reachability check gets at most 30 s: an etcd that answers nothing in that time is not
     // going to stream a snapshot.
     const reachSeconds = Math.min(30, snapshotTimeout.toSeconds());
+    const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
 
     const source = props.source;
-    const metadata = {
-      name,
-      namespace: props.namespace,
-      labels: {
-        'app.kubernetes.io/name': 'cdk8s-backup',
-        'app.kubernetes.io/component': 'etcd-snapshot',
-        'app.kubernetes.io/instance': name,
-        'backup.cdk8s.io/cluster': props.clusterName,
-      },
-    };
-
-    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
-    this.scripts = new kplus.ConfigMap(this, 'Scripts', {
-      metadata: { ...metadata, name: `${name}-scripts` },
-      data: {
-        'etcd-snapshot.sh': readAsset('etcd-snapshot.sh'),
-        'etcd-lib.sh': readAsset('etcd-lib.sh'),
-        'etcd-verify.sh': readAsset('etcd-verify.sh'),
-        'restic-upload.sh': readAsset('restic-upload.sh'),
-      },
-    });
-
     // Volumes: scratch space (sized), the scripts, the etcd client certificates.
     const workspace = props.workspaceSize ?? Size.gibibytes(8);
     const backupVol = kplus.Volume.fromEmptyDir(this, 'BackupVolume', 'backup', { sizeLimit: workspace });
     const scratchVol = kplus.Volume.fromEmptyDir(this, 'ScratchVolume', 'scratch', { sizeLimit: workspace });
-    const tmpVol = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
-    const scriptsVol = kplus.Volume.fromConfigMap(this, 'ScriptsVolume', this.scripts, { name: 'scripts', defaultMode: 0o555 });
+    const tmpVol = this.tmpVolume(this);
+    const scriptsVol = this.scriptsVolume(this);
     const certMounts = etcdCertificateMounts(this, source);
 
     const etcdEnv: { [name: string]: kplus.EnvValue } = {};
@@ -196,11 +170,13 @@ export class EtcdSnapshotBackup extends Construct {
     const user = source.usesHostPaths ? 0 : NON_ROOT_UID;
     const root = hardenedContainer(user, user);
     const res = props.resources ?? {};
-    this.cronJob = backupCronJob(this, 'Resource', {
-      metadata,
-      options: props,
-      resolved,
-      serviceAccount: this.serviceAccount,
+    this.cronJob = this.addCronJob(this, {
+      description: `etcd snapshot of cluster ${props.clusterName}`,
+      failureAdvice: 'The Job failed after its retries. Its log says whether the snapshot (etcd unreachable, or too slow for '
+        + '`snapshotTimeout`), the verification or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS '
+        + 'SUSPECTED, etcd holds far fewer keys than the newest accepted snapshot: every snapshot is kept and nothing is pruned until you '
+        + 'decide. Restore from the snapshot the log names, or, if the drop was intended, accept it with the '
+        + '`restic tag --remove count-drop` command the log prints (it names the snapshot).',
       hostNetwork: source.hostNetwork,
       nodeSelector: source.nodeSelector,
       tolerations: source.tolerations,
@@ -208,7 +184,7 @@ export class EtcdSnapshotBackup extends Construct {
       initContainers: [
         {
           name: 'snapshot',
-          image: resolved.images.etcd,
+          image: images.etcd,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           command: ['/bin/sh', '/scripts/etcd-snapshot.sh'],
           envVariables: {
@@ -227,7 +203,7 @@ export class EtcdSnapshotBackup extends Construct {
         },
         {
           name: 'verify',
-          image: resolved.images.etcd,
+          image: images.etcd,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           command: ['/bin/sh', '/scripts/etcd-verify.sh'],
           // No etcd endpoint and no certificates: it reads only the snapshot.
@@ -249,17 +225,17 @@ export class EtcdSnapshotBackup extends Construct {
       containers: [resticUploadContainer(this, {
         repository: props.repository,
         resticRepository: this.resticRepository,
-        image: resolved.images.restic,
-        retention: this.retention,
+        image: images.restic,
+        retention: this.retention!,
         resources: res.upload ?? resources(100, 1000, 256, 1024),
         scriptsVolume: scriptsVol,
         tmpVolume: tmpVol,
+        source: uploadDirectory(BACKUP_DIR),
+        host: this.resticHost,
+        tag: ETCD_SNAPSHOT_TAG,
         env: {
-          BACKUP_DIR: kplus.EnvValue.fromValue(BACKUP_DIR),
           BACKUP_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
           CHECKSUM_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
-          BACKUP_HOST: kplus.EnvValue.fromValue(this.resticHost),
-          BACKUP_TAG: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_TAG),
           ...(this.keyDropGuard.percent === undefined ? {} : {
             DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),

@@ -1,7 +1,5 @@
 import { ApiObject, Cron, Lazy } from 'cdk8s';
 import { Construct } from 'constructs';
-import { ControlPlaneConfigBackup } from '../config/control-plane-config-backup';
-import { EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
 import {
   PrometheusRule as RawPrometheusRule,
   PrometheusRuleSpecGroups,
@@ -10,6 +8,7 @@ import {
 } from '../imports/monitoring.coreos.com';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { IBackupJob } from '../job/scheduled-job';
 import { VeleroSchedule } from '../velero/velero-schedule';
 
 /**
@@ -77,8 +76,8 @@ export interface WatchCronJobOptions {
   readonly cronJobName: string;
   /** Namespace of the CronJob. */
   readonly namespace: string;
-  /** The CronJob's schedule: five cron fields (or a macro such as `@daily`). */
-  readonly schedule: string;
+  /** The CronJob's schedule. */
+  readonly schedule: Cron;
   /**
    * What is backed up, in words, e.g. `'etcd snapshot of cluster prod'`. Must not contain
    * `{{` or `}}`.
@@ -97,17 +96,11 @@ export interface WatchCronJobOptions {
   readonly severity?: string;
 }
 
-/** What a watched CronJob backs up: decides the alert names and the rule group. */
-enum CronJobKind { ETCD = 'etcd', CONFIG = 'control-plane-config', CRONJOB = 'cronjobs' }
-
-const CRONJOB_ALERT_PREFIX: Record<CronJobKind, string> = {
-  [CronJobKind.ETCD]: 'EtcdBackup',
-  [CronJobKind.CONFIG]: 'ControlPlaneConfigBackup',
-  [CronJobKind.CRONJOB]: 'BackupCronJob',
-};
-
 interface CronJobTarget {
-  readonly kind: CronJobKind;
+  /** Alert name prefix, e.g. `EtcdBackup`. */
+  readonly prefix: string;
+  /** Rule group, e.g. `etcd`. */
+  readonly group: string;
   readonly namespace: string;
   readonly name: string;
   readonly schedule: string;
@@ -146,14 +139,14 @@ const MIN_FAILURE_WINDOW_SECONDS = 15 * 60;
  *
  * ```ts
  * const alerts = new BackupAlerts(chart, 'alerts', { ruleLabels: { release: 'kube-prometheus-stack' } });
- * alerts.watchEtcdBackup(etcd);
- * alerts.watchConfigBackup(config);
+ * alerts.watch(etcd);
+ * alerts.watch(config);
  * alerts.watchVeleroSchedule(apps);
  * ```
  *
  * Per backup CronJob (kube-state-metrics ≥ 2.5 on Kubernetes ≥ 1.22, which export
- * `kube_cronjob_status_last_successful_time`), with `<P>` = `EtcdBackup`,
- * `ControlPlaneConfigBackup` or `BackupCronJob`:
+ * `kube_cronjob_status_last_successful_time`), with `<P>` the job's alert prefix (`EtcdBackup`,
+ * `ControlPlaneConfigBackup`, `RestoreDrill`, ...; `BackupCronJob` for `watchCronJob`):
  * - `<P>Failed`: a Job of the CronJob (by owner reference, so manual runs created with
  *   `kubectl create job --from=cronjob/...` count too) has the `Failed` condition (retries
  *   exhausted or deadline exceeded; pods that failed and were retried successfully do not count)
@@ -224,67 +217,49 @@ export class BackupAlerts extends Construct {
 
     this.node.addValidation({
       validate: () => this.cronJobs.length + this.veleroSchedules.length > 0 ? [] : [
-        `${C}: nothing is watched, so the PrometheusRule would be empty; call watchEtcdBackup(), watchConfigBackup(), watchVeleroSchedule() or watchCronJob()`,
+        `${C}: nothing is watched, so the PrometheusRule would be empty; call watch(), watchVeleroSchedule() or watchCronJob()`,
       ],
     });
   }
 
   /**
-   * Alerts for a backup CronJob: a run failed; no successful run for `staleAfterGaps` × the
-   * longest gap of its schedule; no successful run recorded at all.
+   * Alerts for every CronJob of a backup job (`EtcdSnapshotBackup`, `ControlPlaneConfigBackup`,
+   * `RestoreDrill`, or any other `BackupJob`), named after the job's alert prefix: a run failed;
+   * no successful run for `staleAfterGaps` × the longest gap of its schedule; no successful run
+   * recorded at all.
+   */
+  public watch(job: IBackupJob, options: BackupAlertOptions = {}): void {
+    const C = 'BackupAlerts: watch';
+    const severity = checkSeverity(`${C}: severity`, options.severity);
+    const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
+    const jobs = job.scheduledJobs;
+    if (jobs.length === 0) throw new Error(`${C}: ${job.node.path} has no CronJob to watch`);
+    for (const j of jobs) {
+      this.addCronJob(C, j.alertPrefix, j.alertGroup, {
+        namespace: j.namespace,
+        name: j.cronJobName,
+        schedule: j.schedule,
+        timeZone: j.timeZone,
+        description: base === undefined ? j.description : jobs.length > 1 ? `${base} (${j.description})` : base,
+        severity,
+      });
+    }
+  }
+
+  /**
+   * Alerts (`BackupCronJob*`) for a backup CronJob that is not a `BackupJob` of this library.
    */
   public watchCronJob(options: WatchCronJobOptions): void {
     const C = 'BackupAlerts: watchCronJob';
     checkDnsLabel(`${C}: cronJobName (a CronJob name is at most 52 characters)`, options.cronJobName, 52);
     checkDnsLabel(`${C}: namespace`, options.namespace, 63);
-    this.addCronJob(C, CronJobKind.CRONJOB, {
+    this.addCronJob(C, 'BackupCronJob', 'cronjobs', {
       namespace: options.namespace,
       name: options.cronJobName,
       schedule: options.schedule,
       timeZone: options.timeZone,
       description: checkDescription(`${C}: description`, options.description),
       severity: checkSeverity(`${C}: severity`, options.severity),
-    });
-  }
-
-  /**
-   * Alerts (`EtcdBackup*`) for an etcd snapshot backup: its CronJob, schedule and namespace.
-   */
-  public watchEtcdBackup(backup: EtcdSnapshotBackup, options: BackupAlertOptions = {}): void {
-    const C = 'BackupAlerts: watchEtcdBackup';
-    const description = options.description === undefined
-      ? `etcd snapshot of cluster ${backup.resticHost}`
-      : checkDescription(`${C}: description`, options.description);
-    this.addCronJob(C, CronJobKind.ETCD, {
-      namespace: namespaceOf(C, backup.cronJob.name, ApiObject.of(backup.cronJob)),
-      name: backup.cronJob.name,
-      schedule: backup.schedule,
-      timeZone: backup.cronJob.timeZone,
-      description,
-      severity: checkSeverity(`${C}: severity`, options.severity),
-    });
-  }
-
-  /**
-   * Alerts (`ControlPlaneConfigBackup*`) for a control-plane config backup: one set per node
-   * CronJob.
-   */
-  public watchConfigBackup(backup: ControlPlaneConfigBackup, options: BackupAlertOptions = {}): void {
-    const C = 'BackupAlerts: watchConfigBackup';
-    const severity = checkSeverity(`${C}: severity`, options.severity);
-    const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
-    // cronJobs are in the order of the nodes, and so are the keys of resticRepositories.
-    const nodes = Object.keys(backup.resticRepositories);
-    backup.cronJobs.forEach((cronJob, i) => {
-      const node = nodes.length === backup.cronJobs.length ? nodes[i] : cronJob.name;
-      this.addCronJob(C, CronJobKind.CONFIG, {
-        namespace: namespaceOf(C, cronJob.name, ApiObject.of(cronJob)),
-        name: cronJob.name,
-        schedule: backup.schedule,
-        timeZone: cronJob.timeZone,
-        description: base === undefined ? `control-plane config of node ${node}` : `${base} (node ${node})`,
-        severity,
-      });
     });
   }
 
@@ -296,18 +271,13 @@ export class BackupAlerts extends Construct {
     const C = 'BackupAlerts: watchVeleroSchedule';
     const severity = checkSeverity(`${C}: severity`, options.severity);
     const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
-    if (schedule.schedules.length !== schedule.scheduleNames.length) {
-      throw new Error(`${C}: the VeleroSchedule has ${schedule.schedules.length} Schedule objects but ${schedule.scheduleNames.length} names`);
-    }
-    const multiple = schedule.scheduleNames.length > 1;
-    schedule.schedules.forEach((obj, i) => {
-      const name = schedule.scheduleNames[i];
-      const raw = String(obj.toJson()?.spec?.schedule ?? '');
-      const tz = /^(?:CRON_TZ|TZ)=(\S+)\s+/.exec(raw);
-      const expr = tz ? raw.slice(tz[0].length) : raw;
+    const multiple = schedule.tiers.length > 1;
+    for (const tier of schedule.tiers) {
+      const name = tier.name;
+      const expr = tier.schedule.expressionString;
       const key = `velero schedule ${name}`;
       if (this.watched.has(key)) throw new Error(`${C}: the Velero Schedule ${JSON.stringify(name)} is already watched; watch each once`);
-      const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${name}`, expr, tz?.[1]);
+      const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${name}`, expr, tier.timeZone);
       this.watched.add(key);
       this.veleroSchedules.push({
         name,
@@ -317,7 +287,7 @@ export class BackupAlerts extends Construct {
         gapSeconds,
         thresholdSeconds,
       });
-    });
+    }
   }
 
   /** Names of the alerts rendered so far, sorted and without duplicates. */
@@ -333,27 +303,30 @@ export class BackupAlerts extends Construct {
    */
   public _toGroups(): PrometheusRuleSpecGroups[] {
     const groups: PrometheusRuleSpecGroups[] = [];
-    for (const kind of [CronJobKind.ETCD, CronJobKind.CONFIG, CronJobKind.CRONJOB]) {
-      const targets = this.cronJobs.filter((t) => t.kind === kind).sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
-      if (targets.length > 0) groups.push({ name: `${this.name}-${kind}`, rules: targets.flatMap((t) => this.cronJobRules(t)) });
+    for (const group of [...new Set(this.cronJobs.map((t) => t.group))].sort(compare)) {
+      const targets = this.cronJobs.filter((t) => t.group === group).sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name));
+      groups.push({ name: `${this.name}-${group}`, rules: targets.flatMap((t) => this.cronJobRules(t)) });
     }
     const velero = [...this.veleroSchedules].sort((a, b) => compare(a.name, b.name));
     if (velero.length > 0) groups.push({ name: `${this.name}-velero`, rules: velero.flatMap((t) => this.veleroRules(t)) });
     return groups;
   }
 
-  private addCronJob(C: string, kind: CronJobKind, t: {
-    namespace: string; name: string; schedule: string; timeZone?: string; description: string; severity: string;
+  private addCronJob(C: string, prefix: string, group: string, t: {
+    namespace: string; name: string; schedule: Cron; timeZone?: string; description: string; severity: string;
   }): void {
     const key = `cronjob ${t.namespace}/${t.name}`;
     if (this.watched.has(key)) {
       throw new Error(`${C}: the CronJob ${t.namespace}/${t.name} is already watched; watch each CronJob once`);
     }
-    const schedule = checkSchedule(`${C}: schedule of ${t.namespace}/${t.name}`, { expressionString: String(t.schedule ?? '') } as Cron);
+    if (!t.schedule || typeof t.schedule.expressionString !== 'string') {
+      throw new Error(`${C}: schedule of ${t.namespace}/${t.name}: expected a Cron, e.g. Cron.daily(); got ${JSON.stringify(t.schedule)}`);
+    }
+    const schedule = checkSchedule(`${C}: schedule of ${t.namespace}/${t.name}`, t.schedule);
     const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${t.namespace}/${t.name}`, schedule, t.timeZone);
     this.watched.add(key);
     this.cronJobs.push({
-      kind, namespace: t.namespace, name: t.name, schedule, description: t.description, severity: t.severity, gapSeconds, thresholdSeconds,
+      prefix, group, namespace: t.namespace, name: t.name, schedule, description: t.description, severity: t.severity, gapSeconds, thresholdSeconds,
     });
   }
 
@@ -372,7 +345,7 @@ export class BackupAlerts extends Construct {
   }
 
   private cronJobRules(t: CronJobTarget): PrometheusRuleSpecGroupsRules[] {
-    const P = CRONJOB_ALERT_PREFIX[t.kind];
+    const P = t.prefix;
     const sel = `namespace="${t.namespace}", cronjob="${t.name}"`;
     const ns = `namespace="${t.namespace}"`;
     const ref = `CronJob ${t.namespace}/${t.name} (${t.description})`;
@@ -461,16 +434,6 @@ export class BackupAlerts extends Construct {
       annotations,
     };
   }
-}
-
-function namespaceOf(option: string, name: string, obj: ApiObject): string {
-  // ApiObject falls back to the chart's namespace itself.
-  const namespace = obj.metadata.namespace;
-  if (!namespace) {
-    throw new Error(`${option}: the CronJob ${name} has no namespace (neither the backup's namespace option nor its chart's namespace is set); `
-      + 'the alerts match kube-state-metrics series by namespace, so set one of them');
-  }
-  return namespace;
 }
 
 function checkSeverity(option: string, severity: string | undefined): string {

@@ -162,6 +162,21 @@ const GITOPS_LABELS = [/^app\.kubernetes\.io\/instance$/, /^argocd\.argoproj\.io
 interface Tier { suffix: string; count: number; hours: number; cron: (minute: string, hour: string) => string }
 
 /**
+ * One Schedule object of a {@link VeleroSchedule}, as monitoring reads it.
+ */
+export interface VeleroScheduleTier {
+  /** Name of the Schedule object (Velero's `schedule` metric label). */
+  readonly name: string;
+  /** When it runs. */
+  readonly schedule: Cron;
+  /**
+   * Its time zone (rendered as `CRON_TZ=`).
+   * @default - UTC
+   */
+  readonly timeZone?: string;
+}
+
+/**
  * A Velero backup Schedule (or one per retention tier), safe under GitOps by default.
  */
 export class VeleroSchedule extends Construct {
@@ -169,6 +184,8 @@ export class VeleroSchedule extends Construct {
   public readonly schedules: ApiObject[];
   /** Names of the Schedules. */
   public readonly scheduleNames: string[];
+  /** Each Schedule object's name, cron and time zone, in the order of `schedules`. */
+  public readonly tiers: VeleroScheduleTier[];
 
   constructor(scope: Construct, id: string, props: VeleroScheduleProps) {
     super(scope, id);
@@ -202,6 +219,7 @@ export class VeleroSchedule extends Construct {
 
     const tiers = tiersOf(C, props.retention, expr);
     this.scheduleNames = [];
+    this.tiers = [];
     this.schedules = tiers.map((tier) => {
       const tierName = tier.suffix ? `${name}-${tier.suffix}` : name;
       checkObjectName(`${C}: name${tier.suffix ? ` (with the -${tier.suffix} tier suffix)` : ''}: Velero creates no Backups for Schedule names over 63 characters`, tierName, 63);
@@ -214,6 +232,8 @@ export class VeleroSchedule extends Construct {
       if (gitops) throw new Error(`${C}: backupLabels: ${gitops} is a GitOps tracking label; Backups carrying it get pruned by Argo CD/Flux`);
       this.scheduleNames.push(tierName);
       const cronExpr = tier.cron(...minuteHour(expr));
+      const [minute, hour, day, month, weekDay] = cronExpr.split(/\s+/);
+      this.tiers.push({ name: tierName, schedule: Cron.schedule({ minute, hour, day, month, weekDay }), timeZone: props.timeZone });
       return new RawSchedule(this, tier.suffix || 'Resource', {
         metadata: {
           name: tierName,

@@ -1,13 +1,11 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackupImages } from '../backup-job-options';
 import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
-import { readAsset } from '../internal/assets';
-import { backupCronJob, resolveJobOptions, resticRepositoryAccess } from '../internal/backup-cron-job';
 import { hardenedContainer, resources } from '../internal/hardening';
-import { checkDnsLabel } from '../internal/names';
-import { Retention } from '../policy/retention';
+import { BackupJob } from '../job/backup-job';
+import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { resticRepositoryAccess } from '../job/restic-step';
 
 /**
  * Props of {@link RestoreDrill}.
@@ -78,30 +76,32 @@ const UID = 65532;
  *
  * It needs no host access and no Kubernetes API access, and runs as a non-root user.
  */
-export class RestoreDrill extends Construct {
+export class RestoreDrill extends BackupJob {
   /** The CronJob. */
   public readonly cronJob: kplus.CronJob;
-  /** The schedule expression. */
-  public readonly schedule: string;
 
   constructor(scope: Construct, id: string, props: RestoreDrillProps) {
-    super(scope, id);
     const C = 'RestoreDrill';
     const backup = props.backup;
     if (!backup) throw new Error(`${C}: backup is required (the EtcdSnapshotBackup to drill)`);
     const clusterName = backup.resticHost;
-    const resolved = resolveJobOptions(C, {
+    super(scope, id, {
       clusterName,
       repository: backup.repository,
       schedule: props.schedule,
       timeZone: props.timeZone,
       images: props.images,
       activeDeadline: props.activeDeadline,
+      namespace: props.namespace,
+      // A drill that fails says so at once; a retry would only hide a flaky restore.
       backoffLimit: 0,
-    }, { schedule: Cron.schedule({ minute: '30', hour: '4' }), retention: Retention.keepLast(1) });
-    this.schedule = resolved.schedule;
-    const name = props.name ?? `${clusterName}-etcd-drill`;
-    checkDnsLabel(`${C}: name (CronJob names are limited to 52 characters${props.name ? '' : '; set `name` to a shorter one'})`, name, 52);
+      name: props.name ?? `${clusterName}-etcd-drill`,
+      component: 'restore-drill',
+      scripts: ['restic-fetch.sh', 'etcd-lib.sh', 'etcd-drill.sh'],
+      defaultSchedule: Cron.schedule({ minute: '30', hour: '4' }),
+      alertPrefix: 'RestoreDrill',
+      alertGroup: 'restore-drill',
+    });
     const port = props.localPort ?? 2379;
     if (!Number.isInteger(port) || port < 1024 || port > 65534) {
       throw new Error(`${C}: localPort must be a whole number from 1024 to 65534 (the peer port is the next one); got ${port}`);
@@ -114,41 +114,24 @@ export class RestoreDrill extends Construct {
         throw new Error(`${C}: requiredKeys: expected an etcd key with a leading '/', on one line, e.g. '/registry/namespaces/kube-system'; got ${JSON.stringify(k)}`);
       }
     }
-
-    const labels = {
-      'app.kubernetes.io/name': 'cdk8s-backup',
-      'app.kubernetes.io/component': 'restore-drill',
-      'app.kubernetes.io/instance': name,
-      'backup.cdk8s.io/cluster': clusterName,
-    };
-    const metadata = { name, namespace: props.namespace, labels };
-    const serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: false });
-    const data: { [file: string]: string } = {
-      'restic-fetch.sh': readAsset('restic-fetch.sh'),
-      'etcd-lib.sh': readAsset('etcd-lib.sh'),
-      'etcd-drill.sh': readAsset('etcd-drill.sh'),
-    };
-    if (requiredKeys.length > 0) data['required-keys.txt'] = requiredKeys.map((k) => `${k}\n`).join('');
-    const scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { ...metadata, name: `${name}-scripts` }, data });
-    const scriptsVol = kplus.Volume.fromConfigMap(this, 'ScriptsVolume', scripts, { name: 'scripts', defaultMode: 0o555 });
+    if (requiredKeys.length > 0) this.addScriptFile('required-keys.txt', requiredKeys.map((k) => `${k}\n`).join(''));
+    const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
+    const scriptsVol = this.scriptsVolume(this);
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(16) });
-    const tmpVol = kplus.Volume.fromEmptyDir(this, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+    const tmpVol = this.tmpVolume(this);
     const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository);
     const nonRoot = hardenedContainer(UID, UID);
     const snapshotInBackup = '/backup/etcd-snapshot.db';
 
-    this.cronJob = backupCronJob(this, 'Resource', {
-      metadata,
-      options: { clusterName, repository: backup.repository, timeZone: props.timeZone, activeDeadline: props.activeDeadline, backoffLimit: 0 },
-      resolved,
-      serviceAccount,
-      hostNetwork: false,
-      nodeSelector: {},
-      tolerations: [],
+    this.cronJob = this.addCronJob(this, {
+      description: `restore drill of cluster ${clusterName}'s etcd backup`,
+      failureAdvice: 'The newest etcd snapshot did not restore to what its backup recorded, or could not be fetched. The fetch log says '
+        + 'whether the repository was unreachable or the stored data damaged (sha256 or restic\'s own checks); the drill log names the '
+        + 'revision, key count or required key that differs. Until it passes again, do not rely on that snapshot: restore an older one.',
       user: UID,
       initContainers: [{
         name: 'fetch',
-        image: resolved.images.restic,
+        image: images.restic,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['/bin/sh', '/scripts/restic-fetch.sh'],
         envVariables: {
@@ -170,7 +153,7 @@ export class RestoreDrill extends Construct {
       }],
       containers: [{
         name: 'drill',
-        image: resolved.images.etcd,
+        image: images.etcd,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['/bin/sh', '/scripts/etcd-drill.sh'],
         envVariables: {

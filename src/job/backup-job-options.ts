@@ -1,6 +1,6 @@
 import { Cron, Duration } from 'cdk8s';
-import { Retention } from './policy/retention';
-import { BackupRepository } from './repository/backup-repository';
+import { Retention } from '../policy/retention';
+import { BackupRepository } from '../repository/backup-repository';
 
 /**
  * Container images. Pin them (by tag or digest) to what your registry mirrors.

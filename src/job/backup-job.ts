@@ -1,0 +1,305 @@
+import { ApiObject, Chart, Cron, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { BackupJobOptions } from './backup-job-options';
+import { ScheduledJob, IBackupJob } from './scheduled-job';
+import { readAsset } from '../internal/assets';
+import { checkDnsLabel, checkTimeZone } from '../internal/names';
+import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { Retention } from '../policy/retention';
+
+/**
+ * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
+ */
+export interface BackupJobProps extends BackupJobOptions {
+  /**
+   * Name of the job's ServiceAccount, of its scripts ConfigMap (`<name>-scripts`) and, unless a
+   * CronJob is given its own, of its CronJob (≤ 52 characters).
+   */
+  readonly name: string;
+  /** What the job is, as the `app.kubernetes.io/component` label, e.g. `etcd-snapshot`. */
+  readonly component: string;
+  /** Scripts from the package's `assets/` the containers run, mounted at `/scripts`. */
+  readonly scripts: string[];
+  /**
+   * Further files for `/scripts` (path lists, key lists), by file name.
+   * @default - none
+   */
+  readonly scriptFiles?: { [file: string]: string };
+  /** The schedule when `schedule` is not set. */
+  readonly defaultSchedule: Cron;
+  /**
+   * The retention when `retention` is not set; a job that keeps nothing (a drill) has none.
+   * @default - the job applies no retention
+   */
+  readonly defaultRetention?: Retention;
+  /** Prefix of the alert names of its CronJobs, e.g. `EtcdBackup`. */
+  readonly alertPrefix: string;
+  /** Rule group of its alerts, e.g. `etcd`. */
+  readonly alertGroup: string;
+  /**
+   * The Kubernetes API access its pods need. A job without it gets no service-account token.
+   * @default - no API access, no token mounted
+   */
+  readonly apiAccess?: boolean;
+}
+
+/**
+ * One CronJob of a {@link BackupJob}: its pod and what monitoring says about it.
+ */
+export interface BackupCronJobOptions {
+  /**
+   * Name of the CronJob (≤ 52 characters).
+   * @default - the job's name
+   */
+  readonly name?: string;
+  /** What it backs up, in words, e.g. `etcd snapshot of cluster prod`. */
+  readonly description: string;
+  /** What a failed run means and what to do first (Markdown, for the runbook). */
+  readonly failureAdvice: string;
+  /**
+   * Extra labels of the CronJob and its pods.
+   * @default - none
+   */
+  readonly labels?: { [key: string]: string };
+  /**
+   * Run in the node's network namespace.
+   * @default false
+   */
+  readonly hostNetwork?: boolean;
+  /**
+   * Node labels the pods must run on.
+   * @default - any node
+   */
+  readonly nodeSelector?: { [label: string]: string };
+  /**
+   * Taints the pods tolerate.
+   * @default - none
+   */
+  readonly tolerations?: kplus.NodeTaintQuery[];
+  /**
+   * Pin the pods to exactly this node (node names are not labels: a nodeAffinity on
+   * `metadata.name`).
+   * @default - not pinned
+   */
+  readonly nodeName?: string;
+  /**
+   * User and group of the pod (and its fsGroup when not root).
+   * @default 0
+   */
+  readonly user?: number;
+  /**
+   * Init containers, run in order before the containers.
+   * @default - none
+   */
+  readonly initContainers?: kplus.ContainerProps[];
+  /** The containers. */
+  readonly containers: kplus.ContainerProps[];
+}
+
+/**
+ * The core every backup kind builds on. It owns what every backup job shares, once:
+ * metadata and labels, the ServiceAccount (no token unless the kind asks for API access), the
+ * scripts ConfigMap, the scratch volume for `/tmp`, name checks, the typed schedule, time zone
+ * and retention, and the CronJob hygiene (no overlap, bounded time and retries, history, explicit
+ * time zone, RuntimeDefault seccomp). A kind declares its containers and images, and adds its
+ * CronJobs with {@link BackupJob.addCronJob}; each becomes a {@link ScheduledJob} that
+ * `BackupAlerts` and the runbook read.
+ */
+export abstract class BackupJob extends Construct implements IBackupJob {
+  /** Name of the job (ServiceAccount, ConfigMap, default CronJob name). */
+  public readonly name: string;
+  /** The cluster it belongs to. */
+  public readonly clusterName: string;
+  /** Namespace of its objects (the job's own, or its chart's). */
+  public readonly namespace: string | undefined;
+  /** Labels of every object of the job. */
+  public readonly labels: { [key: string]: string };
+  /** When it runs. */
+  public readonly schedule: Cron;
+  /** Time zone of the schedule. */
+  public readonly timeZone: string;
+  /** The retention applied after every backup, if the job keeps backups. */
+  public readonly retention?: Retention;
+  /** The ServiceAccount of its pods. */
+  public readonly serviceAccount: kplus.ServiceAccount;
+  /** The ConfigMap with its scripts, mounted at `/scripts`. */
+  public readonly scripts: kplus.ConfigMap;
+  /** Its CronJobs, in the order they were added. */
+  public readonly cronJobs: kplus.CronJob[] = [];
+
+  private readonly options: BackupJobOptions;
+  private readonly apiAccess: boolean;
+  private readonly alertPrefix: string;
+  private readonly alertGroup: string;
+  private readonly scheduled: ScheduledJob[] = [];
+
+  constructor(scope: Construct, id: string, props: BackupJobProps) {
+    super(scope, id);
+    const C = this.constructor.name;
+    if (!props.repository) throw new Error(`${C}: repository is required, e.g. BackupRepository.s3({...})`);
+    checkDnsLabel(`${C}: clusterName`, props.clusterName, 63);
+    checkDnsLabel(`${C}: name (CronJob names are limited to 52 characters; set \`name\` to a shorter one)`, props.name, 52);
+    if (props.namespace !== undefined) checkDnsLabel(`${C}: namespace`, props.namespace, 63);
+    if (props.backoffLimit !== undefined && (!Number.isInteger(props.backoffLimit) || props.backoffLimit < 0 || props.backoffLimit > 10)) {
+      throw new Error(`${C}: backoffLimit must be a whole number from 0 to 10; got ${props.backoffLimit}`);
+    }
+    if (props.priorityClassName !== undefined) checkDnsLabel(`${C}: priorityClassName`, props.priorityClassName, 253);
+    if (props.timeZone !== undefined) checkTimeZone(`${C}: timeZone`, props.timeZone);
+    const schedule = props.schedule ?? props.defaultSchedule;
+    checkSchedule(`${C}: schedule`, schedule);
+    const retention = props.retention ?? props.defaultRetention;
+    if (retention) {
+      const finest = retention.finestPeriodHours;
+      const gap = longestGapHours(schedule.expressionString.trim());
+      if (finest !== undefined && gap > finest && !props.allowRetentionFinerThanSchedule) {
+        throw new Error(`${C}: retention (${retention}) keeps backups per ${finest === 1 ? 'hour' : `${finest} hours`}, but the schedule ${JSON.stringify(schedule.expressionString)} runs only every ${gap} hours at worst; run more often, use a coarser retention, or set allowRetentionFinerThanSchedule: true`);
+      }
+    }
+    for (const [k, v] of Object.entries(props.images ?? {})) {
+      if (v !== undefined) checkImage(`${C}: images.${k}`, v);
+    }
+
+    this.options = props;
+    this.name = props.name;
+    this.clusterName = props.clusterName;
+    this.namespace = props.namespace ?? Chart.of(this).namespace;
+    this.schedule = schedule;
+    this.timeZone = props.timeZone ?? 'Etc/UTC';
+    this.retention = retention;
+    this.apiAccess = props.apiAccess ?? false;
+    this.alertPrefix = props.alertPrefix;
+    this.alertGroup = props.alertGroup;
+    this.labels = {
+      'app.kubernetes.io/name': 'cdk8s-backup',
+      'app.kubernetes.io/component': props.component,
+      'app.kubernetes.io/instance': props.name,
+      'backup.cdk8s.io/cluster': props.clusterName,
+    };
+    const metadata = { name: props.name, namespace: props.namespace, labels: this.labels };
+    this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: this.apiAccess });
+    const data: { [file: string]: string } = {};
+    for (const script of props.scripts) data[script] = readAsset(script);
+    Object.assign(data, props.scriptFiles ?? {});
+    this.scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { ...metadata, name: `${props.name}-scripts` }, data });
+  }
+
+  /** Every CronJob of the job, as monitoring and the runbook read it. */
+  public get scheduledJobs(): ScheduledJob[] {
+    return [...this.scheduled];
+  }
+
+  /** Adds a file (a path list, a key list) next to the scripts in `/scripts`. */
+  protected addScriptFile(file: string, content: string): void {
+    this.scripts.addData(file, content);
+  }
+
+  /**
+   * The scripts ConfigMap as a volume (mount it at `/scripts`, read-only), in `scope` (one per
+   * CronJob when a job has several).
+   */
+  protected scriptsVolume(scope: Construct): kplus.Volume {
+    return kplus.Volume.fromConfigMap(scope, 'ScriptsVolume', this.scripts, { name: 'scripts', defaultMode: 0o555 });
+  }
+
+  /** A sized emptyDir for `/tmp` (the root filesystem is read-only), in `scope`. */
+  protected tmpVolume(scope: Construct): kplus.Volume {
+    return kplus.Volume.fromEmptyDir(scope, 'TmpVolume', 'tmp', { sizeLimit: Size.gibibytes(1) });
+  }
+
+  /**
+   * Adds a CronJob, in `scope` with id `Resource` (so a job with one CronJob has it as its
+   * default child), with the hygiene every backup job gets.
+   */
+  protected addCronJob(scope: Construct, options: BackupCronJobOptions): kplus.CronJob {
+    const o = this.options;
+    const name = options.name ?? this.name;
+    checkDnsLabel(`${this.constructor.name}: CronJob name (at most 52 characters)`, name, 52);
+    const labels = { ...this.labels, ...options.labels };
+    const [minute, hour, day, month, weekDay] = expandMacro(this.schedule.expressionString.trim()).split(/\s+/);
+    const user = options.user ?? 0;
+    const hostNetwork = options.hostNetwork ?? false;
+    const cronJob = new kplus.CronJob(scope, 'Resource', {
+      metadata: { name, namespace: o.namespace, labels },
+      schedule: Cron.schedule({ minute, hour, day, month, weekDay }),
+      timeZone: this.timeZone,
+      concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
+      startingDeadline: o.startingDeadline ?? Duration.minutes(15),
+      successfulJobsRetained: 3,
+      failedJobsRetained: 3,
+      backoffLimit: o.backoffLimit ?? 2,
+      activeDeadline: o.activeDeadline ?? Duration.minutes(45),
+      serviceAccount: this.serviceAccount,
+      automountServiceAccountToken: this.apiAccess,
+      restartPolicy: kplus.RestartPolicy.NEVER,
+      hostNetwork,
+      dns: hostNetwork ? { policy: kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET } : undefined,
+      securityContext: user ? { ensureNonRoot: true, user, group: user, fsGroup: user } : { ensureNonRoot: false, user: 0, group: 0 },
+      podMetadata: { labels },
+      initContainers: options.initContainers ?? [],
+      containers: options.containers,
+    });
+    const tolerations = options.tolerations ?? [];
+    if (tolerations.length > 0) cronJob.scheduling.tolerate(kplus.Node.tainted(...tolerations));
+
+    // Fields cdk8s-plus-28 does not model.
+    const pod = '/spec/jobTemplate/spec/template/spec';
+    const raw = ApiObject.of(cronJob);
+    raw.addJsonPatch(JsonPatch.add(`${pod}/securityContext/seccompProfile`, { type: 'RuntimeDefault' }));
+    const nodeSelector = options.nodeSelector ?? {};
+    if (Object.keys(nodeSelector).length > 0) raw.addJsonPatch(JsonPatch.add(`${pod}/nodeSelector`, nodeSelector));
+    if (options.nodeName !== undefined) {
+      raw.addJsonPatch(JsonPatch.add(`${pod}/affinity`, {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [options.nodeName] }] }],
+          },
+        },
+      }));
+    }
+    if (o.priorityClassName) raw.addJsonPatch(JsonPatch.add(`${pod}/priorityClassName`, o.priorityClassName));
+
+    this.cronJobs.push(cronJob);
+    const job = this;
+    this.scheduled.push({
+      cronJobName: name,
+      // Read only by consumers that match by namespace (alerts): a job in a chart without a
+      // namespace is fine until something needs to find it.
+      get namespace(): string {
+        if (!job.namespace) {
+          throw new Error(`${job.constructor.name}: the CronJob ${name} has no namespace (neither the namespace option nor its chart's namespace is set); `
+            + 'the alerts match kube-state-metrics series by namespace, so set one of them');
+        }
+        return job.namespace;
+      },
+      schedule: this.schedule,
+      timeZone: this.timeZone,
+      description: options.description,
+      alertPrefix: this.alertPrefix,
+      alertGroup: this.alertGroup,
+      failureAdvice: options.failureAdvice,
+    });
+    return cronJob;
+  }
+}
+
+/** An image reference (registry/repository:tag or @digest). @internal */
+export function checkImage(option: string, image: string): string {
+  if (!/^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)+$/.test(image)) {
+    throw new Error(`${option} must be an image reference like registry.example.com/etcd:3.5.16-0; got ${JSON.stringify(image)}`);
+  }
+  return image;
+}
+
+function expandMacro(expr: string): string {
+  const macros: { [m: string]: string } = {
+    '@hourly': '0 * * * *',
+    '@daily': '0 0 * * *',
+    '@midnight': '0 0 * * *',
+    '@weekly': '0 0 * * 0',
+    '@monthly': '0 0 1 * *',
+    '@yearly': '0 0 1 1 *',
+    '@annually': '0 0 1 1 *',
+  };
+  return macros[expr] ?? expr;
+}

@@ -1,0 +1,124 @@
+import * as kplus from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { hardenedContainer } from '../internal/hardening';
+import { Retention } from '../policy/retention';
+import { BackupRepository, RepositoryFile } from '../repository/backup-repository';
+
+/**
+ * What the upload step backs up, decided at synth time and handed to the script as ready-made
+ * restic arguments (the script does not branch on it).
+ * @internal
+ */
+export interface UploadSource {
+  /** restic `backup` arguments naming what to back up, e.g. `/backup` or `--files-from-verbatim <file>`. */
+  readonly args: string[];
+  /** Paths that must exist before anything is uploaded, listed one per line in this file. */
+  readonly requiredFile?: string;
+}
+
+/** Back up one directory. @internal */
+export function uploadDirectory(dir: string): UploadSource {
+  return { args: [dir] };
+}
+
+/** Back up the paths listed in a file, minus restic exclude patterns in another. @internal */
+export function uploadPathList(listFile: string, options: { excludeFile?: string; requiredFile?: string } = {}): UploadSource {
+  return {
+    args: [...(options.excludeFile ? ['--exclude-file', options.excludeFile] : []), '--files-from-verbatim', listFile],
+    requiredFile: options.requiredFile,
+  };
+}
+
+/**
+ * The `upload` container: restic backup of what it is given, then forget --prune with the
+ * retention (assets/restic-upload.sh).
+ * @internal
+ */
+export interface ResticUploadProps {
+  readonly repository: BackupRepository;
+  readonly resticRepository: string;
+  readonly image: string;
+  readonly retention: Retention;
+  readonly resources: kplus.ContainerResources;
+  readonly scriptsVolume: kplus.Volume;
+  readonly tmpVolume: kplus.Volume;
+  /** What to back up. */
+  readonly source: UploadSource;
+  /** The snapshot group this job owns: restic `--host` (may reference `$(VAR)` of `env`). */
+  readonly host: string;
+  /** The snapshot group this job owns: its restic tag. */
+  readonly tag: string;
+  /** Further inputs of the script (BACKUP_META, CHECKSUM_FILE, DROP_GUARD_*, NODE_NAME ...). */
+  readonly env?: { [name: string]: kplus.EnvValue };
+  /** What is backed up (read-only mounts). */
+  readonly mounts: kplus.VolumeMount[];
+  /** Extra capabilities (e.g. DAC_READ_SEARCH to read other users' files). */
+  readonly capabilities?: kplus.Capability[];
+  /** User (and group) to run as. @default 0 (root) */
+  readonly user?: number;
+}
+
+/**
+ * The environment and mounts every restic container needs to reach a repository: URL, password,
+ * backend credentials (all as Secret references), CA bundle (as `RESTIC_FLAGS`, since restic 0.14
+ * reads it only from `--cacert`), and writable scratch for a read-only root filesystem.
+ * @internal
+ */
+export function resticRepositoryAccess(scope: Construct, repo: BackupRepository, resticRepository: string): {
+  env: { [name: string]: kplus.EnvValue }; mounts: kplus.VolumeMount[];
+} {
+  const env: { [name: string]: kplus.EnvValue } = {
+    RESTIC_REPOSITORY: kplus.EnvValue.fromValue(resticRepository),
+    RESTIC_PASSWORD: secretEnv(scope, 'RepositoryPassword', repo.encryption.password.name, repo.encryption.password.key),
+  };
+  for (const e of repo._env()) {
+    env[e.name] = e.secret ? secretEnv(scope, `Env${e.name}`, e.secret.name, e.secret.key) : kplus.EnvValue.fromValue(e.value!);
+  }
+  const caPath = repo._caCertPath();
+  env.RESTIC_FLAGS = kplus.EnvValue.fromValue(caPath ? `--cacert ${caPath}` : '');
+  // The root filesystem is read-only: restic's temporary packs and cache go to an emptyDir.
+  env.TMPDIR = kplus.EnvValue.fromValue('/tmp');
+  env.RESTIC_CACHE_DIR = kplus.EnvValue.fromValue('/tmp/restic-cache');
+  const mounts = repo._files().map((f) => ({ path: f.mountPath, volume: repositoryFileVolume(scope, f), readOnly: true }));
+  return { env, mounts };
+}
+
+/** @internal */
+export function resticUploadContainer(scope: Construct, p: ResticUploadProps): kplus.ContainerProps {
+  const access = resticRepositoryAccess(scope, p.repository, p.resticRepository);
+  const env: { [name: string]: kplus.EnvValue } = {
+    ...p.env,
+    BACKUP_HOST: kplus.EnvValue.fromValue(p.host),
+    BACKUP_TAG: kplus.EnvValue.fromValue(p.tag),
+    BACKUP_ARGS: kplus.EnvValue.fromValue(p.source.args.join(' ')),
+  };
+  if (p.source.requiredFile) env.BACKUP_REQUIRED_FILE = kplus.EnvValue.fromValue(p.source.requiredFile);
+  return {
+    name: 'upload',
+    image: p.image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: ['/bin/sh', '/scripts/restic-upload.sh'],
+    args: p.retention.toResticForgetArgs(),
+    envVariables: { ...env, ...access.env },
+    volumeMounts: [
+      ...p.mounts,
+      { path: '/tmp', volume: p.tmpVolume },
+      { path: '/scripts', volume: p.scriptsVolume, readOnly: true },
+      ...access.mounts,
+    ],
+    securityContext: hardenedContainer(p.user ?? 0, p.user ?? 0, p.capabilities),
+    resources: p.resources,
+  };
+}
+
+function repositoryFileVolume(scope: Construct, f: RepositoryFile): kplus.Volume {
+  const items = { [(f.secret ?? f.configMap)!.key]: { path: f.fileName } };
+  return f.secret
+    ? kplus.Volume.fromSecret(scope, `${f.volume}-volume`, kplus.Secret.fromSecretName(scope, `${f.volume}-secret`, f.secret.name), { name: f.volume, items, defaultMode: 0o444 })
+    : kplus.Volume.fromConfigMap(scope, `${f.volume}-volume`, kplus.ConfigMap.fromConfigMapName(scope, `${f.volume}-cm`, f.configMap!.name), { name: f.volume, items, defaultMode: 0o444 });
+}
+
+/** @internal */
+export function secretEnv(scope: Construct, id: string, name: string, key: string): kplus.EnvValue {
+  return kplus.EnvValue.fromSecretValue({ secret: kplus.Secret.fromSecretName(scope, id, name), key });
+}

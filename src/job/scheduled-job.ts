@@ -1,0 +1,39 @@
+import { Cron } from 'cdk8s';
+import { IConstruct } from 'constructs';
+
+/**
+ * What monitoring and the runbook read of one scheduled CronJob of a backup job: typed facts,
+ * never parsed back out of the rendered YAML.
+ */
+export interface ScheduledJob {
+  /** Name of the CronJob. */
+  readonly cronJobName: string;
+  /** Namespace of the CronJob (the job's own, or its chart's). */
+  readonly namespace: string;
+  /** When it runs. */
+  readonly schedule: Cron;
+  /** Time zone of the schedule (IANA name). */
+  readonly timeZone: string;
+  /** What it backs up, in words, e.g. `etcd snapshot of cluster prod`. */
+  readonly description: string;
+  /**
+   * Prefix of its alert names, e.g. `EtcdBackup` (→ `EtcdBackupFailed`, `EtcdBackupTooOld`,
+   * `EtcdBackupNeverSucceeded`).
+   */
+  readonly alertPrefix: string;
+  /** Rule group its alerts go into, e.g. `etcd`. */
+  readonly alertGroup: string;
+  /**
+   * What a failed run means and what to do first, for the runbook's section of the `…Failed`
+   * alert (Markdown, one paragraph).
+   */
+  readonly failureAdvice: string;
+}
+
+/**
+ * A backup job: its scheduled CronJobs, as monitoring and the runbook consume them.
+ */
+export interface IBackupJob extends IConstruct {
+  /** Every CronJob of the job, in a stable order. */
+  readonly scheduledJobs: ScheduledJob[];
+}
