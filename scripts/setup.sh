@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus: for promtool (Debian has no promtool-only package; the server is not needed)
-debs=(etcd-server etcd-client restic busybox shellcheck util-linux openssl procps time prometheus)
+# postgresql/mariadb: real servers and clients for the database-dump tests; the tests start their
+# own servers in temp dirs (test/support/postgres.ts, mariadb.ts), the packages' services never run
+debs=(etcd-server etcd-client restic busybox shellcheck util-linux openssl procps time prometheus
+  postgresql postgresql-client mariadb-server mariadb-client)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -15,8 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  # Packages with services (prometheus) must not try to start them here (no init system in
-  # containers; tests start what they need themselves).
+  # Packages with services (prometheus, postgresql, mariadb-server) must not try to start them
+  # here (no init system in containers; tests start what they need themselves, in temp dirs).
   tmp_policy=""
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
@@ -27,7 +30,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ -z "$tmp_policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
   # The prometheus package starts a server where systemd runs; the tests only use promtool.
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    for unit in prometheus postgresql mariadb; do
+      $SUDO systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
   fi
 fi
 

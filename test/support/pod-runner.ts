@@ -56,6 +56,16 @@ export interface ImageProfile {
   readonly cmd?: string[];
   /** Extra (empty) directories of the image: path -> mode, e.g. { '/root': 0o700 }. /tmp (1777) always exists. */
   readonly dirs?: Record<string, number>;
+  /**
+   * Host directories the image has (data files: a share dir, timezone data, locales), by absolute path inside the
+   * image -> host directory, e.g. { '/usr/share/postgresql/15': '/usr/share/postgresql/15' }. Each is bind-mounted
+   * READ-ONLY and not recursively (also without readOnlyRootFilesystem: unlike a real image, its content cannot be
+   * changed). `files` takes regular files only (a directory there throws: ldd fails on it). The shared libraries
+   * of what a directory holds are NOT added: list a shared object that must load (a plugin) in `files` instead.
+   * May not overlap a `files` target, a library or another of these directories (thrown error); a volume mount
+   * point inside one must already exist in the host directory (else CreateContainerError, like a read-only layer).
+   */
+  readonly hostDirs?: Record<string, string>;
 }
 
 export interface RunPodOptions {
@@ -556,14 +566,23 @@ function mapHostPath(mapping: Record<string, string>, p: string): string {
 // Mount table used to create mountpoints without following symlinks out of the rootfs
 // ---------------------------------------------------------------------------
 
-interface Layer { readonly cpath: string; readonly host?: string }
+interface Layer { readonly cpath: string; readonly host?: string; readonly readOnly?: boolean }
 
 class MountTable {
   private readonly layers: Layer[] = [];
 
-  /** host undefined = a file system set up by the wrapper (tmpfs /dev, /proc, /sys) */
-  public add(cpath: string, host?: string): void {
-    this.layers.push({ cpath, host });
+  /** host undefined = a file system set up by the wrapper (tmpfs /dev, /proc, /sys); readOnly: nothing may be created in it */
+  public add(cpath: string, host?: string, readOnly = false): void {
+    this.layers.push({ cpath, host, readOnly });
+  }
+
+  /** True if `cpath` lies (through the deepest layer) in a read-only layer: an image directory (ImageProfile.hostDirs). */
+  public isReadOnly(cpath: string): boolean {
+    let best: Layer | undefined;
+    for (const l of this.layers) {
+      if (isUnder(cpath, l.cpath) && (!best || l.cpath.length >= best.cpath.length)) best = l;
+    }
+    return !!best?.readOnly;
   }
 
   /** host path of a container path (through the deepest layer), undefined inside wrapper-made file systems */
@@ -617,6 +636,9 @@ class MountTable {
       if (host === undefined) return false;
       const last = i === parts.length;
       const st = exists(host);
+      if (!st && this.isReadOnly(cp)) {
+        throw new PodFailure('CreateContainerError', `mkdir ${cp}: read-only file system (an image directory: ImageProfile.hostDirs)`);
+      }
       if (!st) {
         if (last && !dir) fs.writeFileSync(host, '', { mode: 0o755 });
         else fs.mkdirSync(host, { mode: 0o755 });
@@ -1210,6 +1232,17 @@ class Pod {
       }
     }
     for (const f of hostFiles) table.add(f.target, f.source);
+    const imageDirs: HostFile[] = [];
+    for (const [target, source] of Object.entries(profile.hostDirs ?? {})) {
+      if (!target.startsWith('/') || normalizeAbs(target) === '/') throw new Error(`runPod: image directory ${target} must be absolute and not /`);
+      const t = normalizeAbs(target);
+      if (!exists(source)?.isDirectory()) throw new Error(`runPod: image directory ${t}: ${source} is not a directory`);
+      const clash = [...hostFiles, ...imageDirs].find((o) => isUnder(o.target, t) || isUnder(t, o.target));
+      if (clash) throw new Error(`runPod: image directory ${t} overlaps ${clash.target} (ImageProfile.files/hostDirs)`);
+      imageDirs.push({ target: t, source: fs.realpathSync(source) });
+      fs.mkdirSync(path.join(rootfs, t), { recursive: true, mode: 0o755 });
+    }
+    for (const d of imageDirs) table.add(d.target, d.source, true);
     for (const f of ['hosts', 'hostname', 'resolv.conf']) fs.writeFileSync(path.join(rootfs, 'etc', f), '', { mode: 0o644 });
     table.add('/etc/hosts', path.join(this.dir, 'etc', 'hosts'));
 
@@ -1262,6 +1295,7 @@ class Pod {
       cdir,
       rootfs,
       hostFiles,
+      imageDirs,
       mounts,
       env,
       argv,
@@ -1347,6 +1381,10 @@ class Pod {
     L.push('run "bind rootfs" mount --bind "$R" "$R"');
     for (const f of p.hostFiles) {
       L.push(`run ${q(`image file ${f.target}`)} mount --bind -o ro ${q(f.source)} "$R"${q(f.target)}`);
+    }
+    for (const d of p.imageDirs) {
+      L.push(`run ${q(`image directory ${d.target}`)} mount --bind ${q(d.source)} "$R"${q(d.target)}`);
+      L.push(`run ${q(`read-only image directory ${d.target}`)} mount -o remount,bind,ro "$R"${q(d.target)}`);
     }
     // /proc with the masked / read-only paths of runc's default spec
     L.push('run "mount /proc" mount -t proc -o nosuid,nodev,noexec proc "$R/proc"');
@@ -1520,6 +1558,8 @@ interface Prepared {
   readonly cdir: string;
   readonly rootfs: string;
   readonly hostFiles: HostFile[];
+  /** ImageProfile.hostDirs: bind-mounted read-only */
+  readonly imageDirs: HostFile[];
   readonly mounts: WrapperMount[];
   readonly env: Map<string, string>;
   readonly argv: string[];
