@@ -7,16 +7,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Encryption, EtcdSource, Retention,
+  BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Encryption, EtcdSnapshotBackupOptions, EtcdSource, Retention,
 } from '../src';
 
 interface ClusterSpec {
   readonly name: string;
   /** Self-managed control plane: its etcd and control-plane nodes. */
-  readonly etcd?: EtcdSource;
+  readonly etcd?: EtcdSnapshotBackupOptions;
   readonly controlPlaneNodes?: string[];
-  readonly etcdSchedule?: Cron;
-  readonly etcdRetention?: Retention;
   readonly velero?: ClusterVeleroOptions;
 }
 
@@ -41,16 +39,18 @@ const appsBackup = (cluster: string): ClusterVeleroOptions => ({
 });
 
 const fleet: ClusterSpec[] = [
-  { name: 'prod-eu', etcd: EtcdSource.kubeadm(), controlPlaneNodes: ['prod-eu-cp-1', 'prod-eu-cp-2', 'prod-eu-cp-3'], velero: appsBackup('prod-eu') },
+  { name: 'prod-eu', etcd: { source: EtcdSource.kubeadm() }, controlPlaneNodes: ['prod-eu-cp-1', 'prod-eu-cp-2', 'prod-eu-cp-3'], velero: appsBackup('prod-eu') },
   {
     name: 'edge-k3s',
-    etcd: EtcdSource.k3s(),
+    etcd: {
+      source: EtcdSource.k3s(),
+      schedule: Cron.schedule({ minute: '15', hour: '*/6' }),
+      retention: Retention.gfs({ last: 8, daily: 14 }),
+    },
     controlPlaneNodes: ['edge-k3s-server-0'],
-    etcdSchedule: Cron.schedule({ minute: '15', hour: '*/6' }),
-    etcdRetention: Retention.gfs({ last: 8, daily: 14 }),
   },
-  { name: 'infra-rke2', etcd: EtcdSource.rke2(), controlPlaneNodes: ['infra-1', 'infra-2', 'infra-3'], etcdRetention: Retention.maxAge(Duration.days(14)) },
-  { name: 'legacy', etcd: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) },
+  { name: 'infra-rke2', etcd: { source: EtcdSource.rke2(), retention: Retention.maxAge(Duration.days(14)) }, controlPlaneNodes: ['infra-1', 'infra-2', 'infra-3'] },
+  { name: 'legacy', etcd: { source: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) } },
   { name: 'eks-shop', velero: appsBackup('eks-shop') },
 ];
 
@@ -75,9 +75,7 @@ export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBacku
       repository: selfManaged ? repository : undefined,
       etcd: cluster.etcd,
       managedControlPlane: !selfManaged,
-      controlPlaneNodes: cluster.controlPlaneNodes,
-      etcdSchedule: cluster.etcdSchedule,
-      etcdRetention: cluster.etcdRetention,
+      controlPlaneConfig: cluster.controlPlaneNodes ? { nodes: cluster.controlPlaneNodes } : undefined,
       velero: cluster.velero,
       // The repository password and S3 keys come from the platform team's vault.
       externalKeys: !selfManaged ? undefined : {

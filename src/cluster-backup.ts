@@ -1,24 +1,20 @@
-import { Cron, Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup } from './config/control-plane-config-backup';
-import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
-import { EtcdSource } from './etcd/etcd-source';
+import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
+import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
 import { checkDnsLabel } from './internal/names';
-import { checkHostPath } from './internal/paths';
-import { longestGapHours } from './internal/schedule';
 import { shellComment, shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';
 import { BackupJob } from './job/backup-job';
 import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
-import { KeyDropGuard } from './policy/key-drop-guard';
-import { Retention } from './policy/retention';
+import { PitfallAcknowledgements } from './pitfall-acknowledgements';
+import { PitfallContext, jobRetention, pitfalls } from './pitfalls';
 import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
 import { VeleroSchedule, VeleroScheduleProps } from './velero/velero-schedule';
-import { RestoreDrill } from './verify/restore-drill';
+import { RestoreDrill, RestoreDrillOptions } from './verify/restore-drill';
 
 /**
  * The Velero part of a {@link ClusterBackup}.
@@ -55,52 +51,6 @@ export interface ClusterAlertsOptions {
 }
 
 /**
- * Explicit opt-outs of the pitfall checks. Each one names the risk you accept.
- */
-export interface PitfallAcknowledgements {
-  /**
-   * Accept a self-managed control plane without etcd snapshots (API objects from Velero only:
-   * no cluster state, no Secrets as etcd had them).
-   * @default false
-   */
-  readonly noEtcdBackup?: boolean;
-  /**
-   * Accept a repository endpoint inside the cluster (`*.svc`, `localhost`, a bare host name): a
-   * backup that dies with the cluster is no backup.
-   * @default false
-   */
-  readonly inClusterRepository?: boolean;
-  /**
-   * Accept a config backup that does not include the cluster's PKI.
-   * @default false
-   */
-  readonly configWithoutPki?: boolean;
-  /**
-   * Accept backups that are never test-restored.
-   * @default false
-   */
-  readonly noRestoreDrill?: boolean;
-  /**
-   * Accept a retention that keeps less than a day of history.
-   * @default false
-   */
-  readonly shortRetention?: boolean;
-  /**
-   * Accept backups nobody is alerted about when they stop (no PrometheusRule: e.g. no
-   * Prometheus operator in the cluster).
-   * @default false
-   */
-  readonly noAlerts?: boolean;
-  /**
-   * Confirm that the repository password and the storage credentials are ALSO kept outside the
-   * cluster (password manager, vault): a restore happens when the cluster and its Secrets are
-   * gone. Required, because the Secrets this library references live in the cluster.
-   * @default false
-   */
-  readonly keysStoredOutsideCluster?: boolean;
-}
-
-/**
  * Props of {@link ClusterBackup}.
  */
 export interface ClusterBackupProps {
@@ -112,10 +62,12 @@ export interface ClusterBackupProps {
    */
   readonly repository?: BackupRepository;
   /**
-   * The control plane's etcd. Omit only for a managed control plane (set `managedControlPlane`).
+   * The etcd backup: which etcd (`source`) and, optionally, every option of
+   * `EtcdSnapshotBackup` (schedule, retention, keyDropGuard, snapshotTimeout, resources, ...).
+   * Omit only for a managed control plane (set `managedControlPlane`).
    * @default - no etcd backup
    */
-  readonly etcd?: EtcdSource;
+  readonly etcd?: EtcdSnapshotBackupOptions;
   /**
    * The control plane is managed by a provider (EKS, GKE, AKS): there is no etcd and no
    * control-plane node to back up; Velero is the whole backup.
@@ -123,46 +75,17 @@ export interface ClusterBackupProps {
    */
   readonly managedControlPlane?: boolean;
   /**
-   * Names of every control-plane node, for the config backup (self-managed, host-based etcd).
-   * @default - required unless the etcd is external or the control plane managed
+   * The control-plane config backup: every control-plane node (`nodes`) and, optionally, every
+   * option of `ControlPlaneConfigBackup` (paths, encryptionProviderConfig, schedule, retention,
+   * ...). Its distribution is the etcd's `source`.
+   * @default - required with an etcd on the cluster's own nodes (kubeadm, k3s, RKE2)
    */
-  readonly controlPlaneNodes?: string[];
+  readonly controlPlaneConfig?: ControlPlaneConfigOptions;
   /**
-   * @default Cron.hourly()
+   * The restore drill of the etcd backup (schedule, requiredKeys, ...).
+   * @default - a drill with RestoreDrill's defaults (daily at 04:30)
    */
-  readonly etcdSchedule?: Cron;
-  /**
-   * @default Retention.hourly24Daily7Weekly4()
-   */
-  readonly etcdRetention?: Retention;
-  /**
-   * What a sharp drop in etcd's key count does (see EtcdSnapshotBackup `keyDropGuard`).
-   * @default KeyDropGuard.maxDropPercent(50)
-   */
-  readonly etcdKeyDropGuard?: KeyDropGuard;
-  /**
-   * Longest time the etcd snapshot may take (see EtcdSnapshotBackup `snapshotTimeout`).
-   * @default Duration.minutes(10)
-   */
-  readonly etcdSnapshotTimeout?: Duration;
-  /**
-   * @default Cron.daily()
-   */
-  readonly configSchedule?: Cron;
-  /**
-   * @default Retention.gfs({ daily: 7, weekly: 4, monthly: 12 })
-   */
-  readonly configRetention?: Retention;
-  /**
-   * Host paths of the config backup (see ControlPlaneConfigBackup).
-   * @default - the distribution's defaults
-   */
-  readonly configPaths?: string[];
-  /**
-   * The API server's encryption-at-rest config, backed up with the control-plane config.
-   * @default - none (k3s/RKE2: inside the default paths)
-   */
-  readonly encryptionProviderConfig?: string;
+  readonly restoreDrill?: RestoreDrillOptions;
   /**
    * Velero Schedules (and a storage location). Required for a managed control plane.
    * @default - no Velero objects
@@ -182,16 +105,6 @@ export interface ClusterBackupProps {
    * @default - alerts with no rule labels and no runbook links
    */
   readonly alerts?: ClusterAlertsOptions;
-  /**
-   * Keys the restore drill requires in the restored etcd.
-   * @default - see RestoreDrill
-   */
-  readonly drillRequiredKeys?: string[];
-  /**
-   * When the restore drill runs.
-   * @default - daily at 04:30
-   */
-  readonly drillSchedule?: Cron;
   /**
    * Namespace of the jobs that read host paths (etcd, config). Its Pod Security level must be
    * `privileged`.
@@ -267,23 +180,6 @@ export class ClusterBackup extends Construct {
     }
     if (props.externalKeys && !repository) throw new Error(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
     checkInputs(C, props);
-
-    // Pitfall: keys that exist only in the cluster.
-    if (repository && !ack.keysStoredOutsideCluster && !props.externalKeys) {
-      throw new Error(`${C}: the repository password (Secret ${repository.encryption.password.name}) and the storage credentials (Secret ${repository.credentials.secretName}) must also exist outside the cluster, or no backup can be restored once it is gone; set externalKeys (external-secrets.io) or keep copies in your vault and set acknowledge.keysStoredOutsideCluster: true`);
-    }
-    // Pitfall: the repository on the cluster itself (Velero's location too: checkInputs made its s3Url parseable).
-    const endpoints = [repository?.endpoint, props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined);
-    for (const endpoint of endpoints) {
-      const host = new URL(endpoint).hostname;
-      if (!ack.inClusterRepository && (/\.svc(\.|$)|\.cluster\.local$/.test(host) || host === 'localhost' || /^127\./.test(host) || !host.includes('.'))) {
-        throw new Error(`${C}: the storage endpoint ${endpoint} looks like it is inside the cluster; a backup that dies with the cluster is no backup. Use off-cluster storage, or set acknowledge.inClusterRepository: true`);
-      }
-    }
-    // Pitfall: a self-managed control plane without etcd backup.
-    if (!props.etcd && !props.managedControlPlane && !ack.noEtcdBackup) {
-      throw new Error(`${C}: no etcd backup: set etcd (e.g. EtcdSource.kubeadm()), or managedControlPlane: true for EKS/GKE/AKS, or acknowledge.noEtcdBackup: true`);
-    }
     if (props.etcd && props.managedControlPlane) {
       throw new Error(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
     }
@@ -293,22 +189,30 @@ export class ClusterBackup extends Construct {
     if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
       throw new Error(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
     }
-    for (const [what, r] of [['etcdRetention', props.etcdRetention], ['configRetention', props.configRetention]] as const) {
-      if (r && !ack.shortRetention) checkKeepsADay(C, what, r, what === 'etcdRetention' ? props.etcdSchedule ?? Cron.hourly() : props.configSchedule ?? Cron.daily());
+    const source = props.etcd?.source;
+    if (props.etcd && !source) throw new Error(`${C}: etcd.source is required, e.g. { source: EtcdSource.kubeadm() }`);
+    if (props.controlPlaneConfig && !source?.usesHostPaths) {
+      throw new Error(`${C}: controlPlaneConfig backs up the control-plane nodes of an etcd on them (kubeadm, k3s, RKE2); ${source ? 'an external etcd has none here' : 'set etcd'}`);
     }
-    for (const s of props.velero?.schedules ?? []) {
-      if (!ack.shortRetention) checkKeepsADay(C, `velero.schedules[${s.name ?? '?'}].retention`, s.retention, s.schedule);
+    // The composite decides where its jobs live (Pod Security differs): a nested namespace would
+    // be silently overridden, so it is an error.
+    for (const [option, nested] of [['etcd', props.etcd], ['controlPlaneConfig', props.controlPlaneConfig], ['restoreDrill', props.restoreDrill]] as const) {
+      if (nested?.namespace !== undefined) {
+        throw new Error(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
+      }
     }
 
     const hostNs = props.hostAccessNamespace ?? 'backup-system-host';
     const ns = props.namespace ?? 'backup-system';
+    const veleroNs = props.veleroNamespace ?? 'velero';
+    checkNamespaces(C, { hostNs, ns, veleroNs, hostAccess: source?.usesHostPaths ?? false, etcd: props.etcd !== undefined });
     if (props.createNamespaces ?? true) {
-      if (props.etcd?.usesHostPaths || props.controlPlaneNodes) namespace(this, 'HostAccessNamespace', hostNs, 'privileged');
+      if (source?.usesHostPaths) namespace(this, 'HostAccessNamespace', hostNs, 'privileged');
       if (props.etcd) namespace(this, 'Namespace', ns, 'restricted');
     }
 
     const usedNamespaces = [...new Set([
-      ...(props.etcd?.usesHostPaths ? [hostNs] : []),
+      ...(source?.usesHostPaths ? [hostNs] : []),
       ...(props.etcd ? [ns] : []),
     ])];
     this.keyLocations = [];
@@ -319,58 +223,44 @@ export class ClusterBackup extends Construct {
       });
     }
 
-    if (props.etcd) {
+    let configPathsWithoutPki: { paths: string[]; pki: string[] } | undefined;
+    if (props.etcd && source) {
+      const dest = { clusterName: props.clusterName, repository: repository! };
       this.etcdBackup = new EtcdSnapshotBackup(this, 'Etcd', {
-        clusterName: props.clusterName,
-        source: props.etcd,
-        repository: repository!,
-        schedule: props.etcdSchedule,
-        retention: props.etcdRetention,
-        keyDropGuard: props.etcdKeyDropGuard,
-        snapshotTimeout: props.etcdSnapshotTimeout,
-        namespace: props.etcd.usesHostPaths ? hostNs : ns,
-        images: props.images,
+        ...props.etcd,
+        ...dest,
+        namespace: source.usesHostPaths ? hostNs : ns,
+        images: props.etcd.images ?? props.images,
       });
-      if (props.etcd.usesHostPaths) {
-        if (!props.controlPlaneNodes || props.controlPlaneNodes.length === 0) {
-          throw new Error(`${C}: controlPlaneNodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${props.etcd.distribution} control plane back)`);
+      if (source.usesHostPaths) {
+        const config = props.controlPlaneConfig;
+        if (!config || !config.nodes || config.nodes.length === 0) {
+          throw new Error(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution} control plane back)`);
         }
         // Pitfall: a config backup without the PKI (CA, service-account keys).
-        const pki = ['/etc/kubernetes/pki', `/var/lib/rancher/${props.etcd.distribution}/server/tls`];
-        const pkiCovered = props.configPaths === undefined
-          || props.configPaths.some((p) => pki.some((k) => k === p || k.startsWith(`${p}/`)));
-        if (!pkiCovered && !ack.configWithoutPki) {
-          throw new Error(`${C}: the config backup paths (${props.configPaths!.join(', ')}) do not include the cluster PKI (${pki.join(' or ')}); without the CA and service-account keys a restored etcd is unusable. Add it, or set acknowledge.configWithoutPki: true`);
-        }
+        const pki = ['/etc/kubernetes/pki', `/var/lib/rancher/${source.distribution}/server/tls`];
+        const pkiCovered = config.paths === undefined || config.paths.some((p) => pki.some((k) => k === p || k.startsWith(`${p}/`)));
+        if (!pkiCovered) configPathsWithoutPki = { paths: config.paths!, pki };
         this.configBackup = new ControlPlaneConfigBackup(this, 'Config', {
-          clusterName: props.clusterName,
-          source: props.etcd,
-          repository: repository!,
-          nodes: props.controlPlaneNodes,
-          paths: props.configPaths,
+          ...config,
+          ...dest,
+          source,
           // Without the PKI (acknowledged), require what was chosen instead.
-          requiredPaths: pkiCovered ? undefined : props.configPaths,
-          encryptionProviderConfig: props.encryptionProviderConfig,
-          schedule: props.configSchedule,
-          retention: props.configRetention,
+          requiredPaths: config.requiredPaths ?? (pkiCovered ? undefined : config.paths),
           namespace: hostNs,
-          images: props.images,
+          images: config.images ?? props.images,
         });
       }
       this.restoreDrill = new RestoreDrill(this, 'Drill', {
+        ...props.restoreDrill,
         backup: this.etcdBackup,
         namespace: ns,
-        schedule: props.drillSchedule,
-        requiredKeys: props.drillRequiredKeys,
-        images: props.images,
+        images: props.restoreDrill?.images ?? props.images,
       });
       const jobs: Array<BackupJob | undefined> = [this.etcdBackup, this.configBackup, this.restoreDrill];
       this.backupJobs.push(...jobs.filter((j): j is BackupJob => j !== undefined));
-    } else if (!ack.noRestoreDrill && !props.managedControlPlane) {
-      throw new Error(`${C}: no restore drill (it drills the etcd backup): set etcd, or acknowledge.noRestoreDrill: true`);
     }
 
-    const veleroNs = props.veleroNamespace ?? 'velero';
     if (props.velero?.storageLocation) {
       this.veleroStorageLocation = new VeleroBackupStorageLocation(this, 'VeleroLocation', { namespace: veleroNs, ...props.velero.storageLocation });
     }
@@ -392,6 +282,28 @@ export class ClusterBackup extends Construct {
       for (const job of this.backupJobs) this.alerts.watch(job);
       for (const s of this.veleroSchedules) this.alerts.watchVeleroSchedule(s);
     }
+
+    // The named pitfall rules (src/pitfalls.ts) look at the jobs as built, and report through the
+    // construct tree, so a fleet of charts says which cluster's backup trips which rule.
+    const context: PitfallContext = {
+      repository,
+      externalKeys: props.externalKeys !== undefined,
+      endpoints: [repository?.endpoint, props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined),
+      etcd: this.etcdBackup !== undefined,
+      managedControlPlane: props.managedControlPlane ?? false,
+      drill: this.restoreDrill !== undefined,
+      configPathsWithoutPki,
+      retentions: [
+        ...(this.etcdBackup ? [jobRetention('etcd.retention', this.etcdBackup)] : []),
+        ...(this.configBackup ? [jobRetention('controlPlaneConfig.retention', this.configBackup)] : []),
+        ...this.veleroSchedules.map((_v, k) => ({
+          option: `velero.schedules[${props.velero!.schedules[k].name ?? k}].retention`,
+          retention: props.velero!.schedules[k].retention,
+          schedule: props.velero!.schedules[k].schedule,
+        })),
+      ],
+    };
+    this.node.addValidation({ validate: () => pitfalls(C, context, ack) });
   }
 
   /**
@@ -437,7 +349,7 @@ export class ClusterBackup extends Construct {
       add(`## ${step++}. Control-plane config, on each rebuilt control-plane node`, '');
       add('Install the same Kubernetes version, keep kubelet stopped, then per node:', '', '```sh');
       // In the order given: an object's keys put integer-like names ('0') first.
-      for (const node of p.controlPlaneNodes ?? []) {
+      for (const node of config.nodes) {
         const restic = ['restic', '-r', config.resticRepositories[node], ...cacert];
         const select = ['--no-lock', '--host', node, '--tag', CONTROL_PLANE_CONFIG_TAG];
         const target = `/tmp/${node}-config`;
@@ -460,9 +372,9 @@ export class ClusterBackup extends Construct {
       add(shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'));
       add(`${shellWords('sha256sum', snapshot)}   # must equal the sha256 tag`);
       add('```', '');
-      if (p.etcd?.usesHostPaths) {
-        const distribution = p.etcd.distribution;
-        const nodes = p.controlPlaneNodes ?? [];
+      if (p.etcd?.source.usesHostPaths) {
+        const distribution = p.etcd.source.distribution;
+        const nodes = this.configBackup?.nodes ?? [];
         const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
         // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
         const initialCluster = nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
@@ -486,6 +398,11 @@ export class ClusterBackup extends Construct {
         add('```', '');
       }
       add('Check: `kubectl get nodes`; the key count is close to the `etcd-keys` tag.', '');
+    }
+    // Sections the jobs write about themselves (one per job that has one).
+    for (const job of this.backupJobs) {
+      const section = job.restoreSection();
+      if (section !== undefined) add(section.replace(/^## /, `## ${step++}. `).replace(/\n*$/, ''), '');
     }
     if (this.veleroSchedules.length > 0) {
       add(`## ${step++}. Workloads and volumes, with Velero`, '');
@@ -528,19 +445,8 @@ function checkInputs(C: string, props: ClusterBackupProps): void {
     const value = props[option];
     if (value !== undefined) checkDnsLabel(`${C}: ${option}`, value, 63);
   }
-  for (const path of props.configPaths ?? []) checkHostPath(`${C}: configPaths`, path, '/etc/kubernetes');
-  if (props.encryptionProviderConfig !== undefined) {
-    checkHostPath(`${C}: encryptionProviderConfig`, props.encryptionProviderConfig, '/etc/kubernetes/enc/encryption-config.yaml');
-  }
   const s3Url = props.velero?.storageLocation?.s3Url;
   if (s3Url !== undefined) checkHttpUrlHost(`${C}: velero.storageLocation.s3Url`, s3Url);
-  // RestoreDrill checks them too, but under its own option name.
-  for (const key of props.drillRequiredKeys ?? []) {
-    // eslint-disable-next-line no-control-regex
-    if (!key || !key.startsWith('/') || /[\u0000-\u001f\u007f]/.test(key)) {
-      throw new Error(`${C}: drillRequiredKeys: expected etcd keys with a leading '/', each on one line, e.g. '/registry/namespaces/kube-system' (a key without it never exists, and the drill would fail every day); got ${JSON.stringify(key)}`);
-    }
-  }
 }
 
 function alertAdvice(alert: string): string {
@@ -565,18 +471,16 @@ function namespace(scope: Construct, id: string, name: string, level: string): k
 }
 
 /**
- * How long back a retention keeps backups, at least, for a schedule: a policy that covers less
- * than a day cannot undo yesterday's mistake.
+ * The namespaces must not collide: one name cannot be both `privileged` and `restricted`, and
+ * Velero's namespace is Velero's (Pod Security `restricted` there breaks its node agent).
  */
-function checkKeepsADay(C: string, option: string, r: Retention, schedule: Cron): void {
-  if (r.daily || r.weekly || r.monthly || r.yearly) return;
-  const gap = longestGapHours(schedule.expressionString);
-  const spanHours = Math.max(
-    r.keepWithin ? r.keepWithin.toHours() : 0,
-    (r.last ?? 0) * gap,
-    (r.hourly ?? 0) * Math.max(1, gap),
-  );
-  if (spanHours < 24) {
-    throw new Error(`${C}: ${option} (${r}) keeps only about ${spanHours} hours of backups; keep at least a day (e.g. add a daily tier), or set acknowledge.shortRetention: true`);
+function checkNamespaces(C: string, n: { hostNs: string; ns: string; veleroNs: string; hostAccess: boolean; etcd: boolean }): void {
+  if (n.hostAccess && n.hostNs === n.ns) {
+    throw new Error(`${C}: hostAccessNamespace and namespace are both ${JSON.stringify(n.ns)}; the host-path jobs need Pod Security 'privileged' and everything else is kept 'restricted', so give them different namespaces`);
+  }
+  for (const [option, value] of [['namespace', n.ns], ['hostAccessNamespace', n.hostNs]] as const) {
+    if ((option === 'namespace' ? n.etcd : n.hostAccess) && value === n.veleroNs) {
+      throw new Error(`${C}: ${option} is Velero's namespace ${JSON.stringify(value)}; ours get Pod Security labels (which would break Velero's node agent), so use another namespace`);
+    }
   }
 }

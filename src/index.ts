@@ -22,3 +22,4 @@ export * from './velero/velero-restore';
 export * from './verify/restore-drill';
 export * from './monitoring/backup-alerts';
 export * from './policy/key-drop-guard';
+export * from './pitfall-acknowledgements';

@@ -1,4 +1,4 @@
-import { Cron, Duration, Testing } from 'cdk8s';
+import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Encryption, EtcdSource, KeyDropGuard, Retention } from '../src';
 import { testRepository } from './support/charts';
 import { expectValidCustomResources } from './support/crd-validate';
@@ -11,8 +11,8 @@ function synth(props: Partial<ClusterBackupProps> = {}) {
   const backup = new ClusterBackup(chart, 'backup', {
     clusterName: 'prod',
     repository: testRepository(),
-    etcd: EtcdSource.kubeadm(),
-    controlPlaneNodes: ['cp-1', 'cp-2', 'cp-3'],
+    etcd: { source: EtcdSource.kubeadm() },
+    controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
     acknowledge: ok,
     ...props,
   });
@@ -42,7 +42,7 @@ describe('ClusterBackup: composition', () => {
   test('managed control plane: Velero only, in Velero\'s namespace', () => {
     const { manifests } = synth({
       etcd: undefined,
-      controlPlaneNodes: undefined,
+      controlPlaneConfig: undefined,
       repository: undefined,
       managedControlPlane: true,
       velero: {
@@ -129,7 +129,7 @@ describe('ClusterBackup: keys off the cluster', () => {
 
 describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)', () => {
   const velero = { schedules: [{ name: 'apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.daily35Days() }] };
-  const veleroOnly = { etcd: undefined, controlPlaneNodes: undefined, repository: undefined, velero };
+  const veleroOnly = { etcd: undefined, controlPlaneConfig: undefined, repository: undefined, velero };
   const inCluster = BackupRepository.s3({
     bucket: 'backups',
     endpoint: 'https://minio.minio.svc:9000',
@@ -142,42 +142,83 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
       { repository: inCluster, acknowledge: { ...ok, inClusterRepository: true } }],
-    ['config without PKI', { configPaths: ['/etc/kubernetes/manifests'] }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
-      { configPaths: ['/etc/kubernetes/manifests'], acknowledge: { ...ok, configWithoutPki: true } }],
+    ['config without PKI', { controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes/manifests'] } }, /do not include the cluster PKI.*acknowledge.configWithoutPki/,
+      { controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes/manifests'] }, acknowledge: { ...ok, configWithoutPki: true } }],
     ['no restore drill', { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
       { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
-    ['retention that keeps less than a day', { etcdRetention: Retention.keepLast(6) }, /keeps only about 6 hours.*acknowledge.shortRetention/,
-      { etcdRetention: Retention.keepLast(6), acknowledge: { ...ok, shortRetention: true } }],
-    ['retention finer than the schedule', { etcdSchedule: Cron.daily() }, /allowRetentionFinerThanSchedule/, undefined],
+    ['retention that keeps less than a day', { etcd: { source: EtcdSource.kubeadm(), retention: Retention.keepLast(6) } }, /etcd.retention \(.*\) keeps only about 6 hours.*acknowledge.shortRetention/,
+      { etcd: { source: EtcdSource.kubeadm(), retention: Retention.keepLast(6) }, acknowledge: { ...ok, shortRetention: true } }],
+    ['retention finer than the schedule', { etcd: { source: EtcdSource.kubeadm(), schedule: Cron.daily() } }, /allowRetentionFinerThanSchedule/, undefined],
   ])('%s', (_name, bad, message, fixed) => {
     expect(() => synth(bad as any)).toThrow(message);
     if (fixed) expect(() => synth(fixed as any)).not.toThrow();
   });
 
   test('a Velero-only cluster takes no restic repository; a restic repository needs etcd', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, managedControlPlane: true, velero })).toThrow(/repository is only used for etcd/);
+    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, managedControlPlane: true, velero })).toThrow(/repository is only used for etcd/);
     expect(() => synth({ repository: undefined })).toThrow(/repository is required to back up etcd/);
   });
 
   test('Velero\'s storage inside the cluster trips the same guard', () => {
     const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000' } };
-    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
+    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
       .toThrow(/storage endpoint http:\/\/minio.minio.svc:9000 looks like it is inside the cluster/);
   });
 
   test('a ClusterBackup that backs up nothing is an error', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneNodes: undefined, repository: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
+    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
   });
 
   test('a host-based etcd needs the control-plane node list', () => {
-    expect(() => synth({ controlPlaneNodes: undefined })).toThrow(/controlPlaneNodes must list every control-plane node/);
+    expect(() => synth({ controlPlaneConfig: undefined })).toThrow(/controlPlaneConfig.nodes must list every control-plane node/);
   });
 
-  test('GIVEN drill keys without a leading "/" WHEN synthesized THEN the error names drillRequiredKeys', () => {
-    expect(() => synth({ drillRequiredKeys: ['registry/namespaces/kube-system'] }))
-      .toThrow(/ClusterBackup: drillRequiredKeys: expected etcd keys with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
-    expect(() => synth({ drillRequiredKeys: ['-x'] })).toThrow(/drillRequiredKeys/);
-    expect(() => synth({ drillRequiredKeys: ['/registry/namespaces/prod'] })).not.toThrow();
+  test('GIVEN drill keys without a leading "/" WHEN synthesized THEN the error names requiredKeys', () => {
+    expect(() => synth({ restoreDrill: { requiredKeys: ['registry/namespaces/kube-system'] } }))
+      .toThrow(/RestoreDrill: requiredKeys: expected an etcd key with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
+    expect(() => synth({ restoreDrill: { requiredKeys: ['-x'] } })).toThrow(/requiredKeys/);
+    expect(() => synth({ restoreDrill: { requiredKeys: ['/registry/namespaces/prod'] } })).not.toThrow();
+  });
+
+  test('GIVEN namespaces that collide WHEN synthesized THEN the error says which and why', () => {
+    expect(() => synth({ hostAccessNamespace: 'backups', namespace: 'backups' }))
+      .toThrow(/hostAccessNamespace and namespace are both "backups".*'privileged'.*'restricted'/);
+    expect(() => synth({ namespace: 'velero' })).toThrow(/ClusterBackup: namespace is Velero's namespace "velero"/);
+    expect(() => synth({ hostAccessNamespace: 'velero' })).toThrow(/ClusterBackup: hostAccessNamespace is Velero's namespace "velero"/);
+    expect(() => synth({ namespace: 'ops', veleroNamespace: 'ops' })).toThrow(/namespace is Velero's namespace "ops"/);
+    // An external etcd needs no host access namespace, so it may share a name with nothing else.
+    expect(() => synth({
+      etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) },
+      controlPlaneConfig: undefined,
+      hostAccessNamespace: 'backup-system',
+    })).not.toThrow();
+  });
+
+  test('GIVEN a namespace inside a nested option WHEN synthesized THEN it is refused, not silently overridden', () => {
+    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), namespace: 'x' } })).toThrow(/etcd.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace/);
+    expect(() => synth({ restoreDrill: { namespace: 'x' } })).toThrow(/restoreDrill.namespace/);
+  });
+
+  test('GIVEN controlPlaneConfig with an external etcd WHEN synthesized THEN it is an error', () => {
+    expect(() => synth({ etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) } }))
+      .toThrow(/controlPlaneConfig backs up the control-plane nodes of an etcd on them.*external etcd has none here/);
+  });
+
+  test('the pitfall rules report through the construct tree: a fleet says which chart', () => {
+    const app = Testing.app();
+    const a = new Chart(app, 'cluster-a');
+    const b = new Chart(app, 'cluster-b');
+    for (const chart of [a, b]) {
+      new ClusterBackup(chart, 'backup', {
+        clusterName: chart.node.id,
+        repository: testRepository(),
+        etcd: { source: EtcdSource.kubeadm(), retention: chart === b ? Retention.keepLast(3) : undefined },
+        controlPlaneConfig: { nodes: ['cp-1'] },
+        acknowledge: ok,
+      });
+    }
+    expect(() => app.synth()).toThrow(/cluster-b\/backup.*etcd.retention \(.*\) keeps only about 3 hours/s);
+    expect(() => app.synth()).not.toThrow(/cluster-a\/backup/);
   });
 
   test('the etcd job options reach the etcd backup: key-drop guard and snapshot timeout', () => {
@@ -188,9 +229,11 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       return Object.fromEntries(vars.map((e: any) => [e.name, e.value]));
     };
     expect(env(synth().manifests)).toMatchObject({ DROP_GUARD_MAX_PERCENT: '50', ETCD_SNAPSHOT_TIMEOUT: '600s' });
-    const custom = env(synth({ etcdKeyDropGuard: KeyDropGuard.maxDropPercent(30), etcdSnapshotTimeout: Duration.minutes(20) }).manifests);
+    const etcd = { source: EtcdSource.kubeadm(), keyDropGuard: KeyDropGuard.maxDropPercent(30), snapshotTimeout: Duration.minutes(20) };
+    const custom = env(synth({ etcd }).manifests);
     expect(custom).toMatchObject({ DROP_GUARD_MAX_PERCENT: '30', ETCD_SNAPSHOT_TIMEOUT: '1200s' });
-    expect(env(synth({ etcdKeyDropGuard: KeyDropGuard.unguardedAcceptingDataLoss() }).manifests).DROP_GUARD_MAX_PERCENT).toBeUndefined();
+    const unguarded = { source: EtcdSource.kubeadm(), keyDropGuard: KeyDropGuard.unguardedAcceptingDataLoss() };
+    expect(env(synth({ etcd: unguarded }).manifests).DROP_GUARD_MAX_PERCENT).toBeUndefined();
   });
 
   test('the runbook tells what a failed etcd backup with DATA LOSS SUSPECTED means and what to do', () => {

@@ -154,8 +154,12 @@ const SCENARIOS: Scenario[] = [
     caCert: true,
     props: {
       clusterName: '0-edge',
-      etcd: EtcdSource.kubeadm({ caCert: '/etc/kubernetes/pki/etcd/-ca+@_.crt' }),
-      controlPlaneNodes: ['cp-1.example.internal', LONGEST_NODE, '0'],
+      etcd: { source: EtcdSource.kubeadm({ caCert: '/etc/kubernetes/pki/etcd/-ca+@_.crt' }) },
+      controlPlaneConfig: {
+        nodes: ['cp-1.example.internal', LONGEST_NODE, '0'],
+        paths: ['/etc/kubernetes', '/opt/-dash/@at/+plus/a.b_c', '/var/lib/x@y+z'],
+        encryptionProviderConfig: '/etc/enc@+/-x_.y',
+      },
       repository: BackupRepository.s3({
         bucket: 'a.b-c',
         prefix: '/K8s_x/v1.2-y/-z/',
@@ -165,8 +169,6 @@ const SCENARIOS: Scenario[] = [
         credentials: creds,
         encryption,
       }),
-      configPaths: ['/etc/kubernetes', '/opt/-dash/@at/+plus/a.b_c', '/var/lib/x@y+z'],
-      encryptionProviderConfig: '/etc/enc@+/-x_.y',
       hostAccessNamespace: 'h'.repeat(63),
       namespace: '0',
       veleroNamespace: 'v-1',
@@ -182,8 +184,8 @@ const SCENARIOS: Scenario[] = [
     caCert: false,
     props: {
       clusterName: 'k3s',
-      etcd: EtcdSource.k3s({ clientKey: '/var/lib/rancher/k3s/server/tls/etcd/@client+key_.-' }),
-      controlPlaneNodes: ['server-0', 'server-1.k3s.internal'],
+      etcd: { source: EtcdSource.k3s({ clientKey: '/var/lib/rancher/k3s/server/tls/etcd/@client+key_.-' }) },
+      controlPlaneConfig: { nodes: ['server-0', 'server-1.k3s.internal'] },
       repository: BackupRepository.gcs({ bucket: 'g_b.c-1', projectId: 'proj-123456', prefix: 'a_b/c.d', credentials: creds, encryption }),
       acknowledge: { keysStoredOutsideCluster: true },
     },
@@ -193,8 +195,8 @@ const SCENARIOS: Scenario[] = [
     caCert: false,
     props: {
       clusterName: 'rke2',
-      etcd: EtcdSource.rke2(),
-      controlPlaneNodes: ['rke2-0', 'rke2-1'],
+      etcd: { source: EtcdSource.rke2() },
+      controlPlaneConfig: { nodes: ['rke2-0', 'rke2-1'] },
       repository: BackupRepository.azureBlob({ accountName: 'acct0', container: 'c-1', prefix: '-', credentials: creds, encryption }),
       velero: {
         schedules: [
@@ -210,7 +212,7 @@ const SCENARIOS: Scenario[] = [
     caCert: false,
     props: {
       clusterName: 'legacy',
-      etcd: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd.tls-1' }),
+      etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd.tls-1' }) },
       repository: BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://10.0.0.1:65535', credentials: creds, encryption }),
       acknowledge: { keysStoredOutsideCluster: true },
     },
@@ -245,7 +247,7 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
   const calls: string[][] = [];
   const cacert = s.caCert ? ['--cacert', 'ca.crt'] : [];
   const config = b.configBackup;
-  for (const node of config ? s.props.controlPlaneNodes! : []) {
+  for (const node of config ? s.props.controlPlaneConfig!.nodes : []) {
     const restic = ['restic', '-r', config!.resticRepositories[node], ...cacert];
     const select = ['--no-lock', '--host', node, '--tag', 'control-plane-config'];
     calls.push([...restic, 'snapshots', ...select]);
@@ -261,10 +263,10 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
     calls.push([...restic, 'snapshots', ...select]);
     calls.push([...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore']);
     calls.push(['sha256sum', snapshot]);
-    const distribution = s.props.etcd!.distribution;
+    const distribution = s.props.etcd!.source.distribution;
     if (distribution !== 'external') {
       const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
-      const initialCluster = s.props.controlPlaneNodes!.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
+      const initialCluster = s.props.controlPlaneConfig!.nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
       calls.push(distribution === 'kubeadm'
         ? ['sudo', 'mv', '/etc/kubernetes/manifests', '/etc/kubernetes/manifests.off']
         : ['sudo', 'systemctl', 'stop', distribution === 'k3s' ? 'k3s' : 'rke2-server']);
@@ -367,11 +369,9 @@ describe('with the input checks switched off, the payloads of issue 8 stay inert
     const chart = testing.chart();
     const backup = new lib.ClusterBackup(chart, 'backup', {
       clusterName: 'prod',
-      etcd: lib.EtcdSource.kubeadm(),
-      controlPlaneNodes: ['cp-1'],
+      etcd: { source: lib.EtcdSource.kubeadm() },
+      controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes', ...hostilePaths], encryptionProviderConfig: '/etc/x$(id)' },
       repository: lib.BackupRepository.s3({ bucket: 'backups', endpoint, credentials: creds, encryption }),
-      configPaths: ['/etc/kubernetes', ...hostilePaths],
-      encryptionProviderConfig: '/etc/x$(id)',
       namespace: 'backup;$(id)',
       acknowledge: ok,
     });
@@ -445,8 +445,8 @@ function cluster(props: Partial<ClusterBackupProps> = {}): ClusterBackup {
   return build({
     clusterName: 'prod',
     repository: testRepository(),
-    etcd: EtcdSource.kubeadm(),
-    controlPlaneNodes: ['cp-1'],
+    etcd: { source: EtcdSource.kubeadm() },
+    controlPlaneConfig: { nodes: ['cp-1'] },
     acknowledge: ok,
     ...props,
   });
@@ -475,8 +475,8 @@ describe('host paths: absolute, normalized, path-safe characters only', () => {
   test.each(BAD_PATHS)('config path %j is rejected, naming the option', (bad) => {
     // GIVEN a path with shell syntax, WHEN it is configured, THEN synth refuses it with the value
     const got = new RegExp(`expected an absolute host path .*; got ${literal(JSON.stringify(bad))}$`);
-    expect(() => cluster({ configPaths: ['/etc/kubernetes', bad] })).toThrow(new RegExp(`^ClusterBackup: configPaths: ${got.source}`));
-    expect(() => cluster({ encryptionProviderConfig: bad })).toThrow(new RegExp(`^ClusterBackup: encryptionProviderConfig: ${got.source}`));
+    expect(() => cluster({ controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes', bad] } })).toThrow(new RegExp(`^ControlPlaneConfigBackup: paths: ${got.source}`));
+    expect(() => cluster({ controlPlaneConfig: { nodes: ['cp-1'], encryptionProviderConfig: bad } })).toThrow(new RegExp(`^ControlPlaneConfigBackup: encryptionProviderConfig: ${got.source}`));
     expect(() => configBackup({ paths: ['/etc/kubernetes', bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: paths: ${got.source}`));
     expect(() => configBackup({ files: [bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: files: ${got.source}`));
     expect(() => configBackup({ requiredPaths: [bad] })).toThrow(new RegExp(`^ControlPlaneConfigBackup: requiredPaths: ${got.source}`));
@@ -494,7 +494,8 @@ describe('host paths: absolute, normalized, path-safe characters only', () => {
   });
 
   test('the path characters real configurations use are accepted', () => {
-    expect(() => cluster({ configPaths: ['/etc/kubernetes', '/opt/-a/@b/+c/d.e_f'], encryptionProviderConfig: '/etc/k8s@1/enc+2.yaml' })).not.toThrow();
+    expect(() => cluster({ controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes', '/opt/-a/@b/+c/d.e_f'], encryptionProviderConfig: '/etc/k8s@1/enc+2.yaml' } }))
+      .not.toThrow();
     expect(() => EtcdSource.kubeadm({ caCert: '/etc/pki/etcd@1/ca+2_x-y.crt' })).not.toThrow();
   });
 });

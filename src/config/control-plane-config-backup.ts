@@ -7,20 +7,15 @@ import { resources } from '../internal/hardening';
 import { DNS_SUBDOMAIN, checkDnsLabel } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { BackupJob } from '../job/backup-job';
-import { BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
 import { Retention } from '../policy/retention';
 
 /**
- * Props of {@link ControlPlaneConfigBackup}.
+ * Options of a {@link ControlPlaneConfigBackup} (what `ClusterBackup` takes as
+ * `controlPlaneConfig`; it gives the source from its etcd).
  */
-export interface ControlPlaneConfigBackupProps extends BackupJobOptions {
-  /**
-   * The control plane's distribution (the same `EtcdSource` as the etcd backup): it decides the
-   * default paths and the tolerations. `EtcdSource.external()` has no default paths: set
-   * `paths`, `files` and `requiredPaths`.
-   */
-  readonly source: EtcdSource;
+export interface ControlPlaneConfigOptions extends BackupJobOptions {
   /**
    * Names of EVERY control-plane node (as in `kubectl get nodes`). Each node gets its own
    * CronJob pinned to it, its own restic host and its own repository path.
@@ -69,6 +64,18 @@ export interface ControlPlaneConfigBackupProps extends BackupJobOptions {
   readonly resources?: kplus.ContainerResources;
 }
 
+/**
+ * Props of {@link ControlPlaneConfigBackup}.
+ */
+export interface ControlPlaneConfigBackupProps extends ControlPlaneConfigOptions, BackupDestination {
+  /**
+   * The control plane's distribution (the same `EtcdSource` as the etcd backup): it decides the
+   * default paths and the tolerations. `EtcdSource.external()` has no default paths: set
+   * `paths`, `files` and `requiredPaths`.
+   */
+  readonly source: EtcdSource;
+}
+
 /** restic tag of every control-plane config backup. */
 export const CONTROL_PLANE_CONFIG_TAG = 'control-plane-config';
 
@@ -112,6 +119,8 @@ const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tm
  * back where it was, with its mode and owner.
  */
 export class ControlPlaneConfigBackup extends BackupJob {
+  /** The control-plane nodes, in the order given. */
+  public readonly nodes: string[];
   /** The restic repository URL of each node. */
   public readonly resticRepositories: { [node: string]: string };
   /** The directories backed up. */
@@ -180,6 +189,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
       requiredFile: '/scripts/required-paths.txt',
     });
 
+    this.nodes = [...nodes];
     this.resticRepositories = {};
     for (const node of nodes) {
       const nodeScope = new Construct(this, node);

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { EtcdSource } from './etcd-source';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { BackupJob } from '../job/backup-job';
-import { BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadDirectory } from '../job/restic-step';
 import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
@@ -34,9 +34,9 @@ export interface EtcdBackupResources {
 }
 
 /**
- * Props of {@link EtcdSnapshotBackup}.
+ * Options of an {@link EtcdSnapshotBackup} (what `ClusterBackup` takes as `etcd`).
  */
-export interface EtcdSnapshotBackupProps extends BackupJobOptions {
+export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
   /** Which etcd to snapshot and how to reach it. */
   readonly source: EtcdSource;
   /**
@@ -72,6 +72,11 @@ export interface EtcdSnapshotBackupProps extends BackupJobOptions {
    */
   readonly keyDropGuard?: KeyDropGuard;
 }
+
+/**
+ * Props of {@link EtcdSnapshotBackup}.
+ */
+export interface EtcdSnapshotBackupProps extends EtcdSnapshotBackupOptions, BackupDestination {}
 
 /** restic tag of every etcd snapshot this library takes. */
 export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';

@@ -25,16 +25,11 @@ export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.5.16-0';
 export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.17.3';
 
 /**
- * Options every backup CronJob of this library takes.
+ * Options every backup CronJob of this library takes. A composite (`ClusterBackup`) passes them
+ * through unchanged in its nested per-kind options; the cluster name and the repository come
+ * from the composite (or, for a job on its own, from the job's props).
  */
 export interface BackupJobOptions {
-  /**
-   * Name of the cluster: part of the restic repository path (`<prefix>/<clusterName>/...`) and
-   * of the object names.
-   */
-  readonly clusterName: string;
-  /** Where the backups go. */
-  readonly repository: BackupRepository;
   /**
    * When to back up.
    * @default - hourly for etcd snapshots, daily for control-plane config
@@ -87,4 +82,18 @@ export interface BackupJobOptions {
    * @default - none (the cluster default)
    */
   readonly priorityClassName?: string;
+}
+
+/**
+ * What a backup job on its own needs besides its options: whose backups they are, and where they
+ * go. (Inside a `ClusterBackup`, the composite gives both.)
+ */
+export interface BackupDestination {
+  /**
+   * Name of the cluster: part of the restic repository path (`<prefix>/<clusterName>/...`) and
+   * of the object names.
+   */
+  readonly clusterName: string;
+  /** Where the backups go. */
+  readonly repository: BackupRepository;
 }

@@ -1,7 +1,7 @@
 import { ApiObject, Chart, Cron, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { BackupJobOptions } from './backup-job-options';
+import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { readAsset } from '../internal/assets';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
@@ -11,7 +11,7 @@ import { Retention } from '../policy/retention';
 /**
  * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
  */
-export interface BackupJobProps extends BackupJobOptions {
+export interface BackupJobProps extends BackupJobOptions, BackupDestination {
   /**
    * Name of the job's ServiceAccount, of its scripts ConfigMap (`<name>-scripts`) and, unless a
    * CronJob is given its own, of its CronJob (≤ 52 characters).
@@ -128,7 +128,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   /** Its CronJobs, in the order they were added. */
   public readonly cronJobs: kplus.CronJob[] = [];
 
-  private readonly options: BackupJobOptions;
+  private readonly options: BackupJobProps;
   private readonly apiAccess: boolean;
   private readonly alertPrefix: string;
   private readonly alertGroup: string;
@@ -187,6 +187,18 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   /** Every CronJob of the job, as monitoring and the runbook read it. */
   public get scheduledJobs(): ScheduledJob[] {
     return [...this.scheduled];
+  }
+
+  /**
+   * The job's section of the restore runbook: Markdown that starts with a `## ` heading (without
+   * a number: the runbook numbers its steps), with the exact commands to restore what this job
+   * backed up. Every value in a shell block must be quoted for the shell (the runbook is pasted
+   * into one at 3 a.m.).
+   * @returns undefined when the job has nothing to restore (a drill) or the runbook covers it
+   * elsewhere
+   */
+  public restoreSection(): string | undefined {
+    return undefined;
   }
 
   /** Adds a file (a path list, a key list) next to the scripts in `/scripts`. */

@@ -8,11 +8,9 @@ import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/b
 import { resticRepositoryAccess } from '../job/restic-step';
 
 /**
- * Props of {@link RestoreDrill}.
+ * Options of a {@link RestoreDrill} (what `ClusterBackup` takes as `restoreDrill`).
  */
-export interface RestoreDrillProps {
-  /** The etcd backup whose newest snapshot the drill restores. */
-  readonly backup: EtcdSnapshotBackup;
+export interface RestoreDrillOptions {
   /**
    * When to run the drill.
    * @default - daily at 04:30
@@ -62,6 +60,14 @@ export interface RestoreDrillProps {
    * @default Duration.minutes(45)
    */
   readonly activeDeadline?: Duration;
+}
+
+/**
+ * Props of {@link RestoreDrill}.
+ */
+export interface RestoreDrillProps extends RestoreDrillOptions {
+  /** The etcd backup whose newest snapshot the drill restores. */
+  readonly backup: EtcdSnapshotBackup;
 }
 
 const WORK = '/work';
