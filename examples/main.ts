@@ -7,7 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Encryption, EtcdSnapshotBackupOptions, EtcdSource, Retention,
+  BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Database, DatabaseDumpBackupOptions, Encryption,
+  EtcdSnapshotBackupOptions, EtcdSource, Retention,
 } from '../src';
 
 interface ClusterSpec {
@@ -16,6 +17,7 @@ interface ClusterSpec {
   readonly etcd?: EtcdSnapshotBackupOptions;
   readonly controlPlaneNodes?: string[];
   readonly velero?: ClusterVeleroOptions;
+  readonly databases?: DatabaseDumpBackupOptions[];
 }
 
 const nightly = Cron.schedule({ minute: '0', hour: '2' });
@@ -39,7 +41,21 @@ const appsBackup = (cluster: string): ClusterVeleroOptions => ({
 });
 
 const fleet: ClusterSpec[] = [
-  { name: 'prod-eu', etcd: { source: EtcdSource.kubeadm() }, controlPlaneNodes: ['prod-eu-cp-1', 'prod-eu-cp-2', 'prod-eu-cp-3'], velero: appsBackup('prod-eu') },
+  {
+    name: 'prod-eu',
+    etcd: { source: EtcdSource.kubeadm() },
+    controlPlaneNodes: ['prod-eu-cp-1', 'prod-eu-cp-2', 'prod-eu-cp-3'],
+    velero: appsBackup('prod-eu'),
+    // The orders database runs outside the cluster: a consistent dump, drilled every morning.
+    databases: [{
+      database: Database.postgres({
+        host: 'orders-db.prod-eu.acme.example',
+        database: 'orders',
+        credentials: { user: 'backup', password: { name: 'orders-db-backup', key: 'password' } },
+      }),
+      drill: { requiredTable: 'orders' },
+    }],
+  },
   {
     name: 'edge-k3s',
     etcd: {
@@ -77,6 +93,7 @@ export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBacku
       managedControlPlane: !selfManaged,
       controlPlaneConfig: cluster.controlPlaneNodes ? { nodes: cluster.controlPlaneNodes } : undefined,
       velero: cluster.velero,
+      databases: cluster.databases,
       // The repository password and S3 keys come from the platform team's vault.
       externalKeys: !selfManaged ? undefined : {
         storeName: 'vault-backend',

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
+import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
 import { checkDnsLabel } from './internal/names';
 import { shellComment, shellWords } from './internal/shell';
@@ -81,6 +82,13 @@ export interface ClusterBackupProps {
    * @default - required with an etcd on the cluster's own nodes (kubeadm, k3s, RKE2)
    */
   readonly controlPlaneConfig?: ControlPlaneConfigOptions;
+  /**
+   * Databases to dump (PostgreSQL, MySQL/MariaDB), each with every option of
+   * `DatabaseDumpBackup` (its `database`, schedule, retention, drill, ...). They need the
+   * repository and run in `namespace`.
+   * @default - none
+   */
+  readonly databases?: DatabaseDumpBackupOptions[];
   /**
    * The restore drill of the etcd backup (schedule, requiredKeys, ...).
    * @default - a drill with RestoreDrill's defaults (daily at 04:30)
@@ -163,7 +171,9 @@ export class ClusterBackup extends Construct {
   public readonly alerts?: BackupAlerts;
   /** Where each key lives outside the cluster, when `externalKeys` is set. */
   public readonly keyLocations: string[];
-  /** Every backup job it composes (etcd, config, drill), as alerts and the runbook read them. */
+  /** The database dump backups, in the order of `databases`. */
+  public readonly databaseBackups: DatabaseDumpBackup[];
+  /** Every backup job it composes (etcd, config, drills, databases), as alerts and the runbook read them. */
   public readonly backupJobs: BackupJob[] = [];
 
   private readonly props: ClusterBackupProps;
@@ -174,17 +184,19 @@ export class ClusterBackup extends Construct {
     const ack = props.acknowledge ?? {};
     this.props = props;
     const repository = props.repository;
+    const databases = props.databases ?? [];
     if (props.etcd && !repository) throw new Error(`${C}: repository is required to back up etcd (and the control-plane config)`);
-    if (repository && !props.etcd) {
-      throw new Error(`${C}: repository is only used for etcd and control-plane config backups; a Velero-only cluster uses velero.storageLocation`);
+    if (databases.length > 0 && !repository) throw new Error(`${C}: repository is required to back up databases`);
+    if (repository && !props.etcd && databases.length === 0) {
+      throw new Error(`${C}: repository is only used for etcd, control-plane config and database backups; a Velero-only cluster uses velero.storageLocation`);
     }
     if (props.externalKeys && !repository) throw new Error(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
     checkInputs(C, props);
     if (props.etcd && props.managedControlPlane) {
       throw new Error(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
     }
-    if (!props.etcd && (!props.velero || props.velero.schedules.length === 0)) {
-      throw new Error(`${C}: nothing to back up: set etcd and/or velero.schedules`);
+    if (!props.etcd && databases.length === 0 && (!props.velero || props.velero.schedules.length === 0)) {
+      throw new Error(`${C}: nothing to back up: set etcd, databases and/or velero.schedules`);
     }
     if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
       throw new Error(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
@@ -196,7 +208,11 @@ export class ClusterBackup extends Construct {
     }
     // The composite decides where its jobs live (Pod Security differs): a nested namespace would
     // be silently overridden, so it is an error.
-    for (const [option, nested] of [['etcd', props.etcd], ['controlPlaneConfig', props.controlPlaneConfig], ['restoreDrill', props.restoreDrill]] as const) {
+    const nestedOptions: Array<[string, { namespace?: string } | undefined]> = [
+      ['etcd', props.etcd], ['controlPlaneConfig', props.controlPlaneConfig], ['restoreDrill', props.restoreDrill],
+      ...databases.map((d, k): [string, { namespace?: string }] => [`databases[${k}]`, d]),
+    ];
+    for (const [option, nested] of nestedOptions) {
       if (nested?.namespace !== undefined) {
         throw new Error(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
       }
@@ -205,15 +221,15 @@ export class ClusterBackup extends Construct {
     const hostNs = props.hostAccessNamespace ?? 'backup-system-host';
     const ns = props.namespace ?? 'backup-system';
     const veleroNs = props.veleroNamespace ?? 'velero';
-    checkNamespaces(C, { hostNs, ns, veleroNs, hostAccess: source?.usesHostPaths ?? false, etcd: props.etcd !== undefined });
+    checkNamespaces(C, { hostNs, ns, veleroNs, hostAccess: source?.usesHostPaths ?? false, etcd: props.etcd !== undefined || databases.length > 0 });
     if (props.createNamespaces ?? true) {
       if (source?.usesHostPaths) namespace(this, 'HostAccessNamespace', hostNs, 'privileged');
-      if (props.etcd) namespace(this, 'Namespace', ns, 'restricted');
+      if (props.etcd || databases.length > 0) namespace(this, 'Namespace', ns, 'restricted');
     }
 
     const usedNamespaces = [...new Set([
       ...(source?.usesHostPaths ? [hostNs] : []),
-      ...(props.etcd ? [ns] : []),
+      ...(props.etcd || databases.length > 0 ? [ns] : []),
     ])];
     this.keyLocations = [];
     if (props.externalKeys) {
@@ -235,10 +251,10 @@ export class ClusterBackup extends Construct {
       if (source.usesHostPaths) {
         const config = props.controlPlaneConfig;
         if (!config || !config.nodes || config.nodes.length === 0) {
-          throw new Error(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution} control plane back)`);
+          throw new Error(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution.name} control plane back)`);
         }
         // Pitfall: a config backup without the PKI (CA, service-account keys).
-        const pki = ['/etc/kubernetes/pki', `/var/lib/rancher/${source.distribution}/server/tls`];
+        const pki = source.distribution.pkiPaths;
         const pkiCovered = config.paths === undefined || config.paths.some((p) => pki.some((k) => k === p || k.startsWith(`${p}/`)));
         if (!pkiCovered) configPathsWithoutPki = { paths: config.paths!, pki };
         this.configBackup = new ControlPlaneConfigBackup(this, 'Config', {
@@ -259,6 +275,18 @@ export class ClusterBackup extends Construct {
       });
       const jobs: Array<BackupJob | undefined> = [this.etcdBackup, this.configBackup, this.restoreDrill];
       this.backupJobs.push(...jobs.filter((j): j is BackupJob => j !== undefined));
+    }
+    // Database dumps need no host access: the restricted namespace, like the drill.
+    this.databaseBackups = databases.map((d, k) => new DatabaseDumpBackup(this, `Database${k}`, {
+      ...d,
+      clusterName: props.clusterName,
+      repository: repository!,
+      namespace: ns,
+      images: d.images ?? props.images,
+    }));
+    for (const db of this.databaseBackups) {
+      this.backupJobs.push(db);
+      if (db.drill) this.backupJobs.push(db.drill);
     }
 
     if (props.velero?.storageLocation) {
@@ -296,6 +324,7 @@ export class ClusterBackup extends Construct {
       retentions: [
         ...(this.etcdBackup ? [jobRetention('etcd.retention', this.etcdBackup)] : []),
         ...(this.configBackup ? [jobRetention('controlPlaneConfig.retention', this.configBackup)] : []),
+        ...this.databaseBackups.map((d, k) => jobRetention(`databases[${k}].retention`, d)),
         ...this.veleroSchedules.map((_v, k) => ({
           option: `velero.schedules[${props.velero!.schedules[k].name ?? k}].retention`,
           retention: props.velero!.schedules[k].retention,
@@ -375,26 +404,17 @@ export class ClusterBackup extends Construct {
       if (p.etcd?.source.usesHostPaths) {
         const distribution = p.etcd.source.distribution;
         const nodes = this.configBackup?.nodes ?? [];
-        const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
+        const dataDir = distribution.etcdDataDir!;
         // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
         const initialCluster = nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
         add(`On every control-plane node (${nodes.join(', ')}), with the same snapshot file:`, '');
         add('```sh');
-        if (distribution === 'kubeadm') {
-          add('sudo mv /etc/kubernetes/manifests /etc/kubernetes/manifests.off   # stops etcd and the API server');
-        } else {
-          add(shellWords('sudo', 'systemctl', 'stop', distribution === 'k3s' ? 'k3s' : 'rke2-server'));
-        }
+        add(...distribution._stopControlPlane());
         add(shellWords('sudo', 'mv', dataDir, `${dataDir}.broken`));
         add(`${shellWords('sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir)} \\`);
         add(`  --name "$(hostname)" ${shellWords('--initial-cluster', initialCluster)} \\`);
         add(`  ${shellWords('--initial-advertise-peer-urls', 'https://<this-node-ip>:2380')}`);
-        if (distribution === 'kubeadm') {
-          add('sudo mv /etc/kubernetes/manifests.off /etc/kubernetes/manifests');
-          add('sudo systemctl start kubelet');
-        } else {
-          add(shellComment(`${distribution}: or use its own \`${distribution === 'k3s' ? 'k3s' : 'rke2'} server --cluster-reset --cluster-reset-restore-path=<file>\``));
-        }
+        add(...distribution._startControlPlane());
         add('```', '');
       }
       add('Check: `kubectl get nodes`; the key count is close to the `etcd-keys` tag.', '');

@@ -1,5 +1,5 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Encryption, EtcdSource, KeyDropGuard, Retention } from '../src';
+import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, KeyDropGuard, Retention } from '../src';
 import { testRepository } from './support/charts';
 import { expectValidCustomResources } from './support/crd-validate';
 import { expectValidManifests, isCustomResource } from './support/validate';
@@ -219,6 +219,35 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     }
     expect(() => app.synth()).toThrow(/cluster-b\/backup.*etcd.retention \(.*\) keeps only about 3 hours/s);
     expect(() => app.synth()).not.toThrow(/cluster-a\/backup/);
+  });
+
+  test('databases join through the job contract: CronJobs in the restricted namespace, alerts and runbook with no per-kind code', () => {
+    const credentials = { password: { name: 'app-db', key: 'password' }, user: 'backup' };
+    const { backup, manifests } = synth({
+      databases: [
+        { database: Database.postgres({ host: 'db.prod.example.com', database: 'app', credentials }), drill: { requiredTable: 'orders' } },
+        { database: Database.mysql({ host: 'mysql.prod.example.com', database: 'shop', credentials }) },
+      ],
+    });
+    const cronJobs = manifests.filter((m) => m.kind === 'CronJob').map((c) => [c.metadata.name, c.metadata.namespace]);
+    for (const db of backup.databaseBackups) expect(cronJobs).toContainEqual([db.cronJob.name, 'backup-system']);
+    expect(backup.databaseBackups[0].drill).toBeDefined();
+    expect(cronJobs).toContainEqual([backup.databaseBackups[0].drill!.cronJob.name, 'backup-system']);
+    const alerts = backup.alerts!.alertNames();
+    expect(alerts).toEqual(expect.arrayContaining(['DatabaseDumpBackupFailed', 'DatabaseDumpBackupTooOld', 'DatabaseRestoreDrillFailed']));
+    const runbook = backup.restoreRunbook();
+    expect(runbook).toMatch(/## \d+\. .*app/);
+    expect(runbook).toContain('psql');
+    expect(runbook).toContain('mariadb');
+    expect(expectValidManifests(manifests)).toBeUndefined();
+  });
+
+  test('databases without a repository, or with a nested namespace, are errors', () => {
+    const database = Database.postgres({ host: 'db.example.com', database: 'app', credentials: { password: { name: 'db', key: 'pw' } } });
+    const managed = { etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true };
+    expect(() => synth({ ...managed, databases: [{ database }] }))
+      .toThrow(/repository is required to back up databases/);
+    expect(() => synth({ databases: [{ database, namespace: 'db' }] })).toThrow(/databases\[0\].namespace: ClusterBackup places its jobs itself/);
   });
 
   test('the etcd job options reach the etcd backup: key-drop guard and snapshot timeout', () => {

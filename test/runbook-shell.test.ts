@@ -263,7 +263,7 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
     calls.push([...restic, 'snapshots', ...select]);
     calls.push([...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore']);
     calls.push(['sha256sum', snapshot]);
-    const distribution = s.props.etcd!.source.distribution;
+    const distribution = s.props.etcd!.source.distribution.name;
     if (distribution !== 'external') {
       const dataDir = distribution === 'kubeadm' ? '/var/lib/etcd' : `/var/lib/rancher/${distribution}/server/db/etcd`;
       const initialCluster = s.props.controlPlaneConfig!.nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');

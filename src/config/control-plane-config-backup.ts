@@ -79,26 +79,6 @@ export interface ControlPlaneConfigBackupProps extends ControlPlaneConfigOptions
 /** restic tag of every control-plane config backup. */
 export const CONTROL_PLANE_CONFIG_TAG = 'control-plane-config';
 
-interface DistributionPaths { paths: string[]; files: string[]; required: string[] }
-
-function distributionPaths(distribution: string): DistributionPaths | undefined {
-  if (distribution === 'kubeadm') {
-    return {
-      paths: ['/etc/kubernetes'],
-      files: ['/var/lib/kubelet/config.yaml'],
-      required: ['/etc/kubernetes/pki/ca.crt', '/etc/kubernetes/pki/sa.key', '/etc/kubernetes/manifests'],
-    };
-  }
-  if (distribution === 'k3s' || distribution === 'rke2') {
-    const server = `/var/lib/rancher/${distribution}/server`;
-    return {
-      paths: [`${server}/tls`, `${server}/cred`, `${server}/manifests`, `/etc/rancher/${distribution}`],
-      files: [`${server}/token`],
-      required: [`${server}/tls/server-ca.crt`, `${server}/tls/client-ca.crt`, `${server}/token`],
-    };
-  }
-  return undefined;
-}
 
 /** Paths the restic container itself needs: a host mount there would break it. */
 const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tmp', '/scripts', '/etc/ssl', '/etc/backup-repository'];
@@ -144,13 +124,13 @@ export class ControlPlaneConfigBackup extends BackupJob {
     });
     if (!props.source) throw new Error(`${C}: source is required, e.g. EtcdSource.kubeadm()`);
 
-    const defaults = distributionPaths(props.source.distribution);
+    const defaults = props.source.distribution.controlPlaneConfig;
     if (!defaults && (props.paths === undefined || props.requiredPaths === undefined)) {
-      throw new Error(`${C}: the distribution ${JSON.stringify(props.source.distribution)} has no default config paths; set paths (and files) and requiredPaths explicitly`);
+      throw new Error(`${C}: the distribution ${JSON.stringify(props.source.distribution.name)} has no default config paths; set paths (and files) and requiredPaths explicitly`);
     }
     this.paths = checkPaths(`${C}: paths`, props.paths ?? defaults!.paths);
     this.files = checkPaths(`${C}: files`, props.files ?? defaults?.files ?? []);
-    const required = checkPaths(`${C}: requiredPaths`, props.requiredPaths ?? defaults!.required);
+    const required = checkPaths(`${C}: requiredPaths`, props.requiredPaths ?? defaults!.requiredPaths);
     if (props.encryptionProviderConfig !== undefined) {
       const [file] = checkPaths(`${C}: encryptionProviderConfig`, [props.encryptionProviderConfig]);
       if (!this.paths.some((p) => within(file, p)) && !this.files.includes(file)) this.files = [...this.files, file];

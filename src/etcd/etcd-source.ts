@@ -1,4 +1,5 @@
 import * as kplus from 'cdk8s-plus-28';
+import { Distribution } from './distribution';
 import { checkLabels } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
@@ -97,7 +98,7 @@ export class EtcdSource {
    */
   public static kubeadm(options: HostEtcdOptions = {}): EtcdSource {
     const dir = '/etc/kubernetes/pki/etcd';
-    return EtcdSource.host('kubeadm', options, {
+    return EtcdSource.host(Distribution.kubeadm(), options, {
       endpoint: 'https://$(HOST_IP):2379',
       certs: { ca: `${dir}/ca.crt`, cert: `${dir}/healthcheck-client.crt`, key: `${dir}/healthcheck-client.key` },
       hostNetwork: false,
@@ -114,12 +115,12 @@ export class EtcdSource {
    * snapshot).
    */
   public static k3s(options: HostEtcdOptions = {}): EtcdSource {
-    return EtcdSource.rancher('k3s', '/var/lib/rancher/k3s/server/tls/etcd', options);
+    return EtcdSource.rancher(Distribution.k3s(), '/var/lib/rancher/k3s/server/tls/etcd', options);
   }
 
   /** RKE2's embedded etcd. */
   public static rke2(options: HostEtcdOptions = {}): EtcdSource {
-    return EtcdSource.rancher('rke2', '/var/lib/rancher/rke2/server/tls/etcd', options);
+    return EtcdSource.rancher(Distribution.rke2(), '/var/lib/rancher/rke2/server/tls/etcd', options);
   }
 
   /**
@@ -134,10 +135,10 @@ export class EtcdSource {
     checkSecretKey('EtcdSource.external({ caKey })', certs.ca);
     checkSecretKey('EtcdSource.external({ certKey })', certs.cert);
     checkSecretKey('EtcdSource.external({ keyKey })', certs.key);
-    return new EtcdSource('external', options.endpoint, certs, options.tlsSecret, false, {}, []);
+    return new EtcdSource(Distribution.external(), options.endpoint, certs, options.tlsSecret, false, {}, []);
   }
 
-  private static rancher(distribution: string, dir: string, options: HostEtcdOptions): EtcdSource {
+  private static rancher(distribution: Distribution, dir: string, options: HostEtcdOptions): EtcdSource {
     return EtcdSource.host(distribution, options, {
       // Embedded etcd listens on 127.0.0.1; its server certificate may not name the node IP.
       endpoint: 'https://127.0.0.1:2379',
@@ -152,14 +153,14 @@ export class EtcdSource {
     });
   }
 
-  private static host(distribution: string, o: HostEtcdOptions, d: {
+  private static host(distribution: Distribution, o: HostEtcdOptions, d: {
     endpoint: string;
     certs: EtcdCertificateFiles;
     hostNetwork: boolean;
     nodeSelector: { [label: string]: string };
     tolerations: kplus.NodeTaintQuery[];
   }): EtcdSource {
-    const opt = `EtcdSource.${distribution}`;
+    const opt = `EtcdSource.${distribution.name}`;
     const endpoint = o.endpoint ?? d.endpoint;
     checkEndpoint(`${opt}({ endpoint })`, endpoint);
     const certs: EtcdCertificateFiles = { ca: o.caCert ?? d.certs.ca, cert: o.clientCert ?? d.certs.cert, key: o.clientKey ?? d.certs.key };
@@ -172,8 +173,8 @@ export class EtcdSource {
   }
 
   private constructor(
-    /** `kubeadm`, `k3s`, `rke2` or `external`. */
-    public readonly distribution: string,
+    /** The control plane's distribution: its config and PKI paths, etcd's data dir, how to stop and start it. */
+    public readonly distribution: Distribution,
     /** The etcd client URL (may reference `$(HOST_IP)`). */
     public readonly endpoint: string,
     /** Host paths of the certificates, or keys of `tlsSecret`. */

@@ -13,7 +13,8 @@ const IPV4 = new RegExp(`^${OCTET}(?:\\.${OCTET}){3}$`);
 /** A name that ends in a number is an IPv4 address to URL parsers (`1.2.3` is 1.2.0.3, `0x7f.1` is 127.0.0.1). */
 const ENDS_IN_NUMBER = /(^|\.)([0-9]+|0[xX][0-9A-Fa-f]*)$/;
 
-function isHost(host: string): boolean {
+/** A DNS name, a dotted-quad IPv4 address or a bracketed IPv6 address. @internal */
+export function isHost(host: string): boolean {
   if (IPV4.test(host)) return true;
   if (host.startsWith('[') && host.endsWith(']')) return isIPv6(host.slice(1, -1));
   return host.length <= 253 && DNS_NAME.test(host) && !ENDS_IN_NUMBER.test(host);

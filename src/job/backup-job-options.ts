@@ -17,12 +17,27 @@ export interface BackupImages {
    * @default 'docker.io/restic/restic:0.17.3'
    */
   readonly restic?: string;
+  /**
+   * The PostgreSQL image that dumps (`pg_dump`/`pg_dumpall`) and, in a drill, restores. Its major
+   * version must be the server's or newer (pg_dump refuses newer servers).
+   * @default 'docker.io/library/postgres:16.4-bookworm'
+   */
+  readonly postgres?: string;
+  /**
+   * The MariaDB image that dumps MariaDB and MySQL servers (`mariadb-dump`).
+   * @default 'docker.io/library/mariadb:11.4'
+   */
+  readonly mariadb?: string;
 }
 
 /** Default etcd image (pinned). */
 export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.5.16-0';
 /** Default restic image (pinned). */
 export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.17.3';
+/** Default PostgreSQL image (pinned). */
+export const DEFAULT_POSTGRES_IMAGE = 'docker.io/library/postgres:16.4-bookworm';
+/** Default MariaDB image (pinned). */
+export const DEFAULT_MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
 
 /**
  * Options every backup CronJob of this library takes. A composite (`ClusterBackup`) passes them
