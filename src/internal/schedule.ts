@@ -41,6 +41,18 @@ export function checkSchedule(option: string, schedule: Cron): string {
  * @internal
  */
 export function longestGapHours(expr: string): number {
+  // A pure function of the expression, and a slow one (a year of cron steps): every job, alert
+  // and pitfall rule asks it about the same few expressions.
+  const cached = GAPS.get(expr);
+  if (cached !== undefined) return cached;
+  const hours = computeLongestGapHours(expr);
+  GAPS.set(expr, hours);
+  return hours;
+}
+
+const GAPS = new Map<string, number>();
+
+function computeLongestGapHours(expr: string): number {
   const normalized = expr === '@midnight' ? '@daily' : expr;
   const minutes = [...CronExpressionParser.parse(normalized, { tz: 'UTC' }).fields.minute.values].map(Number).sort((a, b) => a - b);
   const first = minutes[0];
