@@ -173,8 +173,6 @@ export class ClusterBackup extends Construct {
   public readonly keyLocations: string[];
   /** The database dump backups, in the order of `databases`. */
   public readonly databaseBackups: DatabaseDumpBackup[];
-  /** Every backup job it composes (etcd, config, drills, databases), as alerts and the runbook read them. */
-  public readonly backupJobs: BackupJob[] = [];
 
   private readonly props: ClusterBackupProps;
 
@@ -273,8 +271,6 @@ export class ClusterBackup extends Construct {
         namespace: ns,
         images: props.restoreDrill?.images ?? props.images,
       });
-      const jobs: Array<BackupJob | undefined> = [this.etcdBackup, this.configBackup, this.restoreDrill];
-      this.backupJobs.push(...jobs.filter((j): j is BackupJob => j !== undefined));
     }
     // Database dumps need no host access: the restricted namespace, like the drill.
     this.databaseBackups = databases.map((d, k) => new DatabaseDumpBackup(this, `Database${k}`, {
@@ -284,10 +280,6 @@ export class ClusterBackup extends Construct {
       namespace: ns,
       images: d.images ?? props.images,
     }));
-    for (const db of this.databaseBackups) {
-      this.backupJobs.push(db);
-      if (db.drill) this.backupJobs.push(db.drill);
-    }
 
     if (props.velero?.storageLocation) {
       this.veleroStorageLocation = new VeleroBackupStorageLocation(this, 'VeleroLocation', { namespace: veleroNs, ...props.velero.storageLocation });
@@ -333,6 +325,15 @@ export class ClusterBackup extends Construct {
       ],
     };
     this.node.addValidation({ validate: () => pitfalls(C, context, ack) });
+  }
+
+  /**
+   * Every backup job it composes (etcd, config, drills, databases), in the order they were
+   * created, as alerts and the runbook read them. Found in the construct tree, so a kind that
+   * adds a job of its own (a database's drill) needs no line here.
+   */
+  public get backupJobs(): BackupJob[] {
+    return this.node.findAll().filter((c): c is BackupJob => c instanceof BackupJob);
   }
 
   /**
