@@ -93,6 +93,17 @@ project.addTask('bench', {
   exec: 'ts-node --project test/tsconfig.json bench/etcd-backup.bench.ts',
 });
 
+// The edit loop: the library's unit tests only (seconds, no root, no Debian packages). `npm test`
+// still runs everything: unit, the harness's own tests (test/support) and end-to-end (test/e2e).
+project.addTask('test:unit', {
+  description: 'Run the unit tests (test/unit) only',
+  exec: 'jest --coverage=false --maxWorkers=2 test/unit',
+});
+project.addTask('test:e2e', {
+  description: 'Run the end-to-end tests (test/e2e) only (root, Debian packages from scripts/setup.sh)',
+  exec: 'jest --coverage=false test/e2e',
+});
+
 project.addTask('shellcheck', {
   description: 'Lint the container scripts',
   exec: 'shellcheck --shell=sh assets/*.sh',

@@ -4,10 +4,10 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Cron, Duration, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, Retention, VeleroSchedule } from '../src';
-import { testRepository } from './support/charts';
-import { describeIfCrds, expectValidCustomResources } from './support/crd-validate';
-import { BackupAlerts, BackupAlertsProps } from '../src/monitoring/backup-alerts';
+import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, Retention, VeleroSchedule } from '../../../src';
+import { BackupAlerts, BackupAlertsProps } from '../../../src/monitoring/backup-alerts';
+import { testRepository } from '../../support/charts';
+import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
 
 const NS = 'backup-system';
 const nightly = Cron.schedule({ minute: '30', hour: '1' });

@@ -2,8 +2,8 @@ import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
   Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
   VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
-} from '../src';
-import { describeIfCrds, expectValidCustomResources } from './support/crd-validate';
+} from '../../../src';
+import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
 
 const nightly = Cron.schedule({ minute: '30', hour: '1' });
 

@@ -1,4 +1,4 @@
-import { BackupRepository, CaCertificate, Credentials, Encryption } from '../src';
+import { BackupRepository, CaCertificate, Credentials, Encryption } from '../../../src';
 
 const credentials = Credentials.fromSecret('backup-s3');
 const encryption = Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' });

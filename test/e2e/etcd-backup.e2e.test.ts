@@ -13,15 +13,15 @@ import { Duration, Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
   EtcdSnapshotBackup, EtcdSource, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention,
-} from '../src';
-import { EtcdServer, keyFor, restoreAndStart, startEtcd } from './support/etcd';
-import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
-import { makeEtcdPki } from './support/pki';
-import { ImageProfile, PodResult, runPod } from './support/pod-runner';
-import { freePort } from './support/processes';
-import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from './support/restic';
-import { S3Server, startS3 } from './support/s3';
-import { GatedRequest, startS3Gate } from './support/s3-gate';
+} from '../../src';
+import { EtcdServer, keyFor, restoreAndStart, startEtcd } from '../support/etcd';
+import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
+import { makeEtcdPki } from '../support/pki';
+import { ImageProfile, PodResult, runPod } from '../support/pod-runner';
+import { freePort } from '../support/processes';
+import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from '../support/restic';
+import { S3Server, startS3 } from '../support/s3';
+import { GatedRequest, startS3Gate } from '../support/s3-gate';
 
 const PASSWORD = 'correct horse battery staple';
 const KEYS = 3000;

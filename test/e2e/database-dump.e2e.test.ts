@@ -14,14 +14,14 @@ import { Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, Credentials, Database, DatabaseDrillOptions, DatabaseDumpBackup, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE,
   DEFAULT_RESTIC_IMAGE, Encryption, Retention,
-} from '../src';
-import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
-import { MariadbServer, startMariadb, startMariadbLike } from './support/mariadb';
-import { PodResult, runPod } from './support/pod-runner';
-import { pgBin, startPostgres, startPostgresLike } from './support/postgres';
-import { cleanEnv } from './support/processes';
-import { ResticOptions, restic, snapshots } from './support/restic';
-import { S3Server, startS3 } from './support/s3';
+} from '../../src';
+import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
+import { MariadbServer, startMariadb, startMariadbLike } from '../support/mariadb';
+import { PodResult, runPod } from '../support/pod-runner';
+import { pgBin, startPostgres, startPostgresLike } from '../support/postgres';
+import { cleanEnv } from '../support/processes';
+import { ResticOptions, restic, snapshots } from '../support/restic';
+import { S3Server, startS3 } from '../support/s3';
 
 const PASSWORD = 'correct horse battery staple';
 const ROWS = 3000;

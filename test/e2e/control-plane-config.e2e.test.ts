@@ -15,13 +15,13 @@ import { App, Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, ControlPlaneConfigBackup, Credentials, DEFAULT_RESTIC_IMAGE, Encryption,
   EtcdSource, Retention,
-} from '../src';
-import { RESTIC_IMAGE_PROFILE } from './support/images';
-import { ensureCa, makeEtcdPki, makeServerCert } from './support/pki';
-import { PodResult, runPod } from './support/pod-runner';
-import { cleanEnv } from './support/processes';
-import { ResticOptions, ResticSnapshot, resticOk, snapshots } from './support/restic';
-import { S3Server, startS3 } from './support/s3';
+} from '../../src';
+import { RESTIC_IMAGE_PROFILE } from '../support/images';
+import { ensureCa, makeEtcdPki, makeServerCert } from '../support/pki';
+import { PodResult, runPod } from '../support/pod-runner';
+import { cleanEnv } from '../support/processes';
+import { ResticOptions, ResticSnapshot, resticOk, snapshots } from '../support/restic';
+import { S3Server, startS3 } from '../support/s3';
 
 const PASSWORD = 'correct horse battery staple';
 const CLUSTER = 'e2e-cp';

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
-import { EtcdSnapshotBackup, EtcdSource, RestoreDrill, RestoreDrillProps } from '../src';
-import { testRepository } from './support/charts';
-import { expectValidManifests } from './support/validate';
+import { EtcdSnapshotBackup, EtcdSource, RestoreDrill, RestoreDrillProps } from '../../../src';
+import { testRepository } from '../../support/charts';
+import { expectValidManifests } from '../../support/validate';
 
 function synth(props: Partial<RestoreDrillProps> = {}) {
   const chart = Testing.chart();

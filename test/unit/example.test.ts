@@ -3,16 +3,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Testing } from 'cdk8s';
-import { buildFleet } from '../examples/main';
-import { expectValidCustomResources } from './support/crd-validate';
-import { expectValidManifests, isCustomResource } from './support/validate';
+import { buildFleet } from '../../examples/main';
+import { expectValidCustomResources } from '../support/crd-validate';
+import { expectValidManifests, isCustomResource } from '../support/validate';
 
 /** Runs README's main command (the example's entry point) into a temp dir; returns every file. */
 function synthFleet(): Map<string, string> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-'));
   try {
-    execFileSync(path.join(__dirname, '..', 'node_modules', '.bin', 'ts-node'), ['--project', 'test/tsconfig.json', 'examples/main.ts'], {
-      cwd: path.join(__dirname, '..'),
+    execFileSync(path.join(__dirname, '..', '..', 'node_modules', '.bin', 'ts-node'), ['--project', 'test/tsconfig.json', 'examples/main.ts'], {
+      cwd: path.join(__dirname, '..', '..'),
       env: { ...process.env, EXAMPLES_OUTDIR: outdir },
       stdio: 'pipe',
     });

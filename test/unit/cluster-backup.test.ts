@@ -1,8 +1,8 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, KeyDropGuard, Retention } from '../src';
-import { testRepository } from './support/charts';
-import { expectValidCustomResources } from './support/crd-validate';
-import { expectValidManifests, isCustomResource } from './support/validate';
+import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, KeyDropGuard, Retention } from '../../src';
+import { testRepository } from '../support/charts';
+import { expectValidCustomResources } from '../support/crd-validate';
+import { expectValidManifests, isCustomResource } from '../support/validate';
 
 const ok = { keysStoredOutsideCluster: true };
 

@@ -6,7 +6,7 @@ import {
   isBuiltinKind,
   isCustomResource,
   validateManifests,
-} from './support/validate';
+} from './validate';
 
 function synthCronJob(name?: string): any[] {
   const chart = new Chart(Testing.app(), 'test');

@@ -1,4 +1,4 @@
-import { Distribution, EtcdSource } from '../src';
+import { Distribution, EtcdSource } from '../../../src';
 
 describe('Distribution: the facts of each control plane, in one place', () => {
   test('kubeadm: config, PKI, data dir, stop and start', () => {

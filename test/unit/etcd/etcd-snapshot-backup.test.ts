@@ -1,7 +1,7 @@
 import { Cron, Duration, Testing } from 'cdk8s';
-import { EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../src';
-import { podSpec, synthEtcdBackup, testRepository } from './support/charts';
-import { expectValidManifests } from './support/validate';
+import { EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
+import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
+import { expectValidManifests } from '../../support/validate';
 
 describe('EtcdSnapshotBackup: the CronJob', () => {
   test('hourly by default, never overlapping, bounded in time and retries, UTC', () => {

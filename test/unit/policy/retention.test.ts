@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { Retention } from '../src';
+import { Retention } from '../../../src';
 
 describe('Retention', () => {
   test('keepLast renders --keep-last', () => {

@@ -15,9 +15,9 @@ import { Cron, Testing } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, ControlPlaneConfigBackup, ControlPlaneConfigBackupProps, Credentials,
   Encryption, EtcdSource, Retention, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps,
-} from '../src';
-import { testRepository } from './support/charts';
-import { shellQuote } from '../src/internal/shell';
+} from '../../src';
+import { shellQuote } from '../../src/internal/shell';
+import { testRepository } from '../support/charts';
 
 // ---------------------------------------------------------------------------------------------
 // The sandbox
@@ -348,14 +348,14 @@ describe('the runbook pasted into a shell runs only its own commands, with every
 
 describe('with the input checks switched off, the payloads of issue 8 stay inert: the quoting alone holds', () => {
   /** The library loaded afresh with the path, URL-host and DNS-label checks replaced by no-ops. */
-  function unchecked(): { lib: typeof import('../src'); testing: typeof Testing } {
-    let loaded: { lib: typeof import('../src'); testing: typeof Testing } | undefined;
+  function unchecked(): { lib: typeof import('../../src'); testing: typeof Testing } {
+    let loaded: { lib: typeof import('../../src'); testing: typeof Testing } | undefined;
     jest.isolateModules(() => {
-      jest.doMock('../src/internal/paths', () => ({ checkHostPath: (_option: string, p: string) => p }));
-      jest.doMock('../src/internal/urls', () => ({ checkHttpUrlHost: () => undefined }));
-      jest.doMock('../src/internal/names', () => ({ ...jest.requireActual('../src/internal/names'), checkDnsLabel: () => undefined }));
+      jest.doMock('../../src/internal/paths', () => ({ checkHostPath: (_option: string, p: string) => p }));
+      jest.doMock('../../src/internal/urls', () => ({ checkHttpUrlHost: () => undefined }));
+      jest.doMock('../../src/internal/names', () => ({ ...jest.requireActual('../../src/internal/names'), checkDnsLabel: () => undefined }));
       /* eslint-disable @typescript-eslint/no-require-imports */
-      loaded = { lib: require('../src'), testing: require('cdk8s').Testing };
+      loaded = { lib: require('../../src'), testing: require('cdk8s').Testing };
       /* eslint-enable @typescript-eslint/no-require-imports */
     });
     return loaded!;

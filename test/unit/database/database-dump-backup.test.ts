@@ -6,9 +6,9 @@ import { Cron, Testing } from 'cdk8s';
 import * as yaml from 'yaml';
 import {
   Database, DatabaseDumpBackup, DatabaseDumpBackupProps, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE, Retention,
-} from '../src';
-import { testRepository } from './support/charts';
-import { expectValidManifests } from './support/validate';
+} from '../../../src';
+import { testRepository } from '../../support/charts';
+import { expectValidManifests } from '../../support/validate';
 
 const credentials = { password: { name: 'app-db', key: 'password' } };
 const pgApp = () => Database.postgres({ host: 'db.prod.svc.cluster.local', database: 'app', credentials: { ...credentials, user: 'backup' } });
@@ -124,7 +124,7 @@ describe('DatabaseDumpBackup', () => {
       expect(e.valueFrom.secretKeyRef).toBeDefined();
     }
     const cm = manifests.find((m) => m.kind === 'ConfigMap');
-    expect(cm.data['db-dump.sh']).toBe(fs.readFileSync(path.join(__dirname, '..', 'assets', 'db-dump.sh'), 'utf8'));
+    expect(cm.data['db-dump.sh']).toBe(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'assets', 'db-dump.sh'), 'utf8'));
   });
 
   test('deterministic and schema-valid', () => {

@@ -1,4 +1,4 @@
-import { EtcdSource } from '../src';
+import { EtcdSource } from '../../../src';
 
 describe('EtcdSource', () => {
   test('kubeadm: node IP endpoint, no host network, healthcheck client cert', () => {

@@ -1,7 +1,7 @@
 import { Testing } from 'cdk8s';
-import { ControlPlaneConfigBackup, ControlPlaneConfigBackupProps, EtcdSource, Retention } from '../src';
-import { testRepository } from './support/charts';
-import { expectValidManifests } from './support/validate';
+import { ControlPlaneConfigBackup, ControlPlaneConfigBackupProps, EtcdSource, Retention } from '../../../src';
+import { testRepository } from '../../support/charts';
+import { expectValidManifests } from '../../support/validate';
 
 function synth(props: Partial<ControlPlaneConfigBackupProps> = {}) {
   const chart = Testing.chart();

@@ -9,11 +9,11 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EtcdServer, restoreAndStart, snapshotStatus, startEtcd, valueFor } from './support/etcd';
-import { makeEtcdPki } from './support/pki';
-import { cleanEnv, freePort, isAlive, processGroupMembers, runningProcesses, startProcess, stopAll, waitFor } from './support/processes';
-import { ResticRepo } from './support/restic';
-import { S3Server, startS3 } from './support/s3';
+import { EtcdServer, restoreAndStart, snapshotStatus, startEtcd, valueFor } from './etcd';
+import { makeEtcdPki } from './pki';
+import { cleanEnv, freePort, isAlive, processGroupMembers, runningProcesses, startProcess, stopAll, waitFor } from './processes';
+import { ResticRepo } from './restic';
+import { S3Server, startS3 } from './s3';
 
 const timings: Record<string, number> = {};
 async function timed<T>(label: string, fn: () => T | Promise<T>): Promise<T> {
@@ -87,7 +87,7 @@ describe('processes', () => {
   test('processes a test forgets die with the Node process, even on SIGKILL', async () => {
     // GIVEN Node processes that start two sleeps each and then exit normally / are SIGKILLed
     const script = [
-      `const p = require(${JSON.stringify(path.join(__dirname, 'support', 'processes'))});`,
+      `const p = require(${JSON.stringify(path.join(__dirname, 'processes'))});`,
       // explicit log files: a SIGKILLed process cannot remove its default log dir
       'const log = (n) => require("path").join(process.argv[2], process.argv[1] + "-" + n + ".log");',
       'const a = p.startProcess({ name: "a", command: "/bin/sleep", args: ["300"], logFile: log("a") });',
@@ -97,8 +97,8 @@ describe('processes', () => {
     ].join('\n');
     const run = (mode: string) => new Promise<{ pids: number[]; code: number | null; signal: string | null }>((resolve, reject) => {
       const child = spawn(process.execPath, ['-r', require.resolve('ts-node/register/transpile-only'), '-e', script, mode, work], {
-        cwd: path.join(__dirname, '..'),
-        env: cleanEnv({ TS_NODE_PROJECT: path.join(__dirname, 'tsconfig.json') }),
+        cwd: path.join(__dirname, '..', '..'),
+        env: cleanEnv({ TS_NODE_PROJECT: path.join(__dirname, '..', 'tsconfig.json') }),
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let out = '';

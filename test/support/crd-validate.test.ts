@@ -12,7 +12,7 @@ import {
   testIfCrds,
   toStrictSchema,
   validateCustomResources,
-} from './support/crd-validate';
+} from './crd-validate';
 
 function schedule(overrides: { name?: string; template?: Record<string, unknown> } = {}): any {
   return {
@@ -56,7 +56,7 @@ const ALERT = {
 
 describe('crdsAvailable', () => {
   test('looks in crds/ at the repository root, where the project keeps its copies', () => {
-    expect(CRDS_DIR).toBe(path.resolve(__dirname, '..', 'crds'));
+    expect(CRDS_DIR).toBe(path.resolve(__dirname, '..', '..', 'crds'));
     const state = crdsAvailable();
     expect(state.dir).toBe(CRDS_DIR);
     if (state.available) expect(state.reason).toBeUndefined();

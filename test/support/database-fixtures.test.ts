@@ -12,11 +12,11 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DATABASE_IMAGES, MARIADB_IMAGE_PROFILE, MARIADB_IMAGE_UID, POSTGRES_IMAGE_PROFILE, POSTGRES_IMAGE_UID } from './support/images';
-import { MariadbServer, mariadbBin, startMariadb, startMariadbLike } from './support/mariadb';
-import { ImageProfile, PodResult, runPod, RunPodOptions } from './support/pod-runner';
-import { pgBin, PostgresServer, startPostgres, startPostgresLike } from './support/postgres';
-import { cleanEnv, isAlive, processGroupMembers, waitFor } from './support/processes';
+import { DATABASE_IMAGES, MARIADB_IMAGE_PROFILE, MARIADB_IMAGE_UID, POSTGRES_IMAGE_PROFILE, POSTGRES_IMAGE_UID } from './images';
+import { MariadbServer, mariadbBin, startMariadb, startMariadbLike } from './mariadb';
+import { ImageProfile, PodResult, runPod, RunPodOptions } from './pod-runner';
+import { pgBin, PostgresServer, startPostgres, startPostgresLike } from './postgres';
+import { cleanEnv, isAlive, processGroupMembers, waitFor } from './processes';
 
 const POSTGRES_IMAGE = 'docker.io/library/postgres:16-bookworm';
 const MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';

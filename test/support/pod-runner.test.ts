@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './support/images';
-import { expandKubernetesVars, PodResult, runPod, RunPodOptions } from './support/pod-runner';
+import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './images';
+import { expandKubernetesVars, PodResult, runPod, RunPodOptions } from './pod-runner';
 
 const ETCD = 'registry.k8s.io/etcd:3.5.16-0';
 const RESTIC = 'restic/restic:0.16.4';
