@@ -1,19 +1,22 @@
 #!/bin/sh
 # Fetches the newest backup of one host+tag group from its restic repository, checks its sha256
-# against the tag the backup job recorded, and writes what the backup claims (revision, key
-# count) for the next container.
+# against the tag the backup job recorded, and writes what the backup claims (the metadata tags
+# the construct names) for the next container.
 #
 # Runs in the restic image (alpine: busybox ash). Environment (set by RestoreDrill):
 #   RESTIC_REPOSITORY, RESTIC_PASSWORD, RESTIC_FLAGS         the repository (read with --no-lock)
 #   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
 #   FETCH_DIR                                                 where to restore it
 #   CHECKSUM_PATH                                             path of the checksummed file in the backup
+#   METADATA_TAGS                                             tags (name=value) the backup recorded, space-separated;
+#                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
 #   EXPECTED_FILE                                             KEY=value output for the drill
 #   TMPDIR, RESTIC_CACHE_DIR                                  writable scratch
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${EXPECTED_FILE:?}"
+: "${METADATA_TAGS?}"
 
 # RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
 r() {
@@ -29,23 +32,34 @@ if [ -z "${id}" ]; then
   echo "fetch: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2
   exit 1
 fi
+# A missing tag is an empty value, not a silent exit (grep finds nothing: status 1 under set -e).
 tag() {
-  printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" | head -n 1 | cut -d'=' -f2 | tr -d '"'
+  { printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" || true; } | head -n 1 | cut -d'=' -f2 | tr -d '"'
 }
-revision=$(tag etcd-revision)
-keys=$(tag etcd-keys)
 sha=$(tag sha256)
-if [ -z "${revision}" ] || [ -z "${keys}" ] || [ -z "${sha}" ]; then
-  echo "fetch: snapshot ${id} lacks the etcd-revision/etcd-keys/sha256 tags the backup job records" >&2
+expected="SNAPSHOT_ID=${id}"
+summary=""
+for name in ${METADATA_TAGS}; do
+  value=$(tag "${name}")
+  if [ -z "${value}" ]; then
+    echo "fetch: snapshot ${id} lacks the ${name} tag the backup job records (tags expected: ${METADATA_TAGS} sha256)" >&2
+    exit 1
+  fi
+  expected="${expected}
+$(printf '%s' "${name}" | tr 'a-z-' 'A-Z_')=${value}"
+  summary="${summary}${summary:+, }${name} ${value}"
+done
+if [ -z "${sha}" ]; then
+  echo "fetch: snapshot ${id} lacks the sha256 tag the backup job records" >&2
   exit 1
 fi
 
-echo "fetch: restoring snapshot ${id} (revision ${revision}, ${keys} keys)"
+echo "fetch: restoring snapshot ${id} (${summary:-no metadata})"
 r restore "${id}" --no-lock --target "${FETCH_DIR}"
 actual=$(sha256sum "${FETCH_DIR}${CHECKSUM_PATH}" | cut -d' ' -f1)
 if [ "${actual}" != "${sha}" ]; then
   echo "fetch: sha256 of ${CHECKSUM_PATH} is ${actual}, the backup recorded ${sha}: the stored snapshot is damaged" >&2
   exit 1
 fi
-printf 'SNAPSHOT_ID=%s\nETCD_REVISION=%s\nETCD_KEYS=%s\n' "${id}" "${revision}" "${keys}" > "${EXPECTED_FILE}"
+printf '%s\n' "${expected}" > "${EXPECTED_FILE}"
 echo "fetch: ok, sha256 matches"

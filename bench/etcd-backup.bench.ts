@@ -341,6 +341,8 @@ async function runBackupPod(opts: { etcd: EtcdServer; s3: S3Server; hostRoot: st
   const chart = Testing.chart();
   new EtcdSnapshotBackup(chart, 'etcd', {
     clusterName: CLUSTER,
+    // The test's S3 server is on 127.0.0.1 and its retentions are short by design.
+    acknowledge: { inClusterRepository: true, shortRetention: true },
     source: EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
     repository: BackupRepository.s3({
       bucket: 'backups',

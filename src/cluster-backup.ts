@@ -1,16 +1,16 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { CONTROL_PLANE_CONFIG_TAG, ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
+import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
 import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
-import { ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
+import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
 import { checkDnsLabel } from './internal/names';
-import { shellComment, shellWords } from './internal/shell';
+import { shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';
 import { BackupJob } from './job/backup-job';
 import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
-import { PitfallAcknowledgements } from './pitfall-acknowledgements';
-import { PitfallContext, jobRetention, pitfalls } from './pitfalls';
+import { PitfallContext, pitfalls } from './pitfalls';
+import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
@@ -206,13 +206,17 @@ export class ClusterBackup extends Construct {
     }
     // The composite decides where its jobs live (Pod Security differs): a nested namespace would
     // be silently overridden, so it is an error.
-    const nestedOptions: Array<[string, { namespace?: string } | undefined]> = [
+    const nestedOptions: Array<[string, { namespace?: string; acknowledge?: PitfallAcknowledgements } | undefined]> = [
       ['etcd', props.etcd], ['controlPlaneConfig', props.controlPlaneConfig], ['restoreDrill', props.restoreDrill],
-      ...databases.map((d, k): [string, { namespace?: string }] => [`databases[${k}]`, d]),
+      ...databases.map((d, k): [string, { namespace?: string; acknowledge?: PitfallAcknowledgements }] => [`databases[${k}]`, d]),
     ];
     for (const [option, nested] of nestedOptions) {
       if (nested?.namespace !== undefined) {
         throw new Error(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
+      }
+      // One place for opt-outs: the composite passes its own to every job.
+      if (nested?.acknowledge !== undefined) {
+        throw new Error(`${C}: ${option}.acknowledge: ClusterBackup passes its own acknowledge to every job it composes; set acknowledge on the ClusterBackup instead`);
       }
     }
 
@@ -239,17 +243,16 @@ export class ClusterBackup extends Construct {
 
     let configPathsWithoutPki: { paths: string[]; pki: string[] } | undefined;
     if (props.etcd && source) {
-      const dest = { clusterName: props.clusterName, repository: repository! };
-      this.etcdBackup = new EtcdSnapshotBackup(this, 'Etcd', {
-        ...props.etcd,
-        ...dest,
-        namespace: source.usesHostPaths ? hostNs : ns,
-        images: props.etcd.images ?? props.images,
-      });
+      const dest = { clusterName: props.clusterName, repository: repository!, acknowledge: ack };
+      // The node files first: the runbook restores them before etcd (it needs their PKI).
       if (source.usesHostPaths) {
         const config = props.controlPlaneConfig;
         if (!config || !config.nodes || config.nodes.length === 0) {
           throw new Error(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution.name} control plane back)`);
+        }
+        const members = props.etcd.controlPlaneNodes;
+        if (members !== undefined && [...members].sort().join(',') !== [...config.nodes].sort().join(',')) {
+          throw new Error(`${C}: etcd.controlPlaneNodes (${members.join(', ')}) and controlPlaneConfig.nodes (${config.nodes.join(', ')}) differ; every control-plane node runs an etcd member: leave etcd.controlPlaneNodes unset`);
         }
         // Pitfall: a config backup without the PKI (CA, service-account keys).
         const pki = source.distribution.pkiPaths;
@@ -265,6 +268,13 @@ export class ClusterBackup extends Construct {
           images: config.images ?? props.images,
         });
       }
+      this.etcdBackup = new EtcdSnapshotBackup(this, 'Etcd', {
+        ...props.etcd,
+        ...dest,
+        namespace: source.usesHostPaths ? hostNs : ns,
+        images: props.etcd.images ?? props.images,
+        controlPlaneNodes: source.usesHostPaths ? props.controlPlaneConfig!.nodes : undefined,
+      });
       this.restoreDrill = new RestoreDrill(this, 'Drill', {
         ...props.restoreDrill,
         backup: this.etcdBackup,
@@ -275,6 +285,7 @@ export class ClusterBackup extends Construct {
     // Database dumps need no host access: the restricted namespace, like the drill.
     this.databaseBackups = databases.map((d, k) => new DatabaseDumpBackup(this, `Database${k}`, {
       ...d,
+      acknowledge: ack,
       clusterName: props.clusterName,
       repository: repository!,
       namespace: ns,
@@ -308,15 +319,12 @@ export class ClusterBackup extends Construct {
     const context: PitfallContext = {
       repository,
       externalKeys: props.externalKeys !== undefined,
-      endpoints: [repository?.endpoint, props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined),
+      endpoints: [props.velero?.storageLocation?.s3Url].filter((e): e is string => e !== undefined),
       etcd: this.etcdBackup !== undefined,
       managedControlPlane: props.managedControlPlane ?? false,
       drill: this.restoreDrill !== undefined,
       configPathsWithoutPki,
       retentions: [
-        ...(this.etcdBackup ? [jobRetention('etcd.retention', this.etcdBackup)] : []),
-        ...(this.configBackup ? [jobRetention('controlPlaneConfig.retention', this.configBackup)] : []),
-        ...this.databaseBackups.map((d, k) => jobRetention(`databases[${k}].retention`, d)),
         ...this.veleroSchedules.map((_v, k) => ({
           option: `velero.schedules[${props.velero!.schedules[k].name ?? k}].retention`,
           retention: props.velero!.schedules[k].retention,
@@ -343,8 +351,6 @@ export class ClusterBackup extends Construct {
   public restoreRunbook(): string {
     const p = this.props;
     const repo = p.repository;
-    // Operators paste the shell blocks: every value in them is a word quoted by shellWords.
-    const cacert = repo?._caCertPath() ? ['--cacert', 'ca.crt'] : [];
     const lines: string[] = [];
     const add = (...l: string[]) => lines.push(...l);
     add(`# Restore runbook: cluster \`${p.clusterName}\``, '');
@@ -367,59 +373,11 @@ export class ClusterBackup extends Construct {
       if (repo._caCertPath()) add('- The storage endpoint\'s CA bundle: save it as `ca.crt` next to you.');
       add('');
       add('```sh');
-      if (repo.backend === 's3') add('export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\'');
-      if (repo.backend === 'azure') add('export AZURE_ACCOUNT_NAME=\'…\' AZURE_ACCOUNT_KEY=\'…\'');
-      if (repo.backend === 'gcs') add('export GOOGLE_PROJECT_ID=\'…\' GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"');
+      add(...repo._workstationExports());
       add('export RESTIC_PASSWORD=\'…\'', '```', '');
     }
 
     let step = 1;
-    if (this.configBackup) {
-      const config = this.configBackup;
-      add(`## ${step++}. Control-plane config, on each rebuilt control-plane node`, '');
-      add('Install the same Kubernetes version, keep kubelet stopped, then per node:', '', '```sh');
-      // In the order given: an object's keys put integer-like names ('0') first.
-      for (const node of config.nodes) {
-        const restic = ['restic', '-r', config.resticRepositories[node], ...cacert];
-        const select = ['--no-lock', '--host', node, '--tag', CONTROL_PLANE_CONFIG_TAG];
-        const target = `/tmp/${node}-config`;
-        add(shellComment(node));
-        add(shellWords(...restic, 'snapshots', ...select));
-        add(shellWords(...restic, 'restore', 'latest', ...select, '--target', target));
-        for (const dir of config.paths) add(shellWords('sudo', 'cp', '-a', `${target}${dir}/.`, `${dir}/`));
-        for (const file of config.files) add(shellWords('sudo', 'cp', '-a', `${target}${file}`, file));
-      }
-      add('```', '');
-    }
-    if (this.etcdBackup) {
-      const e = this.etcdBackup;
-      const restic = ['restic', '-r', e.resticRepository, ...cacert];
-      const select = ['--no-lock', '--host', e.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
-      const snapshot = '/tmp/etcd-restore/backup/etcd-snapshot.db';
-      add(`## ${step++}. etcd, from the newest verified snapshot`, '');
-      add('```sh');
-      add(`${shellWords(...restic, 'snapshots', ...select)}   # tags: etcd-revision, etcd-keys, sha256`);
-      add(shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'));
-      add(`${shellWords('sha256sum', snapshot)}   # must equal the sha256 tag`);
-      add('```', '');
-      if (p.etcd?.source.usesHostPaths) {
-        const distribution = p.etcd.source.distribution;
-        const nodes = this.configBackup?.nodes ?? [];
-        const dataDir = distribution.etcdDataDir!;
-        // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
-        const initialCluster = nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',');
-        add(`On every control-plane node (${nodes.join(', ')}), with the same snapshot file:`, '');
-        add('```sh');
-        add(...distribution._stopControlPlane());
-        add(shellWords('sudo', 'mv', dataDir, `${dataDir}.broken`));
-        add(`${shellWords('sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir)} \\`);
-        add(`  --name "$(hostname)" ${shellWords('--initial-cluster', initialCluster)} \\`);
-        add(`  ${shellWords('--initial-advertise-peer-urls', 'https://<this-node-ip>:2380')}`);
-        add(...distribution._startControlPlane());
-        add('```', '');
-      }
-      add('Check: `kubectl get nodes`; the key count is close to the `etcd-keys` tag.', '');
-    }
     // Sections the jobs write about themselves (one per job that has one).
     for (const job of this.backupJobs) {
       const section = job.restoreSection();
@@ -439,11 +397,8 @@ export class ClusterBackup extends Construct {
     if (this.alerts) {
       add('## Alerts', '');
       add(`What each alert means and what to do first. Every backup job logs why it failed: \`${shellWords('kubectl', 'logs', 'job/<job>', '--all-containers')}\`.`, '');
-      // A failed run means what its job says it means; staleness means the same for every job.
-      const failed = new Map(this.backupJobs.flatMap((j) => j.scheduledJobs).map((j) => [`${j.alertPrefix}Failed`, j.failureAdvice]));
-      for (const name of this.alerts.alertNames()) {
-        add(`### ${name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '');
-        add(failed.has(name) ? `\`${name}\`: ${failed.get(name)}` : alertAdvice(name), '');
+      for (const { alert, advice } of this.alerts.alertAdvice()) {
+        add(`### ${alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '', `\`${alert}\`: ${advice}`, '');
       }
     }
     if (this.restoreDrill) {
@@ -468,14 +423,6 @@ function checkInputs(C: string, props: ClusterBackupProps): void {
   }
   const s3Url = props.velero?.storageLocation?.s3Url;
   if (s3Url !== undefined) checkHttpUrlHost(`${C}: velero.storageLocation.s3Url`, s3Url);
-}
-
-function alertAdvice(alert: string): string {
-  if (/NeverSucceeded$/.test(alert)) return `\`${alert}\`: the job has never succeeded since the rule was loaded (or kube-state-metrics does not export its metrics). Run it once by hand and read its logs.`;
-  if (/TooOld$/.test(alert)) return `\`${alert}\`: no successful run for longer than the schedule allows. Check the CronJob is not suspended, the node is up, and the last Jobs' logs.`;
-  if (/PartiallyFailed$/.test(alert)) return `\`${alert}\`: Velero backed up only some items: \`velero backup describe --details\` on the newest backup.`;
-  if (/^Velero/.test(alert)) return `\`${alert}\`: \`velero backup logs\` of the newest backup; check the storage location is Available.`;
-  return `\`${alert}\`: the Job failed after its retries; its log says which step failed. Nothing was pruned after a failed upload.`;
 }
 
 function namespace(scope: Construct, id: string, name: string, level: string): kplus.Namespace {

@@ -1,8 +1,9 @@
 export * from './cluster-backup';
 export * from './policy/retention';
-export * from './policy/encryption';
+export * from './repository/encryption';
 export * from './repository/secret-key-ref';
 export * from './repository/credentials';
+export * from './repository/ca-certificate';
 export * from './repository/backup-repository';
 export * from './repository/unsafe-plaintext-credentials';
 export * from './repository/external-secret-keys';
@@ -23,5 +24,5 @@ export * from './velero/velero-restore';
 export * from './verify/restore-drill';
 export * from './monitoring/backup-alerts';
 export * from './policy/key-drop-guard';
-export * from './pitfall-acknowledgements';
+export * from './policy/pitfall-acknowledgements';
 export * from './etcd/distribution';

@@ -1,27 +1,27 @@
 import { Cron } from 'cdk8s';
-import { longestGapHours } from './internal/schedule';
-import { BackupJob } from './job/backup-job';
-import { PitfallAcknowledgements } from './pitfall-acknowledgements';
+import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
+import { inClusterEndpointPitfall, shortRetentionPitfall } from './policy/pitfall-rules';
 import { Retention } from './policy/retention';
 import { BackupRepository } from './repository/backup-repository';
 
 
 /**
- * What the pitfall rules look at: the composed jobs as they were built (their resolved
- * schedules and retentions, never defaults re-applied here), and the inputs that have no job.
+ * What the composite's pitfall rules look at: what only the composition shows (no etcd backup,
+ * no drill, keys, PKI left out) and the inputs that have no backup job (Velero). Each backup job
+ * checks its own storage and retention (policy/pitfall-rules.ts) with the same opt-outs.
  * @internal
  */
 export interface PitfallContext {
   readonly repository?: BackupRepository;
   readonly externalKeys: boolean;
-  /** Endpoints of every storage the backups go to (restic repository, Velero's location). */
+  /** Endpoints of the storage no backup job checks itself (Velero's location). */
   readonly endpoints: string[];
   readonly etcd: boolean;
   readonly managedControlPlane: boolean;
   readonly drill: boolean;
   /** Paths of the config backup, when it was given paths of its own that leave out the PKI. */
   readonly configPathsWithoutPki?: { readonly paths: string[]; readonly pki: string[] };
-  /** Jobs whose retention must keep a day: the option name, the job. */
+  /** Retentions no backup job checks itself (Velero's): the option name, the retention, the schedule. */
   readonly retentions: Array<{ readonly option: string; readonly retention?: Retention; readonly schedule: Cron }>;
 }
 
@@ -43,8 +43,7 @@ const RULES: PitfallRule[] = [
   },
   {
     acknowledgement: 'inClusterRepository',
-    check: (c) => c.endpoints.filter((e) => inCluster(new URL(e).hostname)).map((e) =>
-      `the storage endpoint ${e} looks like it is inside the cluster; a backup that dies with the cluster is no backup. Use off-cluster storage, or set acknowledge.inClusterRepository: true`),
+    check: (c) => c.endpoints.flatMap(inClusterEndpointPitfall),
   },
   {
     acknowledgement: 'noEtcdBackup',
@@ -66,7 +65,7 @@ const RULES: PitfallRule[] = [
   },
   {
     acknowledgement: 'shortRetention',
-    check: (c) => c.retentions.flatMap((r) => shortRetention(r.option, r.retention, r.schedule)),
+    check: (c) => c.retentions.flatMap((r) => shortRetentionPitfall(r.option, r.retention, r.schedule)),
   },
 ];
 
@@ -78,28 +77,3 @@ export function pitfalls(prefix: string, context: PitfallContext, ack: PitfallAc
   return RULES.filter((r) => !ack[r.acknowledgement]).flatMap((r) => r.check(context)).map((m) => `${prefix}: ${m}`);
 }
 
-/** The retention pitfall input of a job: its resolved schedule and retention. @internal */
-export function jobRetention(option: string, job: BackupJob): { option: string; retention?: Retention; schedule: Cron } {
-  return { option, retention: job.retention, schedule: job.schedule };
-}
-
-function inCluster(host: string): boolean {
-  return /\.svc(\.|$)|\.cluster\.local$/.test(host) || host === 'localhost' || /^127\./.test(host) || !host.includes('.');
-}
-
-/**
- * How long back a retention keeps backups, at least, for a schedule: a policy that covers less
- * than a day cannot undo yesterday's mistake.
- */
-function shortRetention(option: string, r: Retention | undefined, schedule: Cron): string[] {
-  if (!r || r.daily || r.weekly || r.monthly || r.yearly) return [];
-  const gap = longestGapHours(schedule.expressionString.trim());
-  const spanHours = Math.max(
-    r.keepWithin ? r.keepWithin.toHours() : 0,
-    (r.last ?? 0) * gap,
-    (r.hourly ?? 0) * Math.max(1, gap),
-  );
-  return spanHours < 24
-    ? [`${option} (${r}) keeps only about ${spanHours} hours of backups; keep at least a day (e.g. add a daily tier), or set acknowledge.shortRetention: true`]
-    : [];
-}

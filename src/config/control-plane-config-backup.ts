@@ -4,12 +4,14 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from '../etcd/etcd-source';
 import { resources } from '../internal/hardening';
-import { DNS_SUBDOMAIN, checkDnsLabel } from '../internal/names';
+import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
+import { shellComment, shellWords } from '../internal/shell';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
 import { Retention } from '../policy/retention';
+import { BackupRepository } from '../repository/backup-repository';
 
 /**
  * Options of a {@link ControlPlaneConfigBackup} (what `ClusterBackup` takes as
@@ -101,6 +103,8 @@ const RESERVED = ['/bin', '/sbin', '/usr', '/lib', '/proc', '/sys', '/dev', '/tm
 export class ControlPlaneConfigBackup extends BackupJob {
   /** The control-plane nodes, in the order given. */
   public readonly nodes: string[];
+  /** Where the backups go. */
+  public readonly repository: BackupRepository;
   /** The restic repository URL of each node. */
   public readonly resticRepositories: { [node: string]: string };
   /** The directories backed up. */
@@ -151,14 +155,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
     if (!nodes || nodes.length === 0) {
       throw new Error(`${C}: nodes must list every control-plane node by name (kubectl get nodes -l node-role.kubernetes.io/control-plane)`);
     }
-    const seen = new Set<string>();
-    for (const node of nodes) {
-      if (!node || node.length > 253 || !DNS_SUBDOMAIN.test(node)) {
-        throw new Error(`${C}: nodes: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
-      }
-      if (seen.has(node)) throw new Error(`${C}: nodes: ${JSON.stringify(node)} is listed twice`);
-      seen.add(node);
-    }
+    checkNodeNames(`${C}: nodes`, nodes);
     const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join('');
     this.addScriptFile('backup-paths.txt', lines([...this.paths, ...this.files]));
     this.addScriptFile('required-paths.txt', lines(required));
@@ -170,6 +167,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
     });
 
     this.nodes = [...nodes];
+    this.repository = props.repository;
     this.resticRepositories = {};
     for (const node of nodes) {
       const nodeScope = new Construct(this, node);
@@ -207,6 +205,30 @@ export class ControlPlaneConfigBackup extends BackupJob {
         })],
       });
     }
+  }
+
+  /** Per node: restore its newest snapshot into a scratch dir, then copy each path back in place. */
+  public restoreSection(): string {
+    const lines = [
+      '## Control-plane config, on each rebuilt control-plane node',
+      '',
+      'Install the same Kubernetes version, keep kubelet stopped, then per node:',
+      '',
+      '```sh',
+    ];
+    // In the order given: an object's keys put integer-like names ('0') first.
+    for (const node of this.nodes) {
+      const restic = this.repository._workstationRestic(this.resticRepositories[node]);
+      const select = ['--no-lock', '--host', node, '--tag', CONTROL_PLANE_CONFIG_TAG];
+      const target = `/tmp/${node}-config`;
+      lines.push(shellComment(node));
+      lines.push(shellWords(...restic, 'snapshots', ...select));
+      lines.push(shellWords(...restic, 'restore', 'latest', ...select, '--target', target));
+      for (const dir of this.paths) lines.push(shellWords('sudo', 'cp', '-a', `${target}${dir}/.`, `${dir}/`));
+      for (const file of this.files) lines.push(shellWords('sudo', 'cp', '-a', `${target}${file}`, file));
+    }
+    lines.push('```', '');
+    return lines.join('\n');
   }
 }
 

@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from './etcd-source';
 import { hardenedContainer, resources } from '../internal/hardening';
+import { checkNodeNames } from '../internal/names';
+import { shellWords } from '../internal/shell';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadDirectory } from '../job/restic-step';
@@ -71,6 +73,13 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
    * @default KeyDropGuard.maxDropPercent(50)
    */
   readonly keyDropGuard?: KeyDropGuard;
+  /**
+   * The control-plane nodes the etcd members run on (Kubernetes node names; kubeadm names each
+   * member after its node), for the restore procedure. Only for an etcd on the control-plane
+   * nodes (kubeadm, k3s, RKE2).
+   * @default - ClusterBackup passes `controlPlaneConfig.nodes`; standalone, the runbook has placeholders
+   */
+  readonly controlPlaneNodes?: string[];
 }
 
 /**
@@ -80,8 +89,14 @@ export interface EtcdSnapshotBackupProps extends EtcdSnapshotBackupOptions, Back
 
 /** restic tag of every etcd snapshot this library takes. */
 export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';
-/** restic tag (`etcd-keys=<n>`) with the snapshot's key count, written from the verify step's ETCD_KEYS. */
-const ETCD_KEYS_TAG = 'etcd-keys';
+/**
+ * restic tag (`etcd-revision=<n>`) with the snapshot's revision. The verify step writes
+ * `ETCD_REVISION=<n>` and the upload step records each `KEY=value` as the tag `key=value`
+ * (lowercase, `_` to `-`): the tag names are decided here and read by the drill's fetch step.
+ */
+export const ETCD_REVISION_TAG = 'etcd-revision';
+/** restic tag (`etcd-keys=<n>`) with the snapshot's key count at its revision (verify's ETCD_KEYS). */
+export const ETCD_KEYS_TAG = 'etcd-keys';
 
 const PKI_DIR = '/etc/etcd-pki';
 /** The user of jobs that read no host files (distroless "nonroot"). */
@@ -121,6 +136,10 @@ export class EtcdSnapshotBackup extends BackupJob {
   public readonly resticHost: string;
   /** What a sharp drop in the key count does. */
   public readonly keyDropGuard: KeyDropGuard;
+  /** Which etcd it snapshots. */
+  public readonly source: EtcdSource;
+  /** The control-plane nodes its members run on (empty when not given). */
+  public readonly controlPlaneNodes: string[];
 
   constructor(scope: Construct, id: string, props: EtcdSnapshotBackupProps) {
     super(scope, id, {
@@ -138,6 +157,11 @@ export class EtcdSnapshotBackup extends BackupJob {
     this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
     this.keyDropGuard = props.keyDropGuard ?? KeyDropGuard.maxDropPercent(50);
+    this.source = props.source;
+    if (props.controlPlaneNodes !== undefined && !props.source.usesHostPaths) {
+      throw new Error('EtcdSnapshotBackup: controlPlaneNodes names the nodes of an etcd on the control plane (kubeadm, k3s, RKE2); an external etcd has its own members: remove it');
+    }
+    this.controlPlaneNodes = checkNodeNames('EtcdSnapshotBackup: controlPlaneNodes', props.controlPlaneNodes ?? []);
     const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
     const deadline = props.activeDeadline ?? Duration.minutes(45);
     if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
@@ -250,6 +274,44 @@ export class EtcdSnapshotBackup extends BackupJob {
         user,
       })],
     });
+  }
+
+  /**
+   * Fetch the newest verified snapshot, then (etcd on the control-plane nodes) restore it on
+   * every member.
+   */
+  public restoreSection(): string {
+    const restic = this.repository._workstationRestic(this.resticRepository);
+    const select = ['--no-lock', '--host', this.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
+    const snapshot = '/tmp/etcd-restore/backup/etcd-snapshot.db';
+    const lines = [
+      '## etcd, from the newest verified snapshot',
+      '',
+      '```sh',
+      `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, sha256`,
+      shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
+      `${shellWords('sha256sum', snapshot)}   # must equal the sha256 tag`,
+      '```',
+      '',
+    ];
+    if (this.source.usesHostPaths) {
+      const distribution = this.source.distribution;
+      const nodes = this.controlPlaneNodes;
+      const dataDir = distribution.etcdDataDir!;
+      // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
+      const initialCluster = nodes.length > 0 ? nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',') : '<node>=https://<node-ip>:2380,...';
+      lines.push(`On every control-plane node${nodes.length > 0 ? ` (${nodes.join(', ')})` : ''}, with the same snapshot file:`, '');
+      lines.push('```sh');
+      lines.push(...distribution._stopControlPlane());
+      lines.push(shellWords('sudo', 'mv', dataDir, `${dataDir}.broken`));
+      lines.push(`${shellWords('sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir)} \\`);
+      lines.push(`  --name "$(hostname)" ${shellWords('--initial-cluster', initialCluster)} \\`);
+      lines.push(`  ${shellWords('--initial-advertise-peer-urls', 'https://<this-node-ip>:2380')}`);
+      lines.push(...distribution._startControlPlane());
+      lines.push('```', '');
+    }
+    lines.push(`Check: \`kubectl get nodes\`; the key count is close to the \`${ETCD_KEYS_TAG}\` tag.`, '');
+    return lines.join('\n');
   }
 }
 

@@ -23,6 +23,19 @@ export function checkObjectName(option: string, name: string, max: number): stri
   return name;
 }
 
+/** A list of Kubernetes node names, each once. @internal */
+export function checkNodeNames(option: string, nodes: string[]): string[] {
+  const seen = new Set<string>();
+  for (const node of nodes) {
+    if (!node || node.length > 253 || !DNS_SUBDOMAIN.test(node)) {
+      throw new Error(`${option}: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
+    }
+    if (seen.has(node)) throw new Error(`${option}: ${JSON.stringify(node)} is listed twice`);
+    seen.add(node);
+  }
+  return [...nodes];
+}
+
 /** Label keys and values. @internal */
 export function checkLabels(option: string, labels: { [key: string]: string } | undefined): void {
   for (const [k, v] of Object.entries(labels ?? {})) {

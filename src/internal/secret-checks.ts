@@ -1,5 +1,10 @@
 import { DNS_SUBDOMAIN } from './names';
-import { SecretKeyRef } from '../repository/secret-key-ref';
+
+/** A Secret key reference, as every public `SecretKeyRef` is (structural: internal/ imports nothing above it). */
+interface SecretKeyRef {
+  readonly name: string;
+  readonly key: string;
+}
 
 const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 
@@ -18,7 +23,7 @@ export function checkSecretKey(option: string, key: string): void {
 }
 
 /** @internal */
-export function checkSecretKeyRef(option: string, ref: SecretKeyRef): SecretKeyRef {
+export function checkSecretKeyRef<T extends SecretKeyRef>(option: string, ref: T): T {
   if (!ref) throw new Error(`${option}: a Secret reference { name, key } is required`);
   checkSecretName(`${option}.name`, ref.name);
   checkSecretKey(`${option}.key`, ref.key);

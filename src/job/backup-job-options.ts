@@ -1,4 +1,5 @@
 import { Cron, Duration } from 'cdk8s';
+import { PitfallAcknowledgements } from '../policy/pitfall-acknowledgements';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 
@@ -97,6 +98,14 @@ export interface BackupJobOptions {
    * @default - none (the cluster default)
    */
   readonly priorityClassName?: string;
+  /**
+   * Opt-outs of the pitfall checks this job makes of itself: its storage inside the cluster
+   * (`inClusterRepository`), a retention that keeps less than a day (`shortRetention`). The
+   * other acknowledgements concern a whole cluster's backup and are read by `ClusterBackup`,
+   * which passes its own `acknowledge` to every job it composes.
+   * @default - no opt-outs
+   */
+  readonly acknowledge?: PitfallAcknowledgements;
 }
 
 /**

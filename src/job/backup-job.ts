@@ -6,6 +6,7 @@ import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { readAsset } from '../internal/assets';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 
 /**
@@ -178,6 +179,17 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     };
     const metadata = { name: props.name, namespace: props.namespace, labels: this.labels };
     this.serviceAccount = new kplus.ServiceAccount(this, 'ServiceAccount', { metadata, automountToken: this.apiAccess });
+    // The pitfalls a job sees for itself, reported with its construct path at synth (a job that
+    // writes no backups, a drill, has no storage or retention of its own to check).
+    const ack = props.acknowledge ?? {};
+    if (retention) {
+      this.node.addValidation({
+        validate: () => [
+          ...(ack.inClusterRepository ? [] : inClusterEndpointPitfall(props.repository.endpoint)),
+          ...(ack.shortRetention ? [] : shortRetentionPitfall('retention', retention, schedule)),
+        ].map((m) => `${C}: ${m}`),
+      });
+    }
     const data: { [file: string]: string } = {};
     for (const script of props.scripts) data[script] = readAsset(script);
     Object.assign(data, props.scriptFiles ?? {});

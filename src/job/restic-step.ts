@@ -2,7 +2,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { hardenedContainer } from '../internal/hardening';
 import { Retention } from '../policy/retention';
-import { BackupRepository, RepositoryFile } from '../repository/backup-repository';
+import { BackupRepository } from '../repository/backup-repository';
+import { RepositoryFile } from '../repository/repository-backend';
 
 /**
  * What the upload step backs up, decided at synth time and handed to the script as ready-made

@@ -96,9 +96,21 @@ export interface WatchCronJobOptions {
   readonly severity?: string;
 }
 
+/**
+ * One alert and what to do when it fires, for a runbook.
+ */
+export interface AlertAdvice {
+  /** The alert name, e.g. `EtcdBackupFailed`. */
+  readonly alert: string;
+  /** What it means and what to do first (Markdown, one paragraph). */
+  readonly advice: string;
+}
+
 interface CronJobTarget {
   /** Alert name prefix, e.g. `EtcdBackup`. */
   readonly prefix: string;
+  /** What a failed run of this job means (the job's own words), if the job says. */
+  readonly failureAdvice?: string;
   /** Rule group, e.g. `etcd`. */
   readonly group: string;
   readonly namespace: string;
@@ -242,6 +254,7 @@ export class BackupAlerts extends Construct {
         timeZone: j.timeZone,
         description: base === undefined ? j.description : jobs.length > 1 ? `${base} (${j.description})` : base,
         severity,
+        failureAdvice: j.failureAdvice,
       });
     }
   }
@@ -297,6 +310,29 @@ export class BackupAlerts extends Construct {
   }
 
   /**
+   * What each alert rendered so far means and what to do first, sorted by alert name: a failed
+   * run in the words of the job that failed, the other alerts by what they measure.
+   */
+  public alertAdvice(): AlertAdvice[] {
+    const advice = new Map<string, string>();
+    const jobLog = '`kubectl logs job/<job> --all-containers` says which step failed.';
+    for (const t of [...this.cronJobs].sort((a, b) => compare(a.namespace, b.namespace) || compare(a.name, b.name))) {
+      if (!advice.has(`${t.prefix}Failed`)) {
+        advice.set(`${t.prefix}Failed`, t.failureAdvice ?? `the Job failed after its retries; ${jobLog} Nothing was pruned after a failed upload.`);
+      }
+      advice.set(`${t.prefix}TooOld`, 'no successful run for longer than the schedule allows. Check the CronJob is not suspended, the node is up, and the last Jobs\' logs.');
+      advice.set(`${t.prefix}NeverSucceeded`, 'the job has never succeeded since the rule was loaded (or kube-state-metrics does not export its metrics). Run it once by hand and read its logs.');
+    }
+    if (this.veleroSchedules.length > 0) {
+      advice.set('VeleroBackupFailed', '`velero backup logs` of the newest backup; check the storage location is Available.');
+      advice.set('VeleroBackupPartiallyFailed', 'Velero backed up only some items: `velero backup describe --details` on the newest backup.');
+      advice.set('VeleroBackupTooOld', 'no successful backup for longer than the schedule allows: `velero schedule describe` (paused?) and `velero backup-location get` (available?).');
+      advice.set('VeleroBackupNeverSucceeded', 'Velero has reported no successful backup since the Schedule was created or Velero restarted, or Prometheus does not scrape Velero\'s metrics.');
+    }
+    return [...advice.entries()].sort(([a], [b]) => compare(a, b)).map(([alert, text]) => ({ alert, advice: text }));
+  }
+
+  /**
    * The rule groups: one per kind of backup, targets sorted by namespace and name, so the output
    * depends only on what is watched, not on the order of the calls.
    * @internal
@@ -313,7 +349,7 @@ export class BackupAlerts extends Construct {
   }
 
   private addCronJob(C: string, prefix: string, group: string, t: {
-    namespace: string; name: string; schedule: Cron; timeZone?: string; description: string; severity: string;
+    namespace: string; name: string; schedule: Cron; timeZone?: string; description: string; severity: string; failureAdvice?: string;
   }): void {
     const key = `cronjob ${t.namespace}/${t.name}`;
     if (this.watched.has(key)) {
@@ -326,7 +362,16 @@ export class BackupAlerts extends Construct {
     const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${t.namespace}/${t.name}`, schedule, t.timeZone);
     this.watched.add(key);
     this.cronJobs.push({
-      prefix, group, namespace: t.namespace, name: t.name, schedule, description: t.description, severity: t.severity, gapSeconds, thresholdSeconds,
+      prefix,
+      group,
+      namespace: t.namespace,
+      name: t.name,
+      schedule,
+      description: t.description,
+      severity: t.severity,
+      gapSeconds,
+      thresholdSeconds,
+      failureAdvice: t.failureAdvice,
     });
   }
 

@@ -44,6 +44,11 @@ export interface ExternalKeysOptions {
    */
   readonly secretAccessKey?: RemoteSecretRef;
   /**
+   * S3 session token (S3 repositories whose credentials name a `sessionToken` key).
+   * @default - none
+   */
+  readonly sessionToken?: RemoteSecretRef;
+  /**
    * Azure storage account key (Azure repositories).
    * @default - none
    */
@@ -92,14 +97,9 @@ export class ExternalSecretKeys extends Construct {
     const wanted: Array<[string, string, RemoteSecretRef | undefined, string]> = [
       [repo.encryption.password.name, repo.encryption.password.key, props.repositoryPassword, 'repositoryPassword'],
     ];
-    const creds = repo.credentials;
-    if (repo.backend === 's3') {
-      wanted.push([creds.secretName, creds.keys.accessKeyId!, props.accessKeyId, 'accessKeyId']);
-      wanted.push([creds.secretName, creds.keys.secretAccessKey!, props.secretAccessKey, 'secretAccessKey']);
-    } else if (repo.backend === 'azure') {
-      wanted.push([creds.secretName, creds.keys.azureAccountKey!, props.azureAccountKey, 'azureAccountKey']);
-    } else if (repo.backend === 'gcs') {
-      wanted.push([creds.secretName, creds.keys.gcsServiceAccountKey!, props.gcsServiceAccountKey, 'gcsServiceAccountKey']);
+    // The backend says which credential keys it reads; each names the option that locates it.
+    for (const k of repo._credentialKeys()) {
+      wanted.push([k.secret.name, k.secret.key, props[k.option], k.option]);
     }
     for (const [, , ref, option] of wanted) {
       if (!ref) throw new Error(`${C}: ${option} is required for a ${repo.backend} repository (where does it live in the store?)`);

@@ -243,6 +243,8 @@ function synth(retention?: Retention): Synthesized {
   const chart = Testing.chart();
   const backup = new ControlPlaneConfigBackup(chart, 'config', {
     clusterName: CLUSTER,
+    // The test's S3 server is on 127.0.0.1 and its retentions are short by design.
+    acknowledge: { inClusterRepository: true, shortRetention: true },
     source: EtcdSource.kubeadm(),
     nodes: [...NODES, BROKEN_NODE],
     encryptionProviderConfig: ENCRYPTION_CONFIG,

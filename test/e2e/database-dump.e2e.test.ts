@@ -63,7 +63,15 @@ function synth(cluster: string, database: Database, retention?: Retention, drill
   manifests: any[]; backup: DatabaseDumpBackup;
 } {
   const chart = Testing.chart();
-  const backup = new DatabaseDumpBackup(chart, 'db', { clusterName: cluster, repository: repository(), database, retention, drill });
+  const backup = new DatabaseDumpBackup(chart, 'db', {
+    clusterName: cluster,
+    repository: repository(),
+    database,
+    retention,
+    drill,
+    // The test's S3 server is on 127.0.0.1 and its retentions are short by design.
+    acknowledge: { inClusterRepository: true, shortRetention: true },
+  });
   return { manifests: Testing.synth(chart), backup };
 }
 

@@ -76,6 +76,8 @@ function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { 
   const port = s.etcdPort ?? (s.etcd ?? etcd).clientPort;
   const backup = new EtcdSnapshotBackup(chart, 'etcd', {
     clusterName: s.cluster,
+    // The test's S3 server is on 127.0.0.1 and its retentions are short by design.
+    acknowledge: { inClusterRepository: true, shortRetention: true },
     // The manifest's own $(HOST_IP) reference, resolved from status.hostIP by the runner.
     source: s.external
       ? EtcdSource.external({ endpoint: `https://127.0.0.1:${port}`, tlsSecret: 'etcd-client' })

@@ -27,8 +27,8 @@ describe('ClusterBackup: composition', () => {
       ['backup-system-host', 'privileged'], ['backup-system', 'restricted'],
     ]);
     expect(byKind('CronJob').map((c) => [c.metadata.name, c.metadata.namespace])).toEqual([
-      ['prod-etcd-backup', 'backup-system-host'],
       ['prod-config-cp-1', 'backup-system-host'], ['prod-config-cp-2', 'backup-system-host'], ['prod-config-cp-3', 'backup-system-host'],
+      ['prod-etcd-backup', 'backup-system-host'],
       ['prod-etcd-drill', 'backup-system'],
     ]);
     // Only the host-access jobs touch the host.
@@ -146,7 +146,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       { controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes/manifests'] }, acknowledge: { ...ok, configWithoutPki: true } }],
     ['no restore drill', { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true } }, /no restore drill.*acknowledge.noRestoreDrill/,
       { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
-    ['retention that keeps less than a day', { etcd: { source: EtcdSource.kubeadm(), retention: Retention.keepLast(6) } }, /etcd.retention \(.*\) keeps only about 6 hours.*acknowledge.shortRetention/,
+    ['retention that keeps less than a day', { etcd: { source: EtcdSource.kubeadm(), retention: Retention.keepLast(6) } }, /\[test\/backup\/Etcd\] EtcdSnapshotBackup: retention \(.*\) keeps only about 6 hours.*acknowledge.shortRetention/,
       { etcd: { source: EtcdSource.kubeadm(), retention: Retention.keepLast(6) }, acknowledge: { ...ok, shortRetention: true } }],
     ['retention finer than the schedule', { etcd: { source: EtcdSource.kubeadm(), schedule: Cron.daily() } }, /allowRetentionFinerThanSchedule/, undefined],
   ])('%s', (_name, bad, message, fixed) => {
@@ -196,6 +196,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
 
   test('GIVEN a namespace inside a nested option WHEN synthesized THEN it is refused, not silently overridden', () => {
     expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), namespace: 'x' } })).toThrow(/etcd.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace/);
+    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), acknowledge: { shortRetention: true } } })).toThrow(/etcd.acknowledge: ClusterBackup passes its own acknowledge to every job/);
     expect(() => synth({ restoreDrill: { namespace: 'x' } })).toThrow(/restoreDrill.namespace/);
   });
 
@@ -217,7 +218,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
         acknowledge: ok,
       });
     }
-    expect(() => app.synth()).toThrow(/cluster-b\/backup.*etcd.retention \(.*\) keeps only about 3 hours/s);
+    expect(() => app.synth()).toThrow(/\[cluster-b\/backup\/Etcd\] EtcdSnapshotBackup: retention \(.*\) keeps only about 3 hours/s);
     expect(() => app.synth()).not.toThrow(/cluster-a\/backup/);
   });
 

@@ -1,5 +1,5 @@
 import { Cron, Duration, Testing } from 'cdk8s';
-import { EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
+import { BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
 
@@ -205,5 +205,54 @@ describe('EtcdSnapshotBackup: time zone', () => {
     const { manifests } = synthEtcdBackup({ timeZone: 'Europe/Berlin' });
     expect(manifests.find((m) => m.kind === 'CronJob').spec.timeZone).toBe('Europe/Berlin');
     expect(() => synthEtcdBackup({ timeZone: 'Mars/Olympus' })).toThrow(/EtcdSnapshotBackup: timeZone: "Mars\/Olympus" is not an IANA time zone name/);
+  });
+});
+
+describe('EtcdSnapshotBackup: its runbook section (the job contract)', () => {
+  function backup(props: Partial<ConstructorParameters<typeof EtcdSnapshotBackup>[2]> = {}): EtcdSnapshotBackup {
+    return new EtcdSnapshotBackup(Testing.chart(), 'etcd', { clusterName: 'prod', repository: testRepository(), source: EtcdSource.kubeadm(), ...props });
+  }
+
+  test('standalone, it writes its own restore section with the repository and the tags it records', () => {
+    const section = backup().restoreSection();
+    expect(section).toMatch(/^## etcd, from the newest verified snapshot/);
+    expect(section).toContain('--host prod --tag etcd-snapshot');
+    expect(section).toContain('# tags: etcd-revision, etcd-keys, sha256');
+    expect(section).toContain('On every control-plane node, with the same snapshot file:');
+  });
+
+  test('controlPlaneNodes name the members in the restore; bad or misplaced lists are synth errors', () => {
+    expect(backup({ controlPlaneNodes: ['cp-1', 'cp-2'] }).restoreSection()).toContain("--initial-cluster 'cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380'");
+    expect(() => backup({ controlPlaneNodes: ['cp-1', 'cp-1'] })).toThrow(/EtcdSnapshotBackup: controlPlaneNodes: "cp-1" is listed twice/);
+    expect(() => backup({ controlPlaneNodes: ['CP_1'] })).toThrow(/controlPlaneNodes: "CP_1" is not a node name/);
+    expect(() => backup({
+      source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }),
+      controlPlaneNodes: ['cp-1'],
+    })).toThrow(/controlPlaneNodes names the nodes of an etcd on the control plane/);
+  });
+});
+
+describe('EtcdSnapshotBackup on its own: the pitfalls a job sees for itself', () => {
+  const inCluster = () => BackupRepository.s3({
+    bucket: 'backups',
+    endpoint: 'https://minio.minio.svc:9000',
+    credentials: Credentials.fromSecret('s3'),
+    encryption: Encryption.repositoryPassword({ name: 'repo', key: 'password' }),
+  });
+  function synthStandalone(props: Partial<ConstructorParameters<typeof EtcdSnapshotBackup>[2]>): () => unknown {
+    const chart = Testing.chart();
+    new EtcdSnapshotBackup(chart, 'etcd', { clusterName: 'prod', repository: testRepository(), source: EtcdSource.kubeadm(), ...props });
+    return () => Testing.synth(chart);
+  }
+
+  test('GIVEN a repository inside the cluster WHEN synthesized alone THEN it is refused with the construct path and the opt-out', () => {
+    expect(synthStandalone({ repository: inCluster() }))
+      .toThrow(/\[test\/etcd\] EtcdSnapshotBackup: the storage endpoint https:\/\/minio.minio.svc:9000 looks like it is inside the cluster.*acknowledge.inClusterRepository: true/);
+    expect(synthStandalone({ repository: inCluster(), acknowledge: { inClusterRepository: true } })).not.toThrow();
+  });
+
+  test('GIVEN a retention of less than a day WHEN synthesized alone THEN it is refused unless acknowledged', () => {
+    expect(synthStandalone({ retention: Retention.keepLast(3) })).toThrow(/EtcdSnapshotBackup: retention \(last 3\) keeps only about 3 hours/);
+    expect(synthStandalone({ retention: Retention.keepLast(3), acknowledge: { shortRetention: true } })).not.toThrow();
   });
 });

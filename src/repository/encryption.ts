@@ -1,5 +1,5 @@
+import { SecretKeyRef } from './secret-key-ref';
 import { checkSecretKeyRef } from '../internal/secret-checks';
-import { SecretKeyRef } from '../repository/secret-key-ref';
 
 /**
  * Client-side encryption of a backup repository.

@@ -1,0 +1,231 @@
+import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './backup-repository';
+import { CaCertificate } from './ca-certificate';
+import { SecretKeyRef } from './secret-key-ref';
+import { shellWords } from '../internal/shell';
+import { checkHttpUrlHost } from '../internal/urls';
+
+/**
+ * An environment variable a backend needs.
+ * @internal
+ */
+export interface RepositoryEnv {
+  readonly name: string;
+  readonly value?: string;
+  readonly secret?: SecretKeyRef;
+}
+
+/**
+ * A file a backend needs, mounted read-only from a Secret or ConfigMap.
+ * @internal
+ */
+export interface RepositoryFile {
+  /** Volume name. */
+  readonly volume: string;
+  /** Directory it is mounted at. */
+  readonly mountPath: string;
+  /** File name inside the directory. */
+  readonly fileName: string;
+  readonly secret?: SecretKeyRef;
+  readonly configMap?: { readonly name: string; readonly key: string };
+}
+
+/**
+ * A credential key a backend reads, and the `ExternalKeysOptions` option that says where it
+ * lives in an external store.
+ * @internal
+ */
+export interface BackendCredentialKey {
+  readonly option: 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'azureAccountKey' | 'gcsServiceAccountKey';
+  readonly secret: SecretKeyRef;
+}
+
+/**
+ * Every fact about one storage service, decided by its factory at synth time: nothing else
+ * switches on which service it is.
+ * @internal
+ */
+export interface RepositoryBackend {
+  /** Name for messages: `s3`, `gcs`, `azure`. */
+  readonly name: string;
+  /** scheme://host[:port] of the service. */
+  readonly endpoint: string;
+  /** Environment of the restic container (besides RESTIC_REPOSITORY/RESTIC_PASSWORD). */
+  readonly env: readonly RepositoryEnv[];
+  /** Files mounted into the restic container. */
+  readonly files: readonly RepositoryFile[];
+  /** Where the CA bundle is mounted, when the endpoint has a private CA. */
+  readonly caCertPath?: string;
+  /** The keys of the credentials Secret it reads. */
+  readonly credentialKeys: readonly BackendCredentialKey[];
+  /** What an operator exports on a workstation to reach the service (values to fill are `'…'`). */
+  readonly workstationExports: readonly string[];
+  /** The restic repository URL of a path below the prefix. */
+  resticUrl(subPath: string): string;
+}
+
+/** Where repository files are mounted in the restic container. */
+const FILES_DIR = '/etc/backup-repository';
+
+/** Generous: real region names are far shorter. */
+const MAX_REGION = 64;
+
+/** Far beyond any real layout, and leaves room in S3's 1024-byte object keys for what restic puts below it. */
+const MAX_PREFIX = 512;
+
+/** A value the operator fills in from the off-cluster copy of a key. */
+const FILL_IN = '\'…\'';
+
+/** @internal */
+export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
+  checkS3Bucket(props.bucket);
+  if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.region))) {
+    throw new Error(`BackupRepository.s3({ region }): expected a region name like 'eu-west-1' (lowercase letters, digits and single '-', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
+  }
+  const base = props.endpoint !== undefined
+    ? checkEndpoint(props.endpoint, props.allowInsecureHttp ?? false)
+    : `https://${props.region ? `s3.${props.region}.amazonaws.com` : 's3.amazonaws.com'}`;
+  const creds = props.credentials;
+  const credentialKeys: BackendCredentialKey[] = [
+    { option: 'accessKeyId', secret: { name: creds.secretName, key: creds.keys.accessKeyId! } },
+    { option: 'secretAccessKey', secret: { name: creds.secretName, key: creds.keys.secretAccessKey! } },
+  ];
+  if (creds.keys.sessionToken) {
+    credentialKeys.push({ option: 'sessionToken', secret: { name: creds.secretName, key: creds.keys.sessionToken } });
+  }
+  const envNames: { [option: string]: string } = {
+    accessKeyId: 'AWS_ACCESS_KEY_ID', secretAccessKey: 'AWS_SECRET_ACCESS_KEY', sessionToken: 'AWS_SESSION_TOKEN',
+  };
+  const env: RepositoryEnv[] = credentialKeys.map((k) => ({ name: envNames[k.option], secret: k.secret }));
+  if (props.region) env.push({ name: 'AWS_DEFAULT_REGION', value: props.region });
+  const ca = props.caCert ? caFile(props.caCert) : undefined;
+  const prefix = checkPrefix('BackupRepository.s3', props.prefix);
+  return {
+    name: 's3',
+    endpoint: base,
+    resticUrl: (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`,
+    env,
+    files: ca ? [ca] : [],
+    caCertPath: ca ? `${ca.mountPath}/${ca.fileName}` : undefined,
+    credentialKeys,
+    workstationExports: [exportLine([
+      ...credentialKeys.map((k) => `${envNames[k.option]}=${FILL_IN}`),
+      ...(props.region ? [`AWS_DEFAULT_REGION=${shellWords(props.region)}`] : []),
+    ])],
+  };
+}
+
+/** @internal */
+export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
+  if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(props.bucket ?? '')) {
+    throw new Error(`BackupRepository.gcs({ bucket }): expected a GCS bucket name (lowercase letters, digits, '-', '_', '.'; no slashes: put paths in 'prefix'); got ${JSON.stringify(props.bucket)}`);
+  }
+  if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(props.projectId ?? '')) {
+    throw new Error(`BackupRepository.gcs({ projectId }): expected a Google Cloud project id; got ${JSON.stringify(props.projectId)}`);
+  }
+  const key: BackendCredentialKey = {
+    option: 'gcsServiceAccountKey',
+    secret: { name: props.credentials.secretName, key: props.credentials.keys.gcsServiceAccountKey! },
+  };
+  const keyFile: RepositoryFile = { volume: 'repository-gcs-key', mountPath: `${FILES_DIR}/gcs`, fileName: 'credentials.json', secret: key.secret };
+  const prefix = checkPrefix('BackupRepository.gcs', props.prefix);
+  return {
+    name: 'gcs',
+    endpoint: 'https://storage.googleapis.com',
+    resticUrl: (sub) => `gs:${props.bucket}:/${join(prefix, sub)}`,
+    env: [
+      { name: 'GOOGLE_PROJECT_ID', value: props.projectId },
+      { name: 'GOOGLE_APPLICATION_CREDENTIALS', value: `${keyFile.mountPath}/${keyFile.fileName}` },
+    ],
+    files: [keyFile],
+    credentialKeys: [key],
+    // The key file is saved from the off-cluster copy next to the operator.
+    workstationExports: [exportLine([`GOOGLE_PROJECT_ID=${shellWords(props.projectId)}`, 'GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"'])],
+  };
+}
+
+/** @internal */
+export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBackend {
+  if (!/^[a-z0-9]{3,24}$/.test(props.accountName ?? '')) {
+    throw new Error(`BackupRepository.azureBlob({ accountName }): expected 3-24 lowercase letters and digits; got ${JSON.stringify(props.accountName)}`);
+  }
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(props.container ?? '')) {
+    throw new Error(`BackupRepository.azureBlob({ container }): expected 3-63 lowercase letters, digits and single hyphens (no slashes: put paths in 'prefix'); got ${JSON.stringify(props.container)}`);
+  }
+  const key: BackendCredentialKey = {
+    option: 'azureAccountKey',
+    secret: { name: props.credentials.secretName, key: props.credentials.keys.azureAccountKey! },
+  };
+  const prefix = checkPrefix('BackupRepository.azureBlob', props.prefix);
+  return {
+    name: 'azure',
+    endpoint: `https://${props.accountName}.blob.core.windows.net`,
+    resticUrl: (sub) => `azure:${props.container}:/${join(prefix, sub)}`,
+    env: [
+      { name: 'AZURE_ACCOUNT_NAME', value: props.accountName },
+      { name: 'AZURE_ACCOUNT_KEY', secret: key.secret },
+    ],
+    files: [],
+    credentialKeys: [key],
+    workstationExports: [exportLine([`AZURE_ACCOUNT_NAME=${shellWords(props.accountName)}`, `AZURE_ACCOUNT_KEY=${FILL_IN}`])],
+  };
+}
+
+function exportLine(assignments: string[]): string {
+  return `export ${assignments.join(' ')}`;
+}
+
+function caFile(ca: CaCertificate): RepositoryFile {
+  return {
+    volume: 'repository-ca',
+    mountPath: `${FILES_DIR}/ca`,
+    fileName: 'ca.crt',
+    secret: ca.source === 'secret' ? { name: ca.name, key: ca.key } : undefined,
+    configMap: ca.source === 'configMap' ? { name: ca.name, key: ca.key } : undefined,
+  };
+}
+
+function checkS3Bucket(bucket: string): void {
+  if (!bucket) {
+    throw new Error('BackupRepository.s3({ bucket }): bucket is required and must not be empty');
+  }
+  if (bucket.includes('/')) {
+    throw new Error(`BackupRepository.s3({ bucket }): a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(bucket)}`);
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
+    throw new Error(`BackupRepository.s3({ bucket }): expected 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit; got ${JSON.stringify(bucket)}`);
+  }
+}
+
+function checkEndpoint(endpoint: string, allowHttp: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new Error(`BackupRepository.s3({ endpoint }): expected a URL like 'https://minio.example.com:9000'; got ${JSON.stringify(endpoint)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new Error(`BackupRepository.s3({ endpoint }): the scheme must be https:// (or http:// with allowInsecureHttp); got ${JSON.stringify(endpoint)}`);
+  }
+  if (url.protocol === 'http:' && !allowHttp) {
+    throw new Error(`BackupRepository.s3({ endpoint }): plain http exposes the repository to tampering; use https:// (with caCert for a private CA) or set allowInsecureHttp: true; got ${JSON.stringify(endpoint)}`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+    throw new Error(`BackupRepository.s3({ endpoint }): the endpoint is scheme://host[:port] only (put the bucket in 'bucket' and paths in 'prefix'; never credentials); got ${JSON.stringify(endpoint)}`);
+  }
+  checkHttpUrlHost('BackupRepository.s3({ endpoint })', endpoint);
+  return `${url.protocol}//${url.host}`;
+}
+
+function checkPrefix(factory: string, prefix: string | undefined): string {
+  if (prefix === undefined) return '';
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return '';
+  if (trimmed.length > MAX_PREFIX || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(trimmed) || trimmed.split('/').some((s) => s === '.' || s === '..')) {
+    throw new Error(`${factory}({ prefix }): expected path segments of letters, digits, '.', '_' and '-' separated by single '/', at most ${MAX_PREFIX} characters; got ${JSON.stringify(prefix)}${trimmed.length > MAX_PREFIX ? ` (${trimmed.length} characters)` : ''}`);
+  }
+  return trimmed;
+}
+
+function join(prefix: string, sub: string): string {
+  return prefix ? `${prefix}/${sub}` : sub;
+}

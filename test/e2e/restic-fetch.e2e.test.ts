@@ -1,0 +1,68 @@
+/**
+ * assets/restic-fetch.sh, run by busybox ash (the restic image's shell) against a local restic
+ * repository: it carries exactly the metadata tags the construct names, and refuses a snapshot
+ * that lacks one or whose file does not match its sha256 tag.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const SCRIPT = path.join(__dirname, '..', '..', 'assets', 'restic-fetch.sh');
+
+describe('restic-fetch.sh', () => {
+  let dir: string;
+  let env: Record<string, string>;
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'restic-fetch-'));
+    env = {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      RESTIC_REPOSITORY: path.join(dir, 'repo'),
+      RESTIC_PASSWORD: 'pw',
+      RESTIC_CACHE_DIR: path.join(dir, 'cache'),
+      TMPDIR: dir,
+      BACKUP_HOST: 'prod',
+      BACKUP_TAG: 'etcd-snapshot',
+      CHECKSUM_PATH: '/backup/etcd-snapshot.db',
+    };
+    execFileSync('restic', ['init', '--quiet'], { env });
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  function backup(content: string, tags: string[]): void {
+    const src = fs.mkdtempSync(path.join(dir, 'src-'));
+    fs.mkdirSync(path.join(src, 'backup'));
+    fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.db'), content);
+    const sha = crypto.createHash('sha256').update(content).digest('hex');
+    execFileSync('restic', ['backup', '--quiet', '--host', 'prod', '--tag', 'etcd-snapshot', '--tag', `sha256=${sha}`,
+      ...tags.flatMap((t) => ['--tag', t]), 'backup'], { env, cwd: src });
+  }
+
+  function fetch(metadataTags: string): { code: number | null; stderr: string; expected?: string } {
+    const out = fs.mkdtempSync(path.join(dir, 'out-'));
+    const r = spawnSync('busybox', ['sh', SCRIPT], {
+      env: { ...env, FETCH_DIR: path.join(out, 'fetched'), EXPECTED_FILE: path.join(out, 'expected.env'), METADATA_TAGS: metadataTags },
+      encoding: 'utf8',
+    });
+    const file = path.join(out, 'expected.env');
+    return { code: r.status, stderr: r.stderr, expected: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined };
+  }
+
+  test('GIVEN the tags the construct names WHEN fetched THEN each is written as NAME=value for the drill', () => {
+    backup('snapshot one', ['etcd-revision=41', 'etcd-keys=7']);
+    const r = fetch('etcd-revision etcd-keys');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.expected).toMatch(/^SNAPSHOT_ID=[0-9a-f]{64}\nETCD_REVISION=41\nETCD_KEYS=7\n$/);
+  });
+
+  test('GIVEN a newest snapshot without one of the named tags WHEN fetched THEN it fails naming that tag and writes nothing', () => {
+    backup('snapshot two', ['etcd-revision=42']);
+    const r = fetch('etcd-revision etcd-keys');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/lacks the etcd-keys tag/);
+    expect(r.expected).toBeUndefined();
+  });
+});
