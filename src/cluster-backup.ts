@@ -358,19 +358,24 @@ export class ClusterBackup extends Construct {
     add('## 0. Keys (needed when the cluster is gone)', '');
     const velero = p.velero?.storageLocation;
     if (velero) {
-      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.credentials ? `, credentials Secret \`${velero.credentials.secretName}\` (key \`${velero.credentials.keys.cloudCredentialsFile}\`) in Velero's namespace` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
+      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.credentials ? `, credentials Secret \`${velero.credentials.secretName}\` (key \`${velero.credentials.keys.cloudCredentialsFile}\`, a cloud credentials file: for the AWS plugin the INI \`[default]\` with \`aws_access_key_id\` and \`aws_secret_access_key\`) in namespace \`${p.veleroNamespace ?? 'velero'}\`` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
     }
+    const namespaces = [...new Set(this.backupJobs.map((j) => j.namespace).filter((n): n is string => n !== undefined))].map((n) => `\`${n}\``).join(' and ');
     if (!repo) {
       add('');
     } else if (this.keyLocations.length > 0) {
-      add('Read them from the secret store (the cluster\'s copies came from there):', '');
+      add(`Read them from the secret store (the cluster's copies, in namespace ${namespaces}, came from there):`, '');
       for (const l of this.keyLocations) add(`- ${l}`);
     } else {
-      add(`- Repository password: Secret \`${repo.encryption.password.name}\`, key \`${repo.encryption.password.key}\` — use your off-cluster copy.`);
-      add(`- Storage credentials: Secret \`${repo.credentials.secretName}\` — use your off-cluster copy.`);
+      add(`- Repository password: Secret \`${repo.encryption.password.name}\`, key \`${repo.encryption.password.key}\` (in namespace ${namespaces}) — use your off-cluster copy.`);
+      add(`- Storage credentials: Secret \`${repo.credentials.secretName}\`, keys ${repo._credentialKeys().map((k) => `\`${k.secret.key}\``).join(', ')} (in namespace ${namespaces}) — use your off-cluster copy.`);
     }
     if (repo) {
-      if (repo._caCertPath()) add('- The storage endpoint\'s CA bundle: save it as `ca.crt` next to you.');
+      const ca = repo._caCertSource();
+      if (ca) add(`- The storage endpoint's CA bundle (PEM): ${ca.kind} \`${ca.name}\`, key \`${ca.key}\` (in namespace ${namespaces}); save your copy as \`ca.crt\` in the directory you run restic from.`);
+      const token = p.etcd?.source.distribution.serverTokenFile;
+      if (token) add(`- The server token (\`${token}\`): in each server's config backup, and keep a copy with these keys: it decrypts the CA keys stored in the etcd snapshot, and a reset with another token fails.`);
+      add('- restic 0.14.0 or newer on your workstation: the repositories use restic\'s format version 2.');
       add('');
       add('```sh');
       add(...repo._workstationExports());

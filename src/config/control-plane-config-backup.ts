@@ -1,12 +1,14 @@
 import { createHash } from 'crypto';
+import * as posixPath from 'path';
 import { Cron } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from '../etcd/etcd-source';
+import { renderScenario, RunbookBlock } from '../etcd/restore-procedure';
 import { resources } from '../internal/hardening';
 import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
-import { shellComment, shellWords } from '../internal/shell';
+import { shellWords } from '../internal/shell';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
@@ -146,7 +148,8 @@ export class ControlPlaneConfigBackup extends BackupJob {
     checkNoOverlap(C, [...this.paths, ...this.files]);
     for (const r of required) {
       if (!this.paths.some((p) => within(r, p)) && !this.files.includes(r)) {
-        throw new Error(`${C}: requiredPaths: ${r} is not inside any backed-up path (${[...this.paths, ...this.files].join(', ')}); add it to paths or files`);
+        const which = props.requiredPaths === undefined ? ` (${props.source.distribution.name}'s default: a rebuilt node needs it)` : '';
+        throw new Error(`${C}: requiredPaths${which}: ${r} is not inside any backed-up path (${[...this.paths, ...this.files].join(', ')}); add it to paths or files${which ? ', or set requiredPaths yourself' : ''}`);
       }
     }
     const exclude = checkExcludes(C, props.exclude ?? [], [...this.paths, ...this.files], required);
@@ -207,28 +210,36 @@ export class ControlPlaneConfigBackup extends BackupJob {
     }
   }
 
-  /** Per node: restore its newest snapshot into a scratch dir, then copy each path back in place. */
+  /**
+   * Per node, on that node: restore its newest snapshot as root (restic keeps owners and modes)
+   * into a scratch dir, then copy each path back in place.
+   */
   public restoreSection(): string {
-    const lines = [
-      '## Control-plane config, on each rebuilt control-plane node',
-      '',
-      'Install the same Kubernetes version, keep kubelet stopped, then per node:',
-      '',
-      '```sh',
-    ];
-    // In the order given: an object's keys put integer-like names ('0') first.
-    for (const node of this.nodes) {
-      const restic = this.repository._workstationRestic(this.resticRepositories[node]);
+    const blocks: RunbookBlock[] = this.nodes.map((node) => {
+      const restic = this.repository._rootRestic(this.resticRepositories[node]);
       const select = ['--no-lock', '--host', node, '--tag', CONTROL_PLANE_CONFIG_TAG];
       const target = `/tmp/${node}-config`;
-      lines.push(shellComment(node));
-      lines.push(shellWords(...restic, 'snapshots', ...select));
-      lines.push(shellWords(...restic, 'restore', 'latest', ...select, '--target', target));
-      for (const dir of this.paths) lines.push(shellWords('sudo', 'cp', '-a', `${target}${dir}/.`, `${dir}/`));
-      for (const file of this.files) lines.push(shellWords('sudo', 'cp', '-a', `${target}${file}`, file));
-    }
-    lines.push('```', '');
-    return lines.join('\n');
+      return {
+        on: [node],
+        title: `restore ${node}'s config`,
+        lines: [
+          'restic version | grep -E \'^restic 0[.](1[4-9]|[2-9][0-9])[.]\' >/dev/null || { echo \'restic 0.14.0 or newer is needed on this node (a static binary from github.com/restic/restic/releases)\' >&2; exit 1; }',
+          shellWords(...restic, 'snapshots', ...select),
+          shellWords(...restic, 'restore', 'latest', ...select, '--target', target),
+          // A rebuilt node may lack the parents: cp does not create them.
+          ...this.paths.flatMap((dir) => [shellWords('sudo', 'mkdir', '-p', dir), shellWords('sudo', 'cp', '-a', `${target}${dir}/.`, `${dir}/`)]),
+          ...this.files.flatMap((file) => [shellWords('sudo', 'mkdir', '-p', posixPath.posix.dirname(file)), shellWords('sudo', 'cp', '-a', `${target}${file}`, file)]),
+        ],
+      };
+    });
+    return [
+      ...renderScenario({
+        title: 'Control-plane config, on each rebuilt control-plane node',
+        when: 'a control-plane node was rebuilt (reinstalled with the same Kubernetes version, its kubelet stopped): before anything else on it',
+        intro: 'On each node, with the Keys section\'s exports and `ca.crt` (if any) in the directory you run it from.',
+        blocks,
+      }, '##'),
+    ].join('\n');
   }
 }
 

@@ -1,10 +1,13 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { RestoreContext } from './distribution-restore';
 import { EtcdSource } from './etcd-source';
+import { EtcdRestoreTool, renderScenario, RestoreNode, RunbookBlock, WORKSTATION } from './restore-procedure';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { checkNodeNames } from '../internal/names';
 import { shellWords } from '../internal/shell';
+import { isHost } from '../internal/urls';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticUploadContainer, uploadDirectory } from '../job/restic-step';
@@ -80,6 +83,19 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
    * @default - ClusterBackup passes `controlPlaneConfig.nodes`; standalone, the runbook has placeholders
    */
   readonly controlPlaneNodes?: string[];
+  /**
+   * The address (IPv4, bracketed IPv6 or DNS name) each etcd member's peers reach it at, by
+   * member name, for the restore procedure's commands: for kubeadm, k3s and RKE2 keyed by
+   * control-plane node; for an external etcd this also names its members.
+   * @default - the runbook has a placeholder (`<cp-1-address>`) for each
+   */
+  readonly memberAddresses?: { [member: string]: string };
+  /**
+   * The cluster's etcd version: the restore uses that version's tools (`etcdutl` from 3.5,
+   * `etcdctl snapshot restore` for 3.4; `--bump-revision --mark-compacted` from 3.5.10 and 3.4.27).
+   * @default - the version of the etcd image (`images.etcd`, e.g. `registry.k8s.io/etcd:3.5.16-0`)
+   */
+  readonly etcdVersion?: string;
 }
 
 /**
@@ -140,6 +156,10 @@ export class EtcdSnapshotBackup extends BackupJob {
   public readonly source: EtcdSource;
   /** The control-plane nodes its members run on (empty when not given). */
   public readonly controlPlaneNodes: string[];
+  /** The address of each member, by member name, as given. */
+  public readonly memberAddresses: { [member: string]: string };
+  /** The tool the runbook restores with, from the cluster's etcd version. @internal */
+  public readonly _restoreTool: EtcdRestoreTool;
 
   constructor(scope: Construct, id: string, props: EtcdSnapshotBackupProps) {
     super(scope, id, {
@@ -162,6 +182,13 @@ export class EtcdSnapshotBackup extends BackupJob {
       throw new Error('EtcdSnapshotBackup: controlPlaneNodes names the nodes of an etcd on the control plane (kubeadm, k3s, RKE2); an external etcd has its own members: remove it');
     }
     this.controlPlaneNodes = checkNodeNames('EtcdSnapshotBackup: controlPlaneNodes', props.controlPlaneNodes ?? []);
+    this.memberAddresses = checkMemberAddresses(props.memberAddresses ?? {}, props.source.usesHostPaths ? this.controlPlaneNodes : undefined);
+    const etcdImage = props.images?.etcd ?? DEFAULT_ETCD_IMAGE;
+    const version = props.etcdVersion ?? /:(\d+\.\d+\.\d+)(-\d+)?$/.exec(etcdImage)?.[1];
+    if (version === undefined) {
+      throw new Error(`EtcdSnapshotBackup: etcdVersion is required when the etcd image ${JSON.stringify(etcdImage)} has no version tag: the restore procedure uses the tools of the cluster's etcd version, e.g. etcdVersion: '3.5.16'`);
+    }
+    this._restoreTool = EtcdRestoreTool.forVersion('EtcdSnapshotBackup: etcdVersion', version);
     const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
     const deadline = props.activeDeadline ?? Duration.minutes(45);
     if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
@@ -277,41 +304,62 @@ export class EtcdSnapshotBackup extends BackupJob {
   }
 
   /**
-   * Fetch the newest verified snapshot, then (etcd on the control-plane nodes) restore it on
-   * every member.
+   * The etcd restore: fetch the newest verified snapshot on a workstation and copy it to every
+   * member, then the steps of the situation the operator is in, from the distribution.
    */
   public restoreSection(): string {
     const restic = this.repository._workstationRestic(this.resticRepository);
     const select = ['--no-lock', '--host', this.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
-    const snapshot = '/tmp/etcd-restore/backup/etcd-snapshot.db';
+    const fetched = '/tmp/etcd-restore/backup/etcd-snapshot.db';
+    const onNode = '/tmp/etcd-snapshot.db';
+    const nodes = this.restoreNodes();
+    const ctx: RestoreContext = {
+      clusterName: this.clusterName,
+      nodes,
+      snapshotOnNode: onNode,
+      tool: this._restoreTool,
+      certs: this.source.usesHostPaths ? this.source.certificates : { ca: '<etcd-ca.crt>', cert: '<etcd-client.crt>', key: '<etcd-client.key>' },
+      dataDir: this.source.distribution.etcdDataDir!,
+    };
+    const restore = this.source.distribution._restore;
+    const scenarios = [restore.quorumLost(ctx), restore.memberLost(ctx)];
+    const fetch: RunbookBlock = {
+      on: [WORKSTATION],
+      title: 'fetch the newest verified snapshot, check it against its sha256 tag, and copy it to every member',
+      lines: [
+        `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, sha256`,
+        shellWords('rm', '-rf', '/tmp/etcd-restore'),
+        shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
+        `sha=$(${shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json')} | grep -o '"sha256=[0-9a-f]*"' | cut -d= -f2 | tr -d '"')`,
+        `actual=$(${shellWords('sha256sum', fetched)} | cut -d' ' -f1)`,
+        'test "${actual}" = "${sha}" || { echo "sha256 ${actual} is not the sha256 tag ${sha}: do not restore this file" >&2; exit 1; }',
+        ...nodes.map((n) => shellWords('scp', fetched, `${n.address}:${onNode}`)),
+      ],
+    };
+    const memberWord = this.source.usesHostPaths ? 'control-plane node' : 'etcd member';
     const lines = [
       '## etcd, from the newest verified snapshot',
       '',
-      '```sh',
-      `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, sha256`,
-      shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
-      `${shellWords('sha256sum', snapshot)}   # must equal the sha256 tag`,
-      '```',
+      `Which situation are you in? (The ${memberWord}s: ${nodes.map((n) => `\`${n.name}\``).join(', ')}; each block says where it runs.)`,
+      '',
+      ...scenarios.map((sc) => `- **${sc.title}**: ${sc.when}.`),
+      '- **One namespace or application lost**, etcd fine: no etcd restore; restore it with Velero (below).',
+      '',
+      ...renderScenario({ title: 'Fetch the snapshot', when: 'first, for a restore of etcd from a snapshot', blocks: [fetch] }, '###'),
+      ...scenarios.flatMap((sc) => renderScenario(sc, '###')),
+      `Afterwards: \`kubectl get nodes\` answers, and the key count is close to the snapshot's \`${ETCD_KEYS_TAG}\` tag. `
+        + 'The snapshot brought back every PersistentVolume and PVC object as it was: `velero restore` skips objects that exist, so it restores no volume data '
+        + 'for them; to restore lost volume data with Velero, delete the affected namespace first (or restore into another with `--namespace-mappings`).',
       '',
     ];
-    if (this.source.usesHostPaths) {
-      const distribution = this.source.distribution;
-      const nodes = this.controlPlaneNodes;
-      const dataDir = distribution.etcdDataDir!;
-      // The <...-ip> placeholders stay inside quotes: pasted unedited, they are no redirection.
-      const initialCluster = nodes.length > 0 ? nodes.map((n) => `${n}=https://<${n}-ip>:2380`).join(',') : '<node>=https://<node-ip>:2380,...';
-      lines.push(`On every control-plane node${nodes.length > 0 ? ` (${nodes.join(', ')})` : ''}, with the same snapshot file:`, '');
-      lines.push('```sh');
-      lines.push(...distribution._stopControlPlane());
-      lines.push(shellWords('sudo', 'mv', dataDir, `${dataDir}.broken`));
-      lines.push(`${shellWords('sudo', 'etcdutl', 'snapshot', 'restore', snapshot, '--data-dir', dataDir)} \\`);
-      lines.push(`  --name "$(hostname)" ${shellWords('--initial-cluster', initialCluster)} \\`);
-      lines.push(`  ${shellWords('--initial-advertise-peer-urls', 'https://<this-node-ip>:2380')}`);
-      lines.push(...distribution._startControlPlane());
-      lines.push('```', '');
-    }
-    lines.push(`Check: \`kubectl get nodes\`; the key count is close to the \`${ETCD_KEYS_TAG}\` tag.`, '');
     return lines.join('\n');
+  }
+
+  /** The members, with the addresses given or placeholders the runbook names. */
+  private restoreNodes(): RestoreNode[] {
+    const names = this.source.usesHostPaths ? this.controlPlaneNodes : Object.keys(this.memberAddresses);
+    if (names.length === 0) return [{ name: '<node>', address: '<node-address>' }];
+    return names.map((name) => ({ name, address: this.memberAddresses[name] ?? `<${name}-address>` }));
   }
 }
 
@@ -341,4 +389,18 @@ function etcdCertificateMounts(scope: Construct, source: EtcdSource): kplus.Volu
     volume: kplus.Volume.fromHostPath(scope, `${volName}-volume`, volName, { path: hostPath, type: kplus.HostPathVolumeType.FILE }),
     readOnly: true,
   }));
+}
+
+function checkMemberAddresses(addresses: { [member: string]: string }, nodes: string[] | undefined): { [member: string]: string } {
+  const C = 'EtcdSnapshotBackup: memberAddresses';
+  for (const [member, address] of Object.entries(addresses)) {
+    if (nodes !== undefined && !nodes.includes(member)) {
+      throw new Error(`${C}: ${JSON.stringify(member)} is not one of controlPlaneNodes (${nodes.join(', ') || 'none given'})`);
+    }
+    checkNodeNames(`${C} (member names)`, [member]);
+    if (typeof address !== 'string' || !isHost(address)) {
+      throw new Error(`${C}.${member}: expected an IPv4 address, a bracketed IPv6 address or a DNS name its peers reach it at; got ${JSON.stringify(address)}`);
+    }
+  }
+  return { ...addresses };
 }

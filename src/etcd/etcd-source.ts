@@ -71,6 +71,11 @@ export interface ExternalEtcdOptions {
    * @default 'tls.key'
    */
   readonly keyKey?: string;
+  /**
+   * The members' data dir on their hosts, for the restore procedure.
+   * @default '/var/lib/etcd' (etcd's own systemd unit; Debian's package uses '/var/lib/etcd/default')
+   */
+  readonly dataDir?: string;
 }
 
 /**
@@ -135,7 +140,8 @@ export class EtcdSource {
     checkSecretKey('EtcdSource.external({ caKey })', certs.ca);
     checkSecretKey('EtcdSource.external({ certKey })', certs.cert);
     checkSecretKey('EtcdSource.external({ keyKey })', certs.key);
-    return new EtcdSource(Distribution.external(), options.endpoint, certs, options.tlsSecret, false, {}, []);
+    const dataDir = checkHostPath('EtcdSource.external({ dataDir })', options.dataDir ?? '/var/lib/etcd', '/var/lib/etcd');
+    return new EtcdSource(Distribution.external(dataDir), options.endpoint, certs, options.tlsSecret, false, {}, []);
   }
 
   private static rancher(distribution: Distribution, dir: string, options: HostEtcdOptions): EtcdSource {

@@ -151,6 +151,13 @@ export class BackupRepository {
     return this._backend.caCertPath;
   }
 
+  /** Where the CA bundle comes from, when the endpoint has a private CA. @internal */
+  public _caCertSource(): { kind: string; name: string; key: string } | undefined {
+    const ca = this._backend.files.find((f) => f.volume === 'repository-ca');
+    if (!ca) return undefined;
+    return ca.secret ? { kind: 'Secret', ...ca.secret } : { kind: 'ConfigMap', ...ca.configMap! };
+  }
+
   /** The credential keys the backend reads, each with the option naming its store location. @internal */
   public _credentialKeys(): BackendCredentialKey[] {
     return [...this._backend.credentialKeys];
@@ -162,6 +169,15 @@ export class BackupRepository {
    */
   public _workstationRestic(resticRepository: string): string[] {
     return ['restic', '-r', resticRepository, ...(this._backend.caCertPath ? ['--cacert', 'ca.crt'] : [])];
+  }
+
+  /**
+   * The restic command line as root on a node (a restore that keeps owners), with the exported
+   * keys passed through sudo. @internal
+   */
+  public _rootRestic(resticRepository: string): string[] {
+    const env = ['RESTIC_PASSWORD', ...this._backend.workstationEnv].join(',');
+    return ['sudo', `--preserve-env=${env}`, ...this._workstationRestic(resticRepository)];
   }
 
   /** Shell lines an operator runs on a workstation before restic can reach the repository. @internal */

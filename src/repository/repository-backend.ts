@@ -59,6 +59,8 @@ export interface RepositoryBackend {
   readonly credentialKeys: readonly BackendCredentialKey[];
   /** What an operator exports on a workstation to reach the service (values to fill are `'…'`). */
   readonly workstationExports: readonly string[];
+  /** The names of those variables (for `sudo --preserve-env`). */
+  readonly workstationEnv: readonly string[];
   /** The restic repository URL of a path below the prefix. */
   resticUrl(subPath: string): string;
 }
@@ -111,6 +113,7 @@ export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
       ...credentialKeys.map((k) => `${envNames[k.option]}=${FILL_IN}`),
       ...(props.region ? [`AWS_DEFAULT_REGION=${shellWords(props.region)}`] : []),
     ])],
+    workstationEnv: [...credentialKeys.map((k) => envNames[k.option]), ...(props.region ? ['AWS_DEFAULT_REGION'] : [])],
   };
 }
 
@@ -140,6 +143,7 @@ export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
     credentialKeys: [key],
     // The key file is saved from the off-cluster copy next to the operator.
     workstationExports: [exportLine([`GOOGLE_PROJECT_ID=${shellWords(props.projectId)}`, 'GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"'])],
+    workstationEnv: ['GOOGLE_PROJECT_ID', 'GOOGLE_APPLICATION_CREDENTIALS'],
   };
 }
 
@@ -167,6 +171,7 @@ export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBac
     files: [],
     credentialKeys: [key],
     workstationExports: [exportLine([`AZURE_ACCOUNT_NAME=${shellWords(props.accountName)}`, `AZURE_ACCOUNT_KEY=${FILL_IN}`])],
+    workstationEnv: ['AZURE_ACCOUNT_NAME', 'AZURE_ACCOUNT_KEY'],
   };
 }
 

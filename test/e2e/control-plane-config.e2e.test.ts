@@ -177,6 +177,13 @@ function makeNode(root: string, node: string, index: number, cluster: ClusterPki
     'apiVersion: kubelet.config.k8s.io/v1beta1', 'kind: KubeletConfiguration', `# node ${node}`,
     `address: ${ip}`, 'staticPodPath: /etc/kubernetes/manifests', '',
   ].join('\n'), 0o644);
+  writeFile(path.join(kubelet, 'kubeadm-flags.env'), `KUBELET_KUBEADM_ARGS="--node-ip=${ip} --pod-infra-container-image=registry.k8s.io/pause:3.9"\n`, 0o644);
+  // The kubelet's rotated client certificate, as the kubelet keeps it: a dated PEM (0600) and
+  // the -current symlink kubelet.conf points at.
+  const kubeletPki = path.join(kubelet, 'pki');
+  mkdir(kubeletPki, 0o755);
+  writeFile(path.join(kubeletPki, 'kubelet-client-2026-11-01-10-00-00.pem'), `-----BEGIN CERTIFICATE-----\n${node}\n-----END CERTIFICATE-----\n`, 0o600);
+  fs.symlinkSync('/var/lib/kubelet/pki/kubelet-client-2026-11-01-10-00-00.pem', path.join(kubeletPki, 'kubelet-client-current.pem'));
 }
 
 // ---------------------------------------------------------------------------
@@ -385,7 +392,7 @@ describe('control-plane config backup, end to end', () => {
       // only this node's snapshot(s) in this node's repository, under the node's name from spec.nodeName
       expect(snaps.map((s) => s.hostname)).toEqual([node]);
       expect(snaps[0].tags).toEqual([TAG]);
-      expect([...snaps[0].paths].sort()).toEqual(['/etc/kubernetes', '/var/lib/kubelet/config.yaml']);
+      expect([...snaps[0].paths].sort()).toEqual(['/etc/kubernetes', '/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env', '/var/lib/kubelet/pki']);
 
       const target = path.join(work, 'restore', node);
       resticOk(['restore', 'latest', '--no-lock', '--host', node, '--tag', TAG, '--target', target], repo(repoPath(node)));
@@ -400,6 +407,12 @@ describe('control-plane config backup, end to end', () => {
       const restoredKubelet = path.join(target, 'var/lib/kubelet/config.yaml');
       expect({ node, file: describeTree(restoredKubelet) }).toEqual({ node, file: describeTree(fixtureKubelet) });
       expect(fs.readFileSync(restoredKubelet).equals(fs.readFileSync(fixtureKubelet))).toBe(true);
+      // The kubelet's client certificate comes back as it was: without it the restored
+      // kubelet.conf points at nothing and the node's kubelet cannot start.
+      const fixturePki = path.join(nodeRoots[node], 'var/lib/kubelet/pki');
+      const restoredPki = path.join(target, 'var/lib/kubelet/pki');
+      expect({ node, tree: describeTree(restoredPki) }).toEqual({ node, tree: describeTree(fixturePki) });
+      expect(fs.readFileSync(path.join(restoredPki, 'kubelet-client-2026-11-01-10-00-00.pem'), 'utf8')).toContain(node);
     }
   });
 

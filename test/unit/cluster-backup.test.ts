@@ -63,7 +63,8 @@ describe('ClusterBackup: composition', () => {
     expect(md).toContain('restic -r s3:https://minio.example.com:9000/backups/k8s/prod/etcd snapshots --no-lock --host prod --tag etcd-snapshot');
     expect(md).toContain('restic -r s3:https://minio.example.com:9000/backups/k8s/prod/config/cp-2 restore latest --no-lock --host cp-2 --tag control-plane-config --target /tmp/cp-2-config');
     expect(md).toContain('sudo cp -a /tmp/cp-1-config/etc/kubernetes/. /etc/kubernetes/');
-    expect(md).toContain("--initial-cluster 'cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380,cp-3=https://<cp-3-ip>:2380'");
+    // The members are the config's nodes, named as kubeadm names them; addresses not given are placeholders.
+    expect(md).toContain("--name cp-2 --initial-cluster 'cp-1=https://<cp-1-address>:2380,cp-2=https://<cp-2-address>:2380,cp-3=https://<cp-3-address>:2380'");
     expect(md).toContain("velero backup get --selector 'velero.io/schedule-name in (apps)'");
     expect(md).toContain('velero restore create --from-schedule apps --wait');
     expect(md).toContain('Secret `backup-repository`, key `password`');

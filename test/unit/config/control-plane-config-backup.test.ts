@@ -34,21 +34,25 @@ describe('ControlPlaneConfigBackup', () => {
     });
   });
 
-  test('kubeadm defaults: /etc/kubernetes and the kubelet config, read-only at their own paths, required CA/SA key/manifests', () => {
+  test('kubeadm defaults: /etc/kubernetes and the kubelet config, client certificate and flags, read-only at their own paths, required CA/SA key/manifests/kubelet PKI', () => {
     const { manifests, cronJobs } = synth();
     const spec = pod(cronJobs[0]);
     expect(spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath)).toEqual([
       { path: '/etc/kubernetes', type: 'Directory' },
+      { path: '/var/lib/kubelet/pki', type: 'Directory' },
       { path: '/var/lib/kubelet/config.yaml', type: 'File' },
+      { path: '/var/lib/kubelet/kubeadm-flags.env', type: 'File' },
     ]);
     const mounts = spec.containers[0].volumeMounts.filter((m: any) => m.name.startsWith('host-'));
     expect(mounts).toEqual([
       { mountPath: '/etc/kubernetes', name: 'host-etc-kubernetes', readOnly: true },
+      { mountPath: '/var/lib/kubelet/pki', name: 'host-var-lib-kubelet-pki', readOnly: true },
       { mountPath: '/var/lib/kubelet/config.yaml', name: 'host-var-lib-kubelet-config-yaml', readOnly: true },
+      { mountPath: '/var/lib/kubelet/kubeadm-flags.env', name: 'host-var-lib-kubelet-kubeadm-flags-env', readOnly: true },
     ]);
     const cm = manifests.find((m) => m.kind === 'ConfigMap');
-    expect(cm.data['backup-paths.txt']).toBe('/etc/kubernetes\n/var/lib/kubelet/config.yaml\n');
-    expect(cm.data['required-paths.txt']).toBe('/etc/kubernetes/pki/ca.crt\n/etc/kubernetes/pki/sa.key\n/etc/kubernetes/manifests\n');
+    expect(cm.data['backup-paths.txt']).toBe('/etc/kubernetes\n/var/lib/kubelet/pki\n/var/lib/kubelet/config.yaml\n/var/lib/kubelet/kubeadm-flags.env\n');
+    expect(cm.data['required-paths.txt']).toBe('/etc/kubernetes/pki/ca.crt\n/etc/kubernetes/pki/sa.key\n/etc/kubernetes/manifests\n/var/lib/kubelet/pki\n');
   });
 
   test('root with DAC_READ_SEARCH only, everything else hardened', () => {
@@ -73,10 +77,10 @@ describe('ControlPlaneConfigBackup', () => {
 
   test('the encryption provider config is added (and required) unless already inside a path', () => {
     const inside = synth({ encryptionProviderConfig: '/etc/kubernetes/enc/enc.yaml' });
-    expect(inside.backup.files).toEqual(['/var/lib/kubelet/config.yaml']);
+    expect(inside.backup.files).toEqual(['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env']);
     expect(inside.manifests.find((m) => m.kind === 'ConfigMap').data['required-paths.txt']).toContain('/etc/kubernetes/enc/enc.yaml\n');
     const outside = synth({ encryptionProviderConfig: '/srv/kube/encryption.yaml' });
-    expect(outside.backup.files).toEqual(['/var/lib/kubelet/config.yaml', '/srv/kube/encryption.yaml']);
+    expect(outside.backup.files).toEqual(['/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env', '/srv/kube/encryption.yaml']);
   });
 
   test('long node names get a short, stable, unique job name', () => {

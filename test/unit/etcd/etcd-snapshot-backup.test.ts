@@ -218,11 +218,13 @@ describe('EtcdSnapshotBackup: its runbook section (the job contract)', () => {
     expect(section).toMatch(/^## etcd, from the newest verified snapshot/);
     expect(section).toContain('--host prod --tag etcd-snapshot');
     expect(section).toContain('# tags: etcd-revision, etcd-keys, sha256');
-    expect(section).toContain('On every control-plane node, with the same snapshot file:');
+    expect(section).toContain('### Quorum lost, or the whole cluster lost');
+    // No nodes given: one placeholder the runbook names, inside quotes.
+    expect(section).toContain("--name '<node>' --initial-cluster '<node>=https://<node-address>:2380'");
   });
 
   test('controlPlaneNodes name the members in the restore; bad or misplaced lists are synth errors', () => {
-    expect(backup({ controlPlaneNodes: ['cp-1', 'cp-2'] }).restoreSection()).toContain("--initial-cluster 'cp-1=https://<cp-1-ip>:2380,cp-2=https://<cp-2-ip>:2380'");
+    expect(backup({ controlPlaneNodes: ['cp-1', 'cp-2'] }).restoreSection()).toContain("--initial-cluster 'cp-1=https://<cp-1-address>:2380,cp-2=https://<cp-2-address>:2380'");
     expect(() => backup({ controlPlaneNodes: ['cp-1', 'cp-1'] })).toThrow(/EtcdSnapshotBackup: controlPlaneNodes: "cp-1" is listed twice/);
     expect(() => backup({ controlPlaneNodes: ['CP_1'] })).toThrow(/controlPlaneNodes: "CP_1" is not a node name/);
     expect(() => backup({

@@ -1,0 +1,254 @@
+import {
+  EtcdRestoreTool, initialCluster, moveAsideLines, RestoreNode, RestoreScenario, RunbookBlock, waitPortClosedLines,
+} from './restore-procedure';
+import { shellComment, shellQuote, shellWords } from '../internal/shell';
+
+/**
+ * What a distribution's restore steps are built from: the nodes, the snapshot file already on
+ * each node (the runbook's fetch step puts it there), the restore tool of the cluster's etcd
+ * version, and the client certificates on the nodes.
+ * @internal
+ */
+export interface RestoreContext {
+  readonly clusterName: string;
+  readonly nodes: RestoreNode[];
+  /** Where the fetch step copies the snapshot on every node. */
+  readonly snapshotOnNode: string;
+  readonly tool: EtcdRestoreTool;
+  /** Client certificates on the nodes (host paths), for the health checks. */
+  readonly certs: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** Where the node's etcd keeps its data. */
+  readonly dataDir: string;
+}
+
+/**
+ * A distribution's restore procedures, one per situation. Every distribution must supply both:
+ * a new one that forgets one does not compile.
+ * @internal
+ */
+export interface DistributionRestore {
+  /** Quorum lost, or the whole cluster lost and rebuilt: every member from the same snapshot. */
+  quorumLost(ctx: RestoreContext): RestoreScenario;
+  /** One control-plane node lost while the others keep quorum: replace its member, no snapshot. */
+  memberLost(ctx: RestoreContext): RestoreScenario;
+}
+
+const QUORUM_WHEN = 'most etcd members are down or lost their data, or the whole cluster is being rebuilt: every member is restored from the same snapshot';
+const MEMBER_WHEN = 'one control-plane node is gone and the others still answer (`etcdctl endpoint health` passes on a majority): no snapshot is restored';
+
+function every(nodes: RestoreNode[]): string[] {
+  return nodes.map((n) => n.name);
+}
+
+function endpoints(nodes: RestoreNode[]): string {
+  return nodes.map((n) => `https://${n.address}:2379`).join(',');
+}
+
+/** Polls `endpoint health` of every member for up to five minutes, then shows the members. */
+function healthLines(ctx: RestoreContext): string[] {
+  const health = ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'endpoint', 'health');
+  return [
+    `for attempt in $(seq 60); do ${health} && break; sleep 5; done`,
+    health,
+    ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'list', '-w', 'table'),
+  ];
+}
+
+/**
+ * kubeadm: etcd and the API server are static pods; moving their manifests out of
+ * /etc/kubernetes/manifests stops them (the kubelet looks every 20 s, fileCheckFrequency) and
+ * moving them back starts them. The order is upstream's (kubernetes.io, "Operating etcd clusters
+ * for Kubernetes", restoring): stop every API server, restore every member from the same
+ * snapshot, then start them. The member name is the node name (kubeadm's etcd.yaml `--name`).
+ * @internal
+ */
+export function kubeadmRestore(): DistributionRestore {
+  const manifests = '/etc/kubernetes/manifests';
+  const stopped = '/etc/kubernetes/manifests-stopped';
+  const controlPlane = ['kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml'];
+  const moveLines = (files: string[], from: string, to: string) => [
+    shellWords('sudo', 'mkdir', '-p', to),
+    ...files.map((f) => `if sudo test -e ${shellQuote(`${from}/${f}`)}; then ${shellWords('sudo', 'mv', `${from}/${f}`, `${to}/`)}; fi`),
+  ];
+  return {
+    quorumLost: (ctx) => {
+      const token = `${ctx.clusterName}-restored`;
+      const cluster = initialCluster(ctx.nodes);
+      const blocks: RunbookBlock[] = [
+        ...ctx.nodes.map((n): RunbookBlock => ({
+          on: [n.name],
+          title: 'stop the API server, controller manager, scheduler and etcd',
+          note: 'Every node before any restore: a member left running keeps serving the old cluster.',
+          lines: [...moveLines([...controlPlane, 'etcd.yaml'], manifests, stopped), ...waitPortClosedLines(n.address, 2379, 'etcd')],
+        })),
+        { on: every(ctx.nodes), title: `etcd ${ctx.tool.version} tools (${ctx.tool.binary}, etcdctl), unless the node has them`, lines: ctx.tool.installLines() },
+        ...ctx.nodes.map((n): RunbookBlock => ({
+          on: [n.name],
+          title: `restore member ${n.name} from the snapshot`,
+          lines: [
+            ...moveAsideLines(ctx.dataDir),
+            ...ctx.tool.restoreLines({ snapshot: ctx.snapshotOnNode, dataDir: ctx.dataDir, name: n.name, initialCluster: cluster, token, peerUrl: `https://${n.address}:2380` }),
+          ],
+        })),
+        {
+          on: every(ctx.nodes),
+          title: 'start etcd',
+          note: 'The kubelet starts it (on a rebuilt node the kubelet was kept stopped until now; the API server\'s manifest is still out).',
+          lines: [...moveLines(['etcd.yaml'], stopped, manifests), shellWords('sudo', 'systemctl', 'start', 'kubelet')],
+        },
+        { on: [ctx.nodes[0].name], title: 'wait until every member is healthy', lines: healthLines(ctx) },
+        {
+          on: every(ctx.nodes),
+          title: 'start the API server, controller manager and scheduler, and restart the kubelet',
+          note: 'Upstream restarts them all after a restore, so none keeps state from before it.',
+          lines: [...moveLines(controlPlane, stopped, manifests), shellWords('sudo', 'systemctl', 'restart', 'kubelet')],
+        },
+      ];
+      return {
+        title: 'Quorum lost, or the whole cluster lost',
+        when: QUORUM_WHEN,
+        intro: 'On rebuilt nodes, restore each node\'s control-plane config first (its section below) and keep the kubelet stopped until the last step.',
+        blocks,
+      };
+    },
+    memberLost: (ctx) => {
+      const list = ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'list');
+      return {
+        title: 'One control-plane node lost',
+        when: MEMBER_WHEN,
+        intro: 'Set `LOST` to the lost node\'s name in each block. The remaining members keep quorum: remove the lost member, then let kubeadm join the rebuilt node (kubernetes.io, "Replacing a failed etcd member"; kubeadm adds it as a learner and promotes it).',
+        blocks: [
+          {
+            on: every(ctx.nodes),
+            once: true,
+            title: 'remove the lost member (on a healthy node)',
+            lines: [
+              `LOST='<lost-node>'   ${shellComment(`one of ${ctx.nodes.map((n) => n.name).join(', ')}`).trim()}`,
+              `id=$(${list} | awk -F', ' -v name="\${LOST}" '$3 == name {print $1}')`,
+              'test -n "${id}" || { echo "no etcd member named ${LOST}" >&2; exit 1; }',
+              `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'remove')} "\${id}"`,
+              list,
+            ],
+          },
+          {
+            on: every(ctx.nodes),
+            once: true,
+            title: 'upload the certificates and print the control-plane join command (on a healthy node)',
+            note: "Run `kubectl delete node '<lost-node>'` from your workstation first. The uploaded certificates expire after two hours.",
+            lines: [
+              `key=$(${shellWords('sudo', 'kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs')} | tail -n 1)`,
+              `${shellWords('sudo', 'kubeadm', 'token', 'create', '--print-join-command', '--certificate-key')} "\${key}"`,
+            ],
+          },
+          {
+            on: ['<lost-node>'],
+            title: 'join the rebuilt node, reinstalled with the same Kubernetes version',
+            note: 'kubeadm\'s preflight refuses a node that has a kubelet.conf, static-pod manifests or /var/lib/etcd (a restored config backup brings them): reset it, then run the printed join command.',
+            lines: [shellWords('sudo', 'kubeadm', 'reset', '-f'), shellComment('then: the join command printed in the step before')],
+          },
+        ],
+      };
+    },
+  };
+}
+
+/**
+ * k3s and RKE2 restore their embedded etcd themselves: `<bin> server --cluster-reset
+ * --cluster-reset-restore-path=<file>` on one server, then every other server deletes
+ * `server/db` and rejoins (docs.k3s.io "etcd-snapshot", RKE2 "datastore/backup_restore"). The
+ * server token decrypts the bootstrap data (CA keys) stored in etcd, so the reset is given the
+ * token the config backup kept (`server/token`).
+ * @internal
+ */
+export function rancherRestore(bin: string, service: string, joinPort: number): DistributionRestore {
+  const server = `/var/lib/rancher/${bin}/server`;
+  const tokenFile = `${server}/token`;
+  return {
+    quorumLost: (ctx) => {
+      const [first, ...others] = ctx.nodes;
+      return {
+        title: 'Quorum lost, or the whole cluster lost',
+        when: QUORUM_WHEN,
+        intro: `On rebuilt servers, install the same ${bin} version without starting it, and restore each server's config first (its section below): it brings back \`${tokenFile}\`.`,
+        blocks: [
+          { on: every(ctx.nodes), title: `stop ${bin} on every server`, lines: [shellWords('sudo', 'systemctl', 'stop', service)] },
+          {
+            on: [first.name],
+            title: `reset the cluster to the snapshot on ${first.name}, then start it`,
+            note: `${bin} restores the snapshot into a new one-member cluster and moves the old data dir aside; it prints "restart without --cluster-reset flag now".`,
+            lines: [
+              `sudo ${bin} server --cluster-reset ${shellWords(`--cluster-reset-restore-path=${ctx.snapshotOnNode}`)} --token="$(sudo cat ${shellQuote(tokenFile)})"`,
+              shellWords('sudo', 'systemctl', 'start', service),
+            ],
+          },
+          ...(others.length > 0 ? [{
+            on: every(others),
+            title: 'on every other server: delete its etcd data and rejoin',
+            lines: [...moveAsideLines(`${server}/db`), shellWords('sudo', 'systemctl', 'start', service)],
+          }] : []),
+        ],
+      };
+    },
+    memberLost: () => ({
+      title: 'One server lost',
+      when: MEMBER_WHEN,
+      intro: `Delete the lost server's Node (\`kubectl delete node '<lost-node>'\`): ${bin}'s member controller removes the etcd member of a deleted node (k3s pkg/etcd/member_controller.go). `
+        + `Then install ${bin} on the rebuilt server with the cluster's token and \`--server https://<healthy-server>:${joinPort}\`; it must have no \`${server}/db\` (with one, --server is ignored).`,
+      blocks: [
+        { on: ['<lost-node>'], title: 'on the rebuilt server, before it starts', lines: [...moveAsideLines(`${server}/db`), shellWords('sudo', 'systemctl', 'start', service)] },
+      ],
+    }),
+  };
+}
+
+/**
+ * An etcd cluster of its own, under systemd (the unit runs as `etcd`, upstream's and Debian's):
+ * etcd.io "Disaster recovery": every member from the same snapshot with its own name and peer
+ * URL, owned by the unit's user, started together.
+ * @internal
+ */
+export function externalRestore(unit: string, user: string): DistributionRestore {
+  return {
+    quorumLost: (ctx) => {
+      const cluster = initialCluster(ctx.nodes);
+      return {
+        title: 'Quorum lost, or the whole etcd cluster lost',
+        when: QUORUM_WHEN,
+        intro: 'Stop every kube-apiserver that uses this etcd first, and start them again after the last step.',
+        blocks: [
+          { on: every(ctx.nodes), title: 'stop etcd on every member', lines: [shellWords('sudo', 'systemctl', 'stop', unit)] },
+          { on: every(ctx.nodes), title: `etcd ${ctx.tool.version} tools, unless the host has them`, lines: ctx.tool.installLines() },
+          ...ctx.nodes.map((n): RunbookBlock => ({
+            on: [n.name],
+            title: `restore member ${n.name}`,
+            lines: [
+              ...moveAsideLines(ctx.dataDir),
+              ...ctx.tool.restoreLines({
+                snapshot: ctx.snapshotOnNode, dataDir: ctx.dataDir, name: n.name, initialCluster: cluster, token: `${ctx.clusterName}-restored`, peerUrl: `https://${n.address}:2380`,
+              }),
+              shellWords('sudo', 'chown', '-R', `${user}:${user}`, ctx.dataDir),
+            ],
+          })),
+          // Type=notify: a plain start blocks until the member has quorum, which needs the others.
+          { on: every(ctx.nodes), title: 'start etcd on every member', lines: [shellWords('sudo', 'systemctl', 'start', '--no-block', unit)] },
+        ],
+      };
+    },
+    memberLost: (ctx) => ({
+      title: 'One member lost',
+      when: MEMBER_WHEN,
+      intro: 'etcd.io "Runtime reconfiguration": remove the lost member, add it back, and start it empty with `--initial-cluster-state=existing`.',
+      blocks: [{
+        on: every(ctx.nodes),
+        once: true,
+        title: 'remove and re-add the member (on a healthy member)',
+        lines: [
+          'LOST=\'<lost-member>\'',
+          `id=$(${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'list')} | awk -F', ' -v name="\${LOST}" '$3 == name {print $1}')`,
+          `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'remove')} "\${id}"`,
+          `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'add')} "\${LOST}" --peer-urls 'https://<lost-member-address>:2380'`,
+        ],
+      }],
+    }),
+  };
+}

@@ -1,0 +1,297 @@
+/**
+ * The restore runbook, run as written. Three kubeadm-style control-plane nodes (real etcd 3.4
+ * members with TLS on 127.0.0.11-13:2379/2380, static-pod manifests and a kubelet that honours
+ * them: test/support/etcd-cluster.ts) are backed up by the rendered EtcdSnapshotBackup pod to
+ * s3rver over HTTPS; then quorum is lost. Every shell block of the rendered runbook's
+ * "Fetch the snapshot" and "Quorum lost" scenario runs where its `# on:` line says (the
+ * workstation, or each node in turn) with nothing filled in by the test: the node addresses
+ * are inputs, the keys are the environment the Keys section names. The cluster must come back
+ * with every key and value of the snapshot, one healthy member per node.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Testing } from 'cdk8s';
+import {
+  BackupRepository, CaCertificate, ControlPlaneConfigBackup, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup,
+  EtcdSource, Retention,
+} from '../../src';
+import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
+import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
+import { runPod } from '../support/pod-runner';
+import { S3Server, startS3 } from '../support/s3';
+
+const PASSWORD = 'restore at 3 a.m.';
+const NODES = ['cp-1', 'cp-2', 'cp-3'];
+
+let work: string;
+let cp: ControlPlaneHarness;
+let s3: S3Server;
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-restore-e2e-'));
+  s3 = await startS3({ bucket: 'backups' });
+  cp = await startControlPlane({ nodes: NODES });
+  // What a kubeadm node also has in its manifests: the runbook moves them too.
+  for (const node of NODES) {
+    for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+      fs.writeFileSync(path.join(path.dirname(cp.manifestPath(node)), `${component}.yaml`),
+        `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${component}\nspec:\n  containers:\n  - name: ${component}\n    command: [${component}]\n`);
+    }
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await cp?.stop();
+  await s3?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+function repository(): BackupRepository {
+  return BackupRepository.s3({
+    bucket: 'backups',
+    prefix: 'k8s',
+    endpoint: s3.endpoint,
+    caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
+    credentials: Credentials.fromSecret('backup-s3'),
+    encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+  });
+}
+
+const SECRETS = () => ({
+  'backup-repository': { password: PASSWORD },
+  'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+  'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+});
+
+/** The Keys section's exports, from the off-cluster copies. */
+const KEYS = () => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, RESTIC_PASSWORD: PASSWORD });
+
+function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
+  const chart = Testing.chart();
+  const backup = new EtcdSnapshotBackup(chart, 'etcd', {
+    clusterName: 'prod',
+    // The test's S3 server is on 127.0.0.1; one snapshot is all this test needs.
+    acknowledge: { inClusterRepository: true, shortRetention: true },
+    source: EtcdSource.kubeadm(),
+    controlPlaneNodes: NODES,
+    memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
+    // The members are Debian's etcd 3.4: its etcdctl is the restore tool.
+    etcdVersion: '3.4.23',
+    repository: repository(),
+    retention: Retention.keepLast(3),
+  });
+  return { manifests: Testing.synth(chart), backup };
+}
+
+/** The shell blocks of one `### ` section of the runbook, with where each runs. */
+function blocksOf(runbook: string, heading: string): Array<{ on: string[]; once: boolean; script: string }> {
+  const start = runbook.indexOf(`### ${heading}\n`);
+  if (start < 0) throw new Error(`no section "### ${heading}" in the runbook`);
+  const rest = runbook.slice(start + 4);
+  const end = rest.search(/\n##+ /);
+  const section = end < 0 ? rest : rest.slice(0, end);
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+  return blocks.map((b) => {
+    const [marker, ...lines] = b.split('\n');
+    const m = /^# on: (one of )?(.+)$/.exec(marker);
+    if (!m) throw new Error(`a block without an "# on:" line: ${b}`);
+    return { on: m[2].split(' '), once: m[1] !== undefined, script: lines.join('\n') };
+  });
+}
+
+/** The operator's machine: restic with the keys, and an scp that lands on the harness's nodes. */
+function runOnWorkstation(script: string): void {
+  const bin = path.join(work, 'workstation-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const roots = NODES.map((n) => `${cp.ip(n)}) dest=${JSON.stringify(cp.tmpDir(n))} ;;`).join('\n  ');
+  fs.writeFileSync(path.join(bin, 'scp'), [
+    '#!/bin/bash',
+    '# scp for the test: <address>:/tmp/<file> is that node\'s /tmp (its own directory in the harness).',
+    'set -euo pipefail',
+    'src=$1; target=$2; host=${target%%:*}; file=${target#*:}',
+    'case "${host}" in',
+    `  ${roots}`,
+    '  *) echo "scp (test): unknown host ${host}" >&2; exit 1 ;;',
+    'esac',
+    'case "${file}" in /tmp/*) cp "${src}" "${dest}/${file#/tmp/}" ;; *) echo "scp (test): only /tmp targets" >&2; exit 1 ;; esac',
+  ].join('\n'), { mode: 0o755 });
+  fs.copyFileSync(s3.caCertFile, path.join(work, 'ca.crt'));
+  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
+    cwd: work,
+    encoding: 'utf8',
+    env: {
+      PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: work,
+      ...KEYS(),
+      RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
+    },
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`workstation block failed (${r.status}):\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
+async function runBlocks(runbook: string, heading: string): Promise<void> {
+  for (const block of blocksOf(runbook, heading)) {
+    if (block.on[0] === 'workstation') {
+      runOnWorkstation(block.script);
+      continue;
+    }
+    for (const node of block.once ? block.on.slice(0, 1) : block.on) {
+      // On the node, as the runbook says: with the Keys section's exports and ca.crt where it runs (/root).
+      fs.copyFileSync(s3.caCertFile, path.join(cp.nodeRoot(node), 'root', 'ca.crt'));
+      const r = await cp.runOnNode(node, block.script, { timeoutMs: 120_000, env: KEYS() });
+      if (r.code !== 0) throw new Error(`block on ${node} failed (${r.code}):\n${block.script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    }
+  }
+}
+
+/** The rendered etcd backup pod, on cp-1. */
+async function runEtcdBackup(manifests: any[], backup: EtcdSnapshotBackup): Promise<void> {
+  const result = await runPod({
+    manifests,
+    name: backup.cronJob.name,
+    images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+    hostPaths: { '/etc/kubernetes': path.join(cp.nodeRoot('cp-1'), 'etc/kubernetes') },
+    secrets: SECRETS(),
+    fieldRefs: { 'status.hostIP': cp.ip('cp-1'), 'spec.nodeName': 'cp-1' },
+    timeoutMs: 90_000,
+  });
+  result.cleanup();
+  if (!result.succeeded) throw new Error(result.containers.map((c) => `--- ${c.name}\n${c.stdout}\n${c.stderr}`).join('\n'));
+}
+
+/** What else a kubeadm node holds that its config backup requires: the cluster CA and SA key, the kubelet's files. */
+function kubeadmNodeFiles(node: string): void {
+  const root = cp.nodeRoot(node);
+  const write = (rel: string, content: string, mode: number) => {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    fs.writeFileSync(path.join(root, rel), content, { mode });
+  };
+  write('etc/kubernetes/pki/ca.crt', `cluster CA of ${node}\n`, 0o644);
+  write('etc/kubernetes/pki/sa.key', `service-account key of ${node}\n`, 0o600);
+  write('var/lib/kubelet/config.yaml', 'kind: KubeletConfiguration\n', 0o644);
+  write('var/lib/kubelet/kubeadm-flags.env', `KUBELET_KUBEADM_ARGS="--node-ip=${cp.ip(node)}"\n`, 0o644);
+  write('var/lib/kubelet/pki/kubelet-client-2026-12-01.pem', `kubelet client of ${node}\n`, 0o600);
+  fs.symlinkSync('/var/lib/kubelet/pki/kubelet-client-2026-12-01.pem', path.join(root, 'var/lib/kubelet/pki/kubelet-client-current.pem'));
+}
+
+/** Every file of the node's config paths, with mode and content (or link target). */
+function nodeConfig(node: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (rel: string) => {
+    const abs = path.join(cp.nodeRoot(node), rel);
+    const st = fs.lstatSync(abs);
+    if (st.isDirectory()) {
+      for (const e of fs.readdirSync(abs)) walk(path.join(rel, e));
+    } else {
+      out.set(rel, `${(st.mode % 0o10000).toString(8)} ${st.isSymbolicLink() ? `-> ${fs.readlinkSync(abs)}` : fs.readFileSync(abs, 'utf8')}`);
+    }
+  };
+  for (const rel of ['etc/kubernetes', 'var/lib/kubelet']) walk(rel);
+  return out;
+}
+
+describe('the etcd restore runbook, run as written on three kubeadm nodes', () => {
+  test('GIVEN a backup by the rendered job and quorum lost WHEN the "Quorum lost" steps run THEN every member is back with every key and value', async () => {
+    await cp.loadKeys(400, { prefix: '/registry/fixtures/key-' });
+    await cp.put('/registry/secrets/kube-system/bootstrap-token', 'value with spaces, "quotes" and \\backslashes\\');
+    const { manifests, backup } = backupConstruct();
+    await runEtcdBackup(manifests, backup);
+    const backedUp = await cp.getAll('/');
+
+    // After the backup: a write the restore must not bring back, then two members lose their data.
+    await cp.put('/registry/after-the-backup', 'lost');
+    for (const node of ['cp-2', 'cp-3']) {
+      // Out of the manifests dir (the kubelet reads every file in it), as an operator would.
+      const manifest = cp.manifestPath(node);
+      const away = path.join(cp.nodeRoot(node), 'etcd.yaml.away');
+      fs.renameSync(manifest, away);
+      await cp.waitStopped(node);
+      fs.rmSync(cp.dataDir(node), { recursive: true, force: true });
+      fs.renameSync(away, manifest);
+    }
+
+    const runbook = backup.restoreSection();
+    const t0 = Date.now();
+    await runBlocks(runbook, 'Fetch the snapshot');
+    await runBlocks(runbook, 'Quorum lost, or the whole cluster lost');
+    const health = await cp.waitHealthy(60_000, { members: NODES.length });
+    const seconds = (Date.now() - t0) / 1000;
+
+    expect(health.map((h) => [h.node, h.healthy])).toEqual(NODES.map((n) => [n, true]));
+    const members = await cp.memberList();
+    expect(members.map((m) => [m.name, m.peerUrls]).sort()).toEqual(NODES.map((n) => [n, [`https://${cp.ip(n)}:2380`]]));
+    const restored = await cp.getAll('/');
+    expect(restored.get('/registry/after-the-backup')).toBeUndefined();
+    expect(restored).toEqual(backedUp);
+    // The other control-plane static pods are back where the kubelet reads them.
+    for (const node of NODES) {
+      expect(fs.readdirSync(path.dirname(cp.manifestPath(node))).sort())
+        .toEqual(['etcd.yaml', 'kube-apiserver.yaml', 'kube-controller-manager.yaml', 'kube-scheduler.yaml']);
+    }
+    console.log(`restore to a healthy 3-member cluster: ${seconds.toFixed(1)} s (${backedUp.size} keys)`);
+  });
+
+  test('GIVEN config and etcd backups by the rendered jobs WHEN every node is rebuilt from nothing THEN the config steps, then "Quorum lost", bring the cluster back', async () => {
+    for (const node of NODES) kubeadmNodeFiles(node);
+    await cp.put('/registry/configmaps/default/rebuilt', 'from the rebuild test');
+    const chart = Testing.chart();
+    const config = new ControlPlaneConfigBackup(chart, 'config', {
+      clusterName: 'prod',
+      source: EtcdSource.kubeadm(),
+      nodes: NODES,
+      repository: repository(),
+      acknowledge: { inClusterRepository: true },
+    });
+    const configManifests = Testing.synth(chart);
+    for (const [k, node] of NODES.entries()) {
+      const result = await runPod({
+        manifests: configManifests,
+        name: config.cronJobs[k].name,
+        images: { [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+        hostPaths: {
+          '/etc/kubernetes': path.join(cp.nodeRoot(node), 'etc/kubernetes'),
+          '/var/lib/kubelet': path.join(cp.nodeRoot(node), 'var/lib/kubelet'),
+        },
+        secrets: SECRETS(),
+        fieldRefs: { 'spec.nodeName': node, 'status.hostIP': cp.ip(node) },
+        timeoutMs: 60_000,
+      });
+      result.cleanup();
+      if (!result.succeeded) throw new Error(result.containers.map((c) => `--- ${c.name}\n${c.stdout}\n${c.stderr}`).join('\n'));
+    }
+    const { manifests, backup } = backupConstruct();
+    await runEtcdBackup(manifests, backup);
+    const backedUp = await cp.getAll('/');
+    const configs = new Map(NODES.map((n) => [n, nodeConfig(n)]));
+
+    // Every node lost: no manifests (the kubelet stops etcd), no PKI, no kubelet files, no data.
+    for (const node of NODES) {
+      fs.rmSync(path.join(cp.nodeRoot(node), 'etc/kubernetes'), { recursive: true, force: true });
+      await cp.waitStopped(node);
+      for (const rel of ['var/lib/etcd', 'var/lib/kubelet', 'tmp']) fs.rmSync(path.join(cp.nodeRoot(node), rel), { recursive: true, force: true });
+      fs.mkdirSync(path.join(cp.nodeRoot(node), 'tmp'), { mode: 0o1777 });
+    }
+
+    // Rebuilt nodes: Kubernetes reinstalled, the kubelet kept stopped (as the runbook's config step says).
+    for (const node of NODES) {
+      const r = await cp.runOnNode(node, 'systemctl stop kubelet');
+      expect(r.code).toBe(0);
+    }
+    // The runbook as a whole: the config steps first (each node's own), then etcd.
+    const chart2 = Testing.chart();
+    const runbookConfig = new ControlPlaneConfigBackup(chart2, 'config', {
+      clusterName: 'prod', source: EtcdSource.kubeadm(), nodes: NODES, repository: repository(),
+    }).restoreSection();
+    await runBlocks(`### ${runbookConfig.replace(/^## /, '')}`, 'Control-plane config, on each rebuilt control-plane node');
+    for (const node of NODES) expect({ node, config: nodeConfig(node) }).toEqual({ node, config: configs.get(node) });
+    const runbook = backup.restoreSection();
+    await runBlocks(runbook, 'Fetch the snapshot');
+    await runBlocks(runbook, 'Quorum lost, or the whole cluster lost');
+    await cp.waitHealthy(60_000, { members: NODES.length });
+    expect(await cp.getAll('/')).toEqual(backedUp);
+    expect(backedUp.get('/registry/configmaps/default/rebuilt')).toBe('from the rebuild test');
+  });
+});
