@@ -21,7 +21,6 @@
  *   total is "extra disk". Stored bytes: sizes of the bucket's objects under the repository.
  */
 import { spawn } from 'child_process';
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -30,6 +29,7 @@ import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
   EtcdSnapshotBackup, EtcdSource, Retention,
 } from '../src';
+import { dbSize, fill, VALUE_BYTES } from './fill-etcd';
 import { ETCDCTL_BIN, EtcdServer, startEtcd } from '../test/support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { makeEtcdPki } from '../test/support/pki';
@@ -39,11 +39,6 @@ import { S3Server, startS3 } from '../test/support/s3';
 
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
-/** 48 KiB of random bytes = exactly 64 KiB of base64 (no newline, no quote: fine for `etcdctl txn`). */
-const RAW_VALUE_BYTES = 48 * 1024;
-/** etcdctl's gRPC client refuses requests over 2 MiB (clientv3 default MaxCallSendMsgSize). */
-const PUTS_PER_TXN = 24;
-const LOAD_CONCURRENCY = 3;
 const PASSWORD = 'correct horse battery staple';
 const CLUSTER = 'bench';
 const SAMPLE_MS = 100;
@@ -92,47 +87,6 @@ function diskUsage(dir: string): { allocated: number; apparent: number } {
   };
   walk(dir);
   return { allocated, apparent };
-}
-
-function dbSize(etcd: EtcdServer): number {
-  return Number(JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.dbSize);
-}
-
-// ---------------------------------------------------------------------------
-// 1. fill etcd
-
-async function fill(etcd: EtcdServer, targetBytes: number): Promise<{ keys: number; ms: number; dbSize: number }> {
-  const t0 = Date.now();
-  let keys = 0;
-  let size = dbSize(etcd);
-  let nextReport = 0.1;
-  // Estimate the batches needed, then top up until dbSize reaches the target.
-  while (size < targetBytes) {
-    const missing = targetBytes - size;
-    const batches = Math.max(1, Math.ceil(missing / (PUTS_PER_TXN * RAW_VALUE_BYTES * 4 / 3)));
-    let next = 0;
-    const worker = async () => {
-      while (next < batches) {
-        next++;
-        const lines: string[] = [];
-        for (let i = 0; i < PUTS_PER_TXN; i++) {
-          const key = `/registry/bench/value-${String(keys++).padStart(7, '0')}`;
-          lines.push(`put ${key} "${randomBytes(RAW_VALUE_BYTES).toString('base64')}"`);
-        }
-        // txn stdin: compares, blank line, success ops, blank line, failure ops, blank line
-        const out = await etcd.etcdctlAsync(['txn'], `\n${lines.join('\n')}\n\n\n`);
-        if (!out.startsWith('SUCCESS')) throw new Error(`etcdctl txn did not succeed: ${out.slice(0, 200)}`);
-        const done = (keys * RAW_VALUE_BYTES * 4 / 3) / targetBytes;
-        if (done >= nextReport) {
-          process.stdout.write(`  loaded ~${Math.round(done * 100)}% (${keys} keys, ${sec(Date.now() - t0).toFixed(0)} s)\n`);
-          nextReport += 0.1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: LOAD_CONCURRENCY }, worker));
-    size = dbSize(etcd);
-  }
-  return { keys, ms: Date.now() - t0, dbSize: size };
 }
 
 // ---------------------------------------------------------------------------
@@ -541,7 +495,7 @@ async function main(): Promise<number> {
         etcdctl: etcd.etcdctl(['version']).split('\n')[0],
         note: `images stand-ins: host etcd/etcdctl for ${DEFAULT_ETCD_IMAGE}, host restic (0.14) + busybox for ${DEFAULT_RESTIC_IMAGE}`,
       },
-      etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: RAW_VALUE_BYTES * 4 / 3, loadSeconds: sec(loaded.ms) },
+      etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: VALUE_BYTES, loadSeconds: sec(loaded.ms) },
       baseline: base,
       pods: reports,
       ratio: {

@@ -8,7 +8,6 @@
  * are inputs, the keys are the environment the Keys section names. The cluster must come back
  * with every key and value of the snapshot, one healthy member per node.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,6 +19,7 @@ import {
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { runPod } from '../support/pod-runner';
+import { RunbookRunner } from '../support/runbook-runner';
 import { S3Server, startS3 } from '../support/s3';
 
 const PASSWORD = 'restore at 3 a.m.';
@@ -85,66 +85,8 @@ function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
   return { manifests: Testing.synth(chart), backup };
 }
 
-/** The shell blocks of one `### ` section of the runbook, with where each runs. */
-function blocksOf(runbook: string, heading: string): Array<{ on: string[]; once: boolean; script: string }> {
-  const start = runbook.indexOf(`### ${heading}\n`);
-  if (start < 0) throw new Error(`no section "### ${heading}" in the runbook`);
-  const rest = runbook.slice(start + 4);
-  const end = rest.search(/\n##+ /);
-  const section = end < 0 ? rest : rest.slice(0, end);
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
-  return blocks.map((b) => {
-    const [marker, ...lines] = b.split('\n');
-    const m = /^# on: (one of )?(.+)$/.exec(marker);
-    if (!m) throw new Error(`a block without an "# on:" line: ${b}`);
-    return { on: m[2].split(' '), once: m[1] !== undefined, script: lines.join('\n') };
-  });
-}
-
-/** The operator's machine: restic with the keys, and an scp that lands on the harness's nodes. */
-function runOnWorkstation(script: string): void {
-  const bin = path.join(work, 'workstation-bin');
-  fs.mkdirSync(bin, { recursive: true });
-  const roots = NODES.map((n) => `${cp.ip(n)}) dest=${JSON.stringify(cp.tmpDir(n))} ;;`).join('\n  ');
-  fs.writeFileSync(path.join(bin, 'scp'), [
-    '#!/bin/bash',
-    '# scp for the test: <address>:/tmp/<file> is that node\'s /tmp (its own directory in the harness).',
-    'set -euo pipefail',
-    'src=$1; target=$2; host=${target%%:*}; file=${target#*:}',
-    'case "${host}" in',
-    `  ${roots}`,
-    '  *) echo "scp (test): unknown host ${host}" >&2; exit 1 ;;',
-    'esac',
-    'case "${file}" in /tmp/*) cp "${src}" "${dest}/${file#/tmp/}" ;; *) echo "scp (test): only /tmp targets" >&2; exit 1 ;; esac',
-  ].join('\n'), { mode: 0o755 });
-  fs.copyFileSync(s3.caCertFile, path.join(work, 'ca.crt'));
-  const r = spawnSync('bash', ['-euo', 'pipefail', '-c', script], {
-    cwd: work,
-    encoding: 'utf8',
-    env: {
-      PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`,
-      HOME: work,
-      ...KEYS(),
-      RESTIC_CACHE_DIR: path.join(work, 'restic-cache'),
-    },
-    timeout: 120_000,
-  });
-  if (r.status !== 0) throw new Error(`workstation block failed (${r.status}):\n${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-}
-
-async function runBlocks(runbook: string, heading: string): Promise<void> {
-  for (const block of blocksOf(runbook, heading)) {
-    if (block.on[0] === 'workstation') {
-      runOnWorkstation(block.script);
-      continue;
-    }
-    for (const node of block.once ? block.on.slice(0, 1) : block.on) {
-      // On the node, as the runbook says: with the Keys section's exports and ca.crt where it runs (/root).
-      fs.copyFileSync(s3.caCertFile, path.join(cp.nodeRoot(node), 'root', 'ca.crt'));
-      const r = await cp.runOnNode(node, block.script, { timeoutMs: 120_000, env: KEYS() });
-      if (r.code !== 0) throw new Error(`block on ${node} failed (${r.code}):\n${block.script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
-    }
-  }
+function runner(): RunbookRunner {
+  return new RunbookRunner({ cp, workDir: work, keys: KEYS(), caCertFile: s3.caCertFile, timeoutMs: 120_000 });
 }
 
 /** The rendered etcd backup pod, on cp-1. */
@@ -215,8 +157,9 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
 
     const runbook = backup.restoreSection();
     const t0 = Date.now();
-    await runBlocks(runbook, 'Fetch the snapshot');
-    await runBlocks(runbook, 'Quorum lost, or the whole cluster lost');
+    const run = runner();
+    await run.runSection(runbook, 'Fetch the snapshot');
+    await run.runSection(runbook, 'Quorum lost, or the whole cluster lost');
     const health = await cp.waitHealthy(60_000, { members: NODES.length });
     const seconds = (Date.now() - t0) / 1000;
 
@@ -285,13 +228,32 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     const runbookConfig = new ControlPlaneConfigBackup(chart2, 'config', {
       clusterName: 'prod', source: EtcdSource.kubeadm(), nodes: NODES, repository: repository(),
     }).restoreSection();
-    await runBlocks(`### ${runbookConfig.replace(/^## /, '')}`, 'Control-plane config, on each rebuilt control-plane node');
+    const run = runner();
+    await run.runSection(runbookConfig, 'Control-plane config, on each rebuilt control-plane node');
     for (const node of NODES) expect({ node, config: nodeConfig(node) }).toEqual({ node, config: configs.get(node) });
     const runbook = backup.restoreSection();
-    await runBlocks(runbook, 'Fetch the snapshot');
-    await runBlocks(runbook, 'Quorum lost, or the whole cluster lost');
+    await run.runSection(runbook, 'Fetch the snapshot');
+    await run.runSection(runbook, 'Quorum lost, or the whole cluster lost');
     await cp.waitHealthy(60_000, { members: NODES.length });
     expect(await cp.getAll('/')).toEqual(backedUp);
     expect(backedUp.get('/registry/configmaps/default/rebuilt')).toBe('from the rebuild test');
+  });
+
+  test('GIVEN one node lost for good and quorum intact WHEN the "One control-plane node lost" removal step runs THEN the others serve without it', async () => {
+    await cp.waitHealthy(60_000, { members: NODES.length });
+    const manifest = cp.manifestPath('cp-3');
+    const away = path.join(cp.nodeRoot('cp-3'), 'etcd.yaml.away');
+    fs.renameSync(manifest, away);
+    await cp.waitStopped('cp-3');
+    const { backup } = backupConstruct();
+    const section = backup.restoreSection();
+    expect(section).toContain("LOST='<lost-node>'");
+    // The node to remove is the one placeholder this step names; the join steps need kubeadm.
+    const run = new RunbookRunner({ cp, workDir: work, keys: KEYS(), placeholders: { "'<lost-node>'": 'cp-3' }, timeoutMs: 120_000 });
+    await run.runSection(section, 'One control-plane node lost', [0]);
+    const members = await cp.memberList();
+    expect(members.map((m) => m.name).sort()).toEqual(['cp-1', 'cp-2']);
+    await cp.waitHealthy(30_000, { nodes: ['cp-1', 'cp-2'], members: 2 });
+    fs.renameSync(away, manifest);
   });
 });

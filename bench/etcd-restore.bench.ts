@@ -1,0 +1,133 @@
+/**
+ * Benchmark: the rendered restore runbook's "Quorum lost" procedure at ~1 GiB (BENCH_DB_MB,
+ * default 1024), end to end: from the workstation's fetch of the newest snapshot to a healthy
+ * three-member cluster, on the three kubeadm-style nodes of test/support/etcd-cluster.ts (real
+ * etcd 3.4 members with TLS on 127.0.0.11-13), with s3rver over HTTPS as the bucket.
+ *
+ *   npx projen bench:restore                   # ~1 GiB, several minutes
+ *   BENCH_DB_MB=50 npx projen bench:restore    # smoke test
+ *
+ * The rendered backup job snapshots the filled cluster and uploads it; then quorum is lost (two
+ * members' data wiped) and the runbook's blocks run as written, nothing filled in.
+ * Prints the time per block and writes the numbers to .bench/etcd-restore.json.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Chart, Testing } from 'cdk8s';
+import { dbSize, fill } from './fill-etcd';
+import { BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup, EtcdSource } from '../src';
+import { startControlPlane } from '../test/support/etcd-cluster';
+import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
+import { runPod } from '../test/support/pod-runner';
+import { RunbookRunner } from '../test/support/runbook-runner';
+import { startS3 } from '../test/support/s3';
+
+const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
+const NODES = ['cp-1', 'cp-2', 'cp-3'];
+const PASSWORD = 'correct horse battery staple';
+
+async function main(): Promise<number> {
+  const work = fs.mkdtempSync(path.join('/var/tmp', 'etcd-restore-bench-'));
+  const s3 = await startS3({ bucket: 'backups' });
+  const cp = await startControlPlane({ nodes: NODES });
+  try {
+    console.log(`etcd-restore bench: target dbSize ${DB_MB} MiB, host ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    const loaded = await fill({
+      etcdctl: (args: string[]) => execEtcdctl(cp, args),
+      etcdctlAsync: (args: string[], input?: string) => cp.etcdctl(args, { input }),
+    } as never, DB_MB * 1024 * 1024, 16); // the harness's members keep etcd's default request limit
+    console.log(`  loaded ${loaded.keys} keys, dbSize ${(loaded.dbSize / 1024 / 1024).toFixed(0)} MiB in ${(loaded.ms / 1000).toFixed(0)} s`);
+
+    // The rendered backup job, on cp-1: what it uploads is what the runbook fetches.
+    const backup = new EtcdSnapshotBackup(Testing.chart(), 'etcd', {
+      clusterName: 'prod',
+      acknowledge: { inClusterRepository: true },
+      source: EtcdSource.kubeadm(),
+      controlPlaneNodes: NODES,
+      memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
+      etcdVersion: '3.4.23',
+      repository: BackupRepository.s3({
+        bucket: 'backups', prefix: 'k8s', endpoint: s3.endpoint,
+        caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
+        credentials: Credentials.fromSecret('backup-s3'),
+        encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+      }),
+    });
+    const manifests = Testing.synth(Chart.of(backup));
+    const backupStart = Date.now();
+    const pod = await runPod({
+      manifests,
+      name: backup.cronJob.name,
+      images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      hostPaths: { '/etc/kubernetes': path.join(cp.nodeRoot('cp-1'), 'etc/kubernetes') },
+      secrets: {
+        'backup-repository': { password: PASSWORD },
+        'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+        'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+      },
+      fieldRefs: { 'status.hostIP': cp.ip('cp-1'), 'spec.nodeName': 'cp-1' },
+      timeoutMs: 900_000,
+    });
+    pod.cleanup();
+    if (!pod.succeeded) throw new Error(pod.containers.map((c) => `--- ${c.name}\n${c.stdout}\n${c.stderr}`).join('\n'));
+    console.log(`  backed up by the rendered job in ${((Date.now() - backupStart) / 1000).toFixed(1)} s`);
+    const before = await cp.getAll('/registry/bench/');
+
+    for (const node of ['cp-2', 'cp-3']) {
+      const manifest = cp.manifestPath(node);
+      const away = path.join(cp.nodeRoot(node), 'etcd.yaml.away');
+      fs.renameSync(manifest, away);
+      await cp.waitStopped(node);
+      fs.rmSync(cp.dataDir(node), { recursive: true, force: true });
+      fs.renameSync(away, manifest);
+    }
+
+    const runbook = backup.restoreSection();
+    const run = new RunbookRunner({
+      cp, workDir: work, caCertFile: s3.caCertFile,
+      keys: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, RESTIC_PASSWORD: PASSWORD },
+    });
+    const t0 = Date.now();
+    await run.runSection(runbook, 'Fetch the snapshot');
+    const fetched = Date.now() - t0;
+    await run.runSection(runbook, 'Quorum lost, or the whole cluster lost');
+    await cp.waitHealthy(300_000, { members: NODES.length });
+    const total = Date.now() - t0;
+    const after = await cp.getAll('/registry/bench/');
+    if (after.size !== before.size || [...before].some(([k, v]) => after.get(k) !== v)) throw new Error('the restored cluster differs from the snapshot');
+
+    const result = {
+      dbSizeBytes: dbSize({ etcdctl: (args: string[]) => execEtcdctl(cp, args) } as never),
+      keys: before.size,
+      fetchSeconds: fetched / 1000,
+      totalSeconds: total / 1000,
+      blocks: run.timings.map((t) => ({ on: t.on, seconds: t.ms / 1000 })),
+      loadAverage: os.loadavg(),
+    };
+    console.log(`  fetch (restic restore + sha256 + scp to 3 nodes): ${result.fetchSeconds.toFixed(1)} s`);
+    console.log(`  quorum lost -> healthy 3-member cluster, end to end: ${result.totalSeconds.toFixed(1)} s (dbSize ${(result.dbSizeBytes / 1024 / 1024).toFixed(0)} MiB, ${result.keys} keys, every value compared)`);
+    for (const b of result.blocks) console.log(`    ${b.on.padEnd(12)} ${b.seconds.toFixed(1)} s`);
+    fs.mkdirSync('.bench', { recursive: true });
+    fs.writeFileSync('.bench/etcd-restore.json', `${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } finally {
+    await cp.stop();
+    await s3.stop();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Synchronous etcdctl against cp-1 (fill's size checks). */
+function execEtcdctl(cp: Awaited<ReturnType<typeof startControlPlane>>, args: string[]): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { execFileSync } = require('child_process');
+  return execFileSync('/usr/bin/etcdctl', args, { env: { ...cp.etcdctlEnv('cp-1'), PATH: '/usr/bin:/bin' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
+main().then((code) => {
+  process.exitCode = code;
+}, (e) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exitCode = 1;
+});
