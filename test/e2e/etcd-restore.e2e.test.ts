@@ -8,6 +8,7 @@
  * are inputs, the keys are the environment the Keys section names. The cluster must come back
  * with every key and value of the snapshot, one healthy member per node.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -255,5 +256,48 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     expect(members.map((m) => m.name).sort()).toEqual(['cp-1', 'cp-2']);
     await cp.waitHealthy(30_000, { nodes: ['cp-1', 'cp-2'], members: 2 });
     fs.renameSync(away, manifest);
+  });
+
+  test('GIVEN an external etcd (members under systemd) backed up with certificates from a Secret WHEN its "Quorum lost" steps run THEN every member is back', async () => {
+    const chart = Testing.chart();
+    const backup = new EtcdSnapshotBackup(chart, 'etcd', {
+      clusterName: 'legacy',
+      acknowledge: { inClusterRepository: true, shortRetention: true },
+      source: EtcdSource.external({ endpoint: `https://${cp.ip('cp-1')}:2379`, tlsSecret: 'etcd-client' }),
+      // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
+      memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
+      etcdVersion: '3.4.23',
+      repository: repository(),
+      retention: Retention.keepLast(3),
+    });
+    const manifests = Testing.synth(chart);
+    // cp-3's member was removed by the test before (its etcd now fails to start): the snapshot
+    // comes from what cp-1 and cp-2 serve, and the restore makes three members of it again.
+    const result = await runPod({
+      manifests,
+      name: backup.cronJob.name,
+      images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      secrets: {
+        ...SECRETS(),
+        'etcd-client': { 'ca.crt': fs.readFileSync(cp.pki.caCert), 'tls.crt': fs.readFileSync(cp.pki.clientCert), 'tls.key': fs.readFileSync(cp.pki.clientKey) },
+      },
+      fieldRefs: { 'spec.nodeName': 'worker-1', 'status.hostIP': '127.0.0.1' },
+      timeoutMs: 90_000,
+    });
+    result.cleanup();
+    if (!result.succeeded) throw new Error(result.containers.map((c) => `--- ${c.name}\n${c.stdout}\n${c.stderr}`).join('\n'));
+    const backedUp = await cp.getAll('/', { node: 'cp-1' });
+    // Quorum lost: two members' data gone.
+    for (const node of ['cp-1', 'cp-2']) fs.rmSync(cp.dataDir(node), { recursive: true, force: true });
+
+    const runbook = backup.restoreSection();
+    expect(runbook).toContain('### Quorum lost, or the whole etcd cluster lost');
+    const run = runner();
+    await run.runSection(runbook, 'Fetch the snapshot');
+    await run.runSection(runbook, 'Quorum lost, or the whole etcd cluster lost');
+    await cp.waitHealthy(60_000, { members: NODES.length });
+    expect(await cp.getAll('/')).toEqual(backedUp);
+    // Owned by the unit's user, as etcd's systemd unit runs it.
+    for (const node of NODES) expect(fs.statSync(cp.dataDir(node)).uid).toBe(Number(execFileSync('id', ['-u', 'etcd'], { encoding: 'utf8' }).trim()));
   });
 });

@@ -50,6 +50,8 @@
  *     systemctl  `start|stop|restart|is-active|status|enable|disable|daemon-reload kubelet`: stop
  *                pauses this node's fake kubelet (running members go on running, as with a real
  *                kubelet), start/restart resumes it; the host's real systemctl is never reached.
+ *                Unit `etcd` is the member as an external etcd's systemd unit: stop takes its
+ *                manifest away and waits until it no longer answers, start (--no-block) puts it back.
  *     etcdutl    only with `etcdutlShim: true`: etcd 3.4 has no etcdutl; `etcdutl snapshot
  *                restore|status` run `etcdctl snapshot ...`, which takes the same flags in 3.4.
  *   Because of these binds, `root` must not be under /tmp, /var/lib, /etc or /root (it would be
@@ -608,6 +610,8 @@ interface NodeLayout {
   readonly binDir: string;
   /** Exists while `systemctl stop kubelet` is in effect. */
   readonly kubeletStoppedFile: string;
+  /** Where `systemctl stop etcd` keeps the member's manifest. */
+  readonly etcdUnitStash: string;
 }
 
 function nodeLayout(root: string, name: string, ip: string): NodeLayout {
@@ -618,6 +622,7 @@ function nodeLayout(root: string, name: string, ip: string): NodeLayout {
     root: path.join(root, name),
     binDir: path.join(harnessDir, 'bin'),
     kubeletStoppedFile: path.join(harnessDir, 'kubelet-stopped'),
+    etcdUnitStash: path.join(harnessDir, 'etcd-unit-stopped.yaml'),
   };
 }
 
@@ -827,13 +832,24 @@ function writeShims(l: NodeLayout, etcdutl: boolean): void {
     'exec "$@"',
   ]);
   const stopped = q(l.kubeletStoppedFile);
+  // The member as a systemd unit too (an external etcd's): stopping it takes its manifest away
+  // (outside the node's disk) and waits until it no longer answers; starting puts it back.
+  const unitStash = q(l.etcdUnitStash);
   shim('systemctl', [
-    '# etcd-cluster harness: only the kubelet unit exists; "stop" pauses the fake kubelet of this node.',
+    '# etcd-cluster harness: units kubelet (stop pauses the fake kubelet) and etcd (the member, as an external etcd\'s unit).',
     'set -u',
-    'while [ $# -gt 0 ] && [ "${1#-}" != "$1" ]; do shift; done',
-    'verb=${1-}; unit=${2-}; unit=${unit%.service}',
+    'args=(); for a in "$@"; do [ "${a#-}" = "$a" ] && args+=("$a"); done',
+    'verb=${args[0]-}; unit=${args[1]-}; unit=${unit%.service}',
     '[ "$verb" = daemon-reload ] && exit 0',
-    'if [ "$unit" != kubelet ]; then echo "Unit ${unit}.service could not be found (etcd-cluster harness: only kubelet)." >&2; exit 5; fi',
+    'if [ "$unit" = etcd ]; then',
+    '  case "$verb" in',
+    `    stop) [ -e /etc/kubernetes/manifests/etcd.yaml ] && mv /etc/kubernetes/manifests/etcd.yaml ${unitStash}`,
+    `      for i in $(seq 150); do (exec 3<>/dev/tcp/${l.ip}/${CLIENT_PORT}) 2>/dev/null || exit 0; sleep 0.2; done; echo "etcd did not stop" >&2; exit 1 ;;`,
+    `    start|restart) [ -e ${unitStash} ] && mv ${unitStash} /etc/kubernetes/manifests/etcd.yaml; exit 0 ;;`,
+    '    *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
+    '  esac',
+    'fi',
+    'if [ "$unit" != kubelet ]; then echo "Unit ${unit}.service could not be found (etcd-cluster harness: only kubelet and etcd)." >&2; exit 5; fi',
     'case "$verb" in',
     `  start|restart) rm -f ${stopped} ;;`,
     `  stop) : > ${stopped} ;;`,
