@@ -184,7 +184,7 @@ export class EtcdSnapshotBackup extends BackupJob {
     this.controlPlaneNodes = checkNodeNames('EtcdSnapshotBackup: controlPlaneNodes', props.controlPlaneNodes ?? []);
     this.memberAddresses = checkMemberAddresses(props.memberAddresses ?? {}, props.source.usesHostPaths ? this.controlPlaneNodes : undefined);
     const etcdImage = props.images?.etcd ?? DEFAULT_ETCD_IMAGE;
-    const version = props.etcdVersion ?? /:(\d+\.\d+\.\d+)(-\d+)?$/.exec(etcdImage)?.[1];
+    const version = props.etcdVersion ?? /:v?(\d+\.\d+\.\d+)(-\d+)?$/.exec(etcdImage)?.[1];
     if (version === undefined) {
       throw new Error(`EtcdSnapshotBackup: etcdVersion is required when the etcd image ${JSON.stringify(etcdImage)} has no version tag: the restore procedure uses the tools of the cluster's etcd version, e.g. etcdVersion: '3.5.16'`);
     }

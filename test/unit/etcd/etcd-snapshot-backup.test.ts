@@ -258,3 +258,22 @@ describe('EtcdSnapshotBackup on its own: the pitfalls a job sees for itself', ()
     expect(synthStandalone({ retention: Retention.keepLast(3), acknowledge: { shortRetention: true } })).not.toThrow();
   });
 });
+
+describe('EtcdSnapshotBackup: the restore uses the tools of the cluster\'s etcd version', () => {
+  const section = (props: Partial<ConstructorParameters<typeof EtcdSnapshotBackup>[2]>) => new EtcdSnapshotBackup(Testing.chart(), 'etcd', {
+    clusterName: 'prod', repository: testRepository(), source: EtcdSource.kubeadm(), controlPlaneNodes: ['cp-1'], ...props,
+  }).restoreSection();
+
+  test('from the etcd image tag by default (registry.k8s.io/etcd:3.5.16-0 → etcdutl with the revision bump)', () => {
+    expect(section({})).toContain('sudo etcdutl snapshot restore /tmp/etcd-snapshot.db');
+    expect(section({})).toContain('--bump-revision 1000000000 --mark-compacted');
+    expect(section({ images: { etcd: 'quay.io/coreos/etcd:v3.4.23' } })).toContain('sudo ETCDCTL_API=3 etcdctl snapshot restore');
+    expect(section({ etcdVersion: '3.5.9' })).not.toContain('--bump-revision');
+  });
+
+  test('an image pinned by digest needs etcdVersion, said at synth time', () => {
+    const image = `registry.k8s.io/etcd@sha256:${'a'.repeat(64)}`;
+    expect(() => section({ images: { etcd: image } })).toThrow(/etcdVersion is required when the etcd image .* has no version tag/);
+    expect(section({ images: { etcd: image }, etcdVersion: '3.5.16' })).toContain('etcdutl');
+  });
+});
