@@ -1,4 +1,4 @@
-import { cdk8s, javascript } from 'projen';
+import { JsonFile, cdk8s, javascript } from 'projen';
 
 const project = new cdk8s.ConstructLibraryCdk8s({
   name: 'cdk8s-backup',
@@ -114,7 +114,10 @@ project.addTask('shellcheck', {
   exec: 'shellcheck --shell=sh assets/*.sh',
 });
 project.testTask.prependExec('shellcheck --shell=sh assets/*.sh');
-// ts-jest only transpiles (test/tsconfig.json sets isolatedModules): type-check the tests once.
+// ts-jest only transpiles (test/tsconfig.json sets isolatedModules): type-check the tests once,
+// and the benchmarks, which no test imports (ts-node would find their errors only when run).
+new JsonFile(project, 'bench/tsconfig.json', { obj: { extends: '../test/tsconfig.json', include: ['**/*.ts'] } });
+project.testTask.prependExec('tsc --noEmit -p bench/tsconfig.json');
 project.testTask.prependExec('tsc --noEmit -p test/tsconfig.json');
 
 project.synth();

@@ -29,7 +29,7 @@ import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
   EtcdSnapshotBackup, EtcdSource, Retention,
 } from '../src';
-import { dbSize, fill, VALUE_BYTES } from './fill-etcd';
+import { fill, VALUE_BYTES } from './fill-etcd';
 import { ETCDCTL_BIN, EtcdServer, startEtcd } from '../test/support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { makeEtcdPki } from '../test/support/pki';
