@@ -75,12 +75,7 @@ async function main(): Promise<number> {
     const before = digest(cp, loaded.keys);
 
     for (const node of ['cp-2', 'cp-3']) {
-      const manifest = cp.manifestPath(node);
-      const away = path.join(cp.nodeRoot(node), 'etcd.yaml.away');
-      fs.renameSync(manifest, away);
-      await cp.waitStopped(node);
-      fs.rmSync(cp.dataDir(node), { recursive: true, force: true });
-      fs.renameSync(away, manifest);
+      await cp.loseData(node);
     }
 
     const runbook = backup.restoreSection();

@@ -147,13 +147,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     // After the backup: a write the restore must not bring back, then two members lose their data.
     await cp.put('/registry/after-the-backup', 'lost');
     for (const node of ['cp-2', 'cp-3']) {
-      // Out of the manifests dir (the kubelet reads every file in it), as an operator would.
-      const manifest = cp.manifestPath(node);
-      const away = path.join(cp.nodeRoot(node), 'etcd.yaml.away');
-      fs.renameSync(manifest, away);
-      await cp.waitStopped(node);
-      fs.rmSync(cp.dataDir(node), { recursive: true, force: true });
-      fs.renameSync(away, manifest);
+      await cp.loseData(node);
     }
 
     const runbook = backup.restoreSection();

@@ -464,6 +464,20 @@ export class ControlPlaneHarness {
   }
 
   /** Waits until the kubelet of `node` has stopped its etcd (the whole process group) and nothing listens on its client port. */
+  /**
+   * The node's member loses its data (a failed disk): its manifest goes out of the manifests dir
+   * (the kubelet reads every file there), the member stops, the data dir is removed, and the
+   * manifest comes back, so the kubelet keeps trying to start an empty member.
+   */
+  public async loseData(node: string): Promise<void> {
+    const manifest = this.manifestPath(node);
+    const away = path.join(this.nodeRoot(node), 'etcd.yaml.away');
+    fs.renameSync(manifest, away);
+    await this.waitStopped(node);
+    fs.rmSync(this.dataDir(node), { recursive: true, force: true });
+    fs.renameSync(away, manifest);
+  }
+
   public async waitStopped(node: string, timeoutMs = 10_000): Promise<void> {
     const kubelet = this.kubelet(node);
     await waitFor(async () => kubelet.idle && !(await canConnect(CLIENT_PORT, this.ip(node), 200)), timeoutMs,
