@@ -1,3 +1,4 @@
+import * as path from 'path';
 import {
   EtcdRestoreTool, initialCluster, moveAsideLines, RestoreNode, RestoreScenario, RunbookBlock, waitPortClosedLines,
 } from './restore-procedure';
@@ -51,6 +52,43 @@ function healthLines(ctx: RestoreContext): string[] {
     `for attempt in $(seq 60); do ${health} && break; sleep 5; done`,
     health,
     ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'list', '-w', 'table'),
+  ];
+}
+
+/**
+ * `LOST` (the placeholder the operator replaces) and `address`, looked up from the members the
+ * library knows, so a typo in the name stops the block instead of adding a wrong member.
+ */
+function lostMemberLines(ctx: RestoreContext, placeholder: string): string[] {
+  // The address is for adding the member back (external etcd); kubeadm's join adds it itself.
+  const known = ctx.nodes.map((n) => `${shellQuote(n.name)}) address=${shellQuote(n.address)} ;;`).join(' ');
+  return [
+    `LOST=${shellQuote(placeholder)}   ${shellComment(`one of ${ctx.nodes.map((n) => n.name).join(', ')}`).trim()}`,
+    `case "\${LOST}" in ${known} *) echo "\${LOST} is not one of the members" >&2; exit 1 ;; esac`,
+  ];
+}
+
+/**
+ * Remove the member named `LOST` (when it is listed) and add it back at `address`, each retried
+ * for a minute: with --strict-reconfig-check (etcd's default) a member change is refused with
+ * "unhealthy cluster" until the leader has been connected to a quorum for 5 s (etcd
+ * server/etcdserver/server.go, mayRemoveMember/mayAddMember, HealthInterval), which a moment
+ * after a member went down is not the case. An add that went through before a retry leaves the
+ * peer URL listed: "Peer URLs already exists" means done. A member already gone counts as removed.
+ */
+function reconfigureLines(ctx: RestoreContext, addBack: boolean): string[] {
+  const etcdctl = (...args: string[]) => ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, ...args);
+  // One line per command (an operator pastes lines); `last` is the attempt that gives up.
+  const retry = (attempt: string, failed: string) =>
+    `for attempt in $(seq 11) last; do if ${attempt}; then break; fi; if test "\${attempt}" = last; then echo "\${LOST} ${failed}: check etcdctl endpoint health" >&2; exit 1; fi; sleep 5; done`;
+  return [
+    `member_id() { ${etcdctl('member', 'list')} | awk -F', ' -v name="\${LOST}" '$3 == name {print $1}'; }`,
+    `remove_member() { id=$(member_id); test -z "\${id}" || ${etcdctl('member', 'remove')} "\${id}"; }`,
+    retry('remove_member', 'could not be removed'),
+    ...(addBack ? [
+      `add_member() { if out=$(${etcdctl('member', 'add')} "\${LOST}" --peer-urls "https://\${address}:2380" 2>&1); then echo "\${out}"; else echo "\${out}" >&2; case "\${out}" in *"Peer URLs already exists"*) ;; *) return 1 ;; esac; fi; }`,
+      retry('add_member', 'could not be added'),
+    ] : []),
   ];
 }
 
@@ -123,10 +161,8 @@ export function kubeadmRestore(): DistributionRestore {
             once: true,
             title: 'remove the lost member (on a healthy node)',
             lines: [
-              `LOST='<lost-node>'   ${shellComment(`one of ${ctx.nodes.map((n) => n.name).join(', ')}`).trim()}`,
-              `id=$(${list} | awk -F', ' -v name="\${LOST}" '$3 == name {print $1}')`,
-              'test -n "${id}" || { echo "no etcd member named ${LOST}" >&2; exit 1; }',
-              `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'remove')} "\${id}"`,
+              ...lostMemberLines(ctx, '<lost-node>'),
+              ...reconfigureLines(ctx, false),
               list,
             ],
           },
@@ -234,21 +270,51 @@ export function externalRestore(unit: string, user: string): DistributionRestore
         ],
       };
     },
-    memberLost: (ctx) => ({
-      title: 'One member lost',
-      when: MEMBER_WHEN,
-      intro: 'etcd.io "Runtime reconfiguration": remove the lost member, add it back, and start it empty with `--initial-cluster-state=existing`.',
-      blocks: [{
-        on: every(ctx.nodes),
-        once: true,
-        title: 'remove and re-add the member (on a healthy member)',
-        lines: [
-          'LOST=\'<lost-member>\'',
-          `id=$(${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'list')} | awk -F', ' -v name="\${LOST}" '$3 == name {print $1}')`,
-          `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'remove')} "\${id}"`,
-          `${ctx.tool.etcdctl(endpoints(ctx.nodes), ctx.certs, 'member', 'add')} "\${LOST}" --peer-urls 'https://<lost-member-address>:2380'`,
+    memberLost: (ctx) => {
+      const lost = lostMemberLines(ctx, '<lost-member>');
+      const env = '/etc/etcd-rejoin.env';
+      const dropIn = `/etc/systemd/system/${unit}.service.d/90-rejoin.conf`;
+      return {
+        title: 'One member lost',
+        when: 'one etcd member is gone and the others still answer (`etcdctl endpoint health` passes on a majority): no snapshot is restored',
+        intro: 'etcd.io "Runtime reconfiguration": remove the lost member, add it back, and start it empty with `--initial-cluster-state=existing`. '
+          + `The rebuilt host has etcd ${ctx.tool.version} installed with its unit, its server and peer certificates in place, and etcd not started. Set \`LOST\` in each block; \`<etcd-ca.crt>\`, \`<etcd-client.crt>\` and \`<etcd-client.key>\` are the etcd CA and a client certificate and key on the member hosts (the backup's TLS Secret holds a copy).`,
+        blocks: [
+          {
+            on: every(ctx.nodes),
+            once: true,
+            title: 'remove the lost member and add it back (on a healthy member)',
+            lines: [
+              ...lost,
+              ...reconfigureLines(ctx, true),
+            ],
+          },
+          {
+            on: ['<lost-member>'],
+            title: 'start the new member empty, joining the existing cluster',
+            note: 'A systemd drop-in gives this first start `ETCD_INITIAL_CLUSTER_STATE=existing` and the members (etcd reads its `ETCD_*` environment, as Debian\'s, kubespray\'s and etcd\'s own units configure it); once the member has joined, etcd ignores them and the drop-in is removed. A unit that passes `--initial-cluster*` flags overrides the environment: the step stops and says so.',
+            lines: [
+              ...lost,
+              // A case on the unit's text, not a grep: no pipe to fail under pipefail.
+              `case "$(${shellWords('sudo', 'systemctl', 'cat', unit)})" in *--initial-cluster*) echo ${shellQuote(`the ${unit} unit passes --initial-cluster flags, which override the environment: for this start set --initial-cluster-state=existing and --initial-cluster=${initialCluster(ctx.nodes)} there`)} >&2; exit 1 ;; esac`,
+              shellWords('sudo', 'systemctl', 'stop', unit),
+              ...moveAsideLines(ctx.dataDir),
+              shellWords('sudo', 'install', '-d', '-m', '0700', '-o', user, '-g', user, ctx.dataDir),
+              `cluster=${shellQuote(initialCluster(ctx.nodes))}`,
+              // Here-strings, not heredocs or pipes: one line each.
+              `sudo tee ${shellQuote(env)} >/dev/null <<< "$(printf '%s\\n' "ETCD_NAME=\${LOST}" "ETCD_INITIAL_CLUSTER=\${cluster}" "ETCD_INITIAL_ADVERTISE_PEER_URLS=https://\${address}:2380" ETCD_INITIAL_CLUSTER_STATE=existing)"`,
+              shellWords('sudo', 'mkdir', '-p', path.posix.dirname(dropIn)),
+              `sudo tee ${shellQuote(dropIn)} >/dev/null <<< "$(printf '%s\\n' '[Service]' ${shellQuote(`EnvironmentFile=${env}`)})"`,
+              shellWords('sudo', 'systemctl', 'daemon-reload'),
+              // Type=notify: a plain start would block until the member has caught up.
+              shellWords('sudo', 'systemctl', 'start', '--no-block', unit),
+              ...healthLines(ctx),
+              shellWords('sudo', 'rm', '-f', dropIn, env),
+              shellWords('sudo', 'systemctl', 'daemon-reload'),
+            ],
+          },
         ],
-      }],
-    }),
+      };
+    },
   };
 }

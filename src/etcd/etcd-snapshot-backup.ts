@@ -347,7 +347,7 @@ export class EtcdSnapshotBackup extends BackupJob {
       '',
       ...renderScenario({ title: 'Fetch the snapshot', when: 'first, for a restore of etcd from a snapshot', blocks: [fetch] }, '###'),
       ...scenarios.flatMap((sc) => renderScenario(sc, '###')),
-      `Afterwards: \`kubectl get nodes\` answers, and the key count is close to the snapshot's \`${ETCD_KEYS_TAG}\` tag. `
+      `**After a snapshot restore** (quorum lost or the whole cluster): \`kubectl get nodes\` answers, and the key count is close to the snapshot's \`${ETCD_KEYS_TAG}\` tag. `
         + 'The snapshot brought back every PersistentVolume and PVC object as it was: `velero restore` skips objects that exist, so it restores no volume data '
         + 'for them; to restore lost volume data with Velero, delete the affected namespace first (or restore into another with `--namespace-mappings`).',
       '',

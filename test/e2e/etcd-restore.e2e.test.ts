@@ -6,7 +6,9 @@
  * "Fetch the snapshot" and "Quorum lost" scenario runs where its `# on:` line says (the
  * workstation, or each node in turn) with nothing filled in by the test: the node addresses
  * are inputs, the keys are the environment the Keys section names. The cluster must come back
- * with every key and value of the snapshot, one healthy member per node.
+ * with every key and value of the snapshot, one healthy member per node. The same members as an
+ * external etcd under systemd: its "Quorum lost" steps, and its "One member lost" steps, which
+ * remove a rebuilt host's member, add it back and start it empty through a systemd drop-in.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
@@ -79,6 +81,22 @@ function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     controlPlaneNodes: NODES,
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
     // The members are Debian's etcd 3.4: its etcdctl is the restore tool.
+    etcdVersion: '3.4.23',
+    repository: repository(),
+    retention: Retention.keepLast(3),
+  });
+  return { manifests: Testing.synth(chart), backup };
+}
+
+/** The members as an external etcd: the backup reads them with certificates from a Secret. */
+function externalBackup(): { manifests: any[]; backup: EtcdSnapshotBackup } {
+  const chart = Testing.chart();
+  const backup = new EtcdSnapshotBackup(chart, 'etcd', {
+    clusterName: 'legacy',
+    acknowledge: { inClusterRepository: true, shortRetention: true },
+    source: EtcdSource.external({ endpoint: `https://${cp.ip('cp-1')}:2379`, tlsSecret: 'etcd-client' }),
+    // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
+    memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
     etcdVersion: '3.4.23',
     repository: repository(),
     retention: Retention.keepLast(3),
@@ -244,7 +262,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     const section = backup.restoreSection();
     expect(section).toContain("LOST='<lost-node>'");
     // The node to remove is the one placeholder this step names; the join steps need kubeadm.
-    const run = new RunbookRunner({ cp, workDir: work, keys: KEYS(), placeholders: { "'<lost-node>'": 'cp-3' }, timeoutMs: 120_000 });
+    const run = new RunbookRunner({ cp, workDir: work, keys: KEYS(), placeholders: { '<lost-node>': 'cp-3' }, timeoutMs: 120_000 });
     await run.runSection(section, 'One control-plane node lost', [0]);
     const members = await cp.memberList();
     expect(members.map((m) => m.name).sort()).toEqual(['cp-1', 'cp-2']);
@@ -253,18 +271,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
   });
 
   test('GIVEN an external etcd (members under systemd) backed up with certificates from a Secret WHEN its "Quorum lost" steps run THEN every member is back', async () => {
-    const chart = Testing.chart();
-    const backup = new EtcdSnapshotBackup(chart, 'etcd', {
-      clusterName: 'legacy',
-      acknowledge: { inClusterRepository: true, shortRetention: true },
-      source: EtcdSource.external({ endpoint: `https://${cp.ip('cp-1')}:2379`, tlsSecret: 'etcd-client' }),
-      // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
-      memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-      etcdVersion: '3.4.23',
-      repository: repository(),
-      retention: Retention.keepLast(3),
-    });
-    const manifests = Testing.synth(chart);
+    const { manifests, backup } = externalBackup();
     // cp-3's member was removed by the test before (its etcd now fails to start): the snapshot
     // comes from what cp-1 and cp-2 serve, and the restore makes three members of it again.
     const result = await runPod({
@@ -293,5 +300,42 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     expect(await cp.getAll('/')).toEqual(backedUp);
     // Owned by the unit's user, as etcd's systemd unit runs it.
     for (const node of NODES) expect(fs.statSync(cp.dataDir(node)).uid).toBe(Number(execFileSync('id', ['-u', 'etcd'], { encoding: 'utf8' }).trim()));
+  });
+});
+
+describe('the external etcd "One member lost" steps, run as written', () => {
+  test('GIVEN a member whose host was rebuilt (unit stopped, no data) WHEN the steps run with the placeholders they name THEN it rejoins empty and serves every key', async () => {
+    await cp.waitHealthy(60_000, { members: NODES.length });
+    await cp.put('/registry/configmaps/default/before-the-loss', 'replicated to the new member');
+    const expected = await cp.getAll('/', { node: 'cp-1' });
+    // The host of cp-3 rebuilt: etcd installed, not started, its data dir gone.
+    expect((await cp.runOnNode('cp-3', 'systemctl stop etcd')).code).toBe(0);
+    fs.rmSync(cp.dataDir('cp-3'), { recursive: true, force: true });
+    const oldId = (await cp.memberList()).find((m) => m.name === 'cp-3')?.id;
+
+    const section = externalBackup().backup.restoreSection();
+    const run = new RunbookRunner({
+      cp,
+      workDir: work,
+      keys: KEYS(),
+      timeoutMs: 120_000,
+      // What the runbook names: the lost member, and the client certificates on the members' hosts.
+      placeholders: {
+        '<lost-member>': 'cp-3',
+        '<etcd-ca.crt>': '/etc/kubernetes/pki/etcd/ca.crt',
+        '<etcd-client.crt>': '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
+        '<etcd-client.key>': '/etc/kubernetes/pki/etcd/healthcheck-client.key',
+      },
+    });
+    await run.runSection(section, 'One member lost');
+
+    const members = await cp.memberList();
+    expect(members.map((m) => [m.name, m.peerUrls]).sort()).toEqual(NODES.map((n) => [n, [`https://${cp.ip(n)}:2380`]]));
+    expect(members.find((m) => m.name === 'cp-3')?.id).not.toEqual(oldId);
+    await cp.waitHealthy(30_000, { members: NODES.length });
+    // Served by the new member itself: it replicated everything.
+    expect(await cp.getAll('/', { node: 'cp-3' })).toEqual(expected);
+    // The drop-in's first-start settings are gone; the data dir belongs to the unit's user.
+    expect(fs.statSync(cp.dataDir('cp-3')).uid).toBe(Number(execFileSync('id', ['-u', 'etcd'], { encoding: 'utf8' }).trim()));
   });
 });

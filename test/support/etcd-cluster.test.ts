@@ -205,6 +205,34 @@ test('all stopped, every node restores the snapshot with etcdctl: a healthy 3-me
   }
 });
 
+test('the etcd unit: `cat` shows Debian\'s unit and its drop-ins; `start` with a drop-in\'s EnvironmentFile runs the member with that env in place of the flag', async () => {
+  await cp.waitHealthy(15_000);
+  const dropIn = '/etc/systemd/system/etcd.service.d/90-test.conf';
+  const script = [
+    'sudo systemctl stop etcd',
+    'mkdir -p /etc/systemd/system/etcd.service.d',
+    'printf \'%s\\n\' ETCD_SNAPSHOT_COUNT=5000 > /etc/etcd-test.env',
+    `printf '%s\\n' '[Service]' 'EnvironmentFile=/etc/etcd-test.env' > ${dropIn}`,
+    'sudo systemctl cat etcd',
+    'sudo systemctl start --no-block etcd',
+  ].join('\n');
+  const r = await cp.runOnNode('cp-2', script);
+  expect(r).toMatchObject({ code: 0, stderr: '' });
+  expect(r.stdout).toContain('ExecStart=/usr/bin/etcd $DAEMON_ARGS');
+  expect(r.stdout).toContain(`# ${dropIn}\n[Service]\nEnvironmentFile=/etc/etcd-test.env`);
+  await cp.waitHealthy(15_000);
+  const manifest = fs.readFileSync(cp.manifestPath('cp-2'), 'utf8');
+  expect(manifest).toMatch(/name: ETCD_SNAPSHOT_COUNT\n\s+value: "5000"/);
+  expect(manifest).not.toContain('--snapshot-count');
+
+  // A drop-in setting the shim does not emulate fails the start, and the member stays stopped.
+  const bad = await cp.runOnNode('cp-2', `sudo systemctl stop etcd; mkdir -p ${path.posix.dirname(dropIn)}; printf '%s\\n' '[Service]' 'Environment=X=1' > ${dropIn}; sudo systemctl start etcd`);
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toContain('only [Service] EnvironmentFile= is emulated');
+  expect((await cp.runOnNode('cp-2', 'sudo systemctl start etcd')).code).toBe(0);
+  await cp.waitHealthy(15_000);
+});
+
 test('stop() ends every member and leaves no process, listener or directory behind', async () => {
   const pids = NODES.map((n) => cp.memberPid(n));
   expect(pids.every((p) => p !== undefined)).toBe(true);

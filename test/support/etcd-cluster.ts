@@ -52,6 +52,10 @@
  *                kubelet), start/restart resumes it; the host's real systemctl is never reached.
  *                Unit `etcd` is the member as an external etcd's systemd unit: stop takes its
  *                manifest away and waits until it no longer answers, start (--no-block) puts it back.
+ *                `cat` prints Debian's etcd.service (which configures etcd by ETCD_* environment)
+ *                and the drop-ins in /etc/systemd/system/etcd.service.d; a start with drop-ins
+ *                turns their EnvironmentFile= variables into the member's env, dropping the flags
+ *                they stand for (etcd-unit-env.js). Drop-ins live in the script's /etc overlay.
  *     etcdutl    only with `etcdutlShim: true`: etcd 3.4 has no etcdutl; `etcdutl snapshot
  *                restore|status` run `etcdctl snapshot ...`, which takes the same flags in 3.4.
  *   Because of these binds, `root` must not be under /tmp, /var/lib, /etc or /root (it would be
@@ -101,6 +105,14 @@ const SETPRIV = '/usr/bin/setpriv';
 const UNSHARE = '/usr/bin/unshare';
 const OPENSSL = '/usr/bin/openssl';
 const ETCD_PKI = '/etc/kubernetes/pki/etcd';
+/** Drop-ins of the `etcd` unit (in the shell's /etc overlay: they last for one runOnNode script). */
+const ETCD_DROP_INS = '/etc/systemd/system/etcd.service.d';
+/**
+ * `systemctl start etcd` with drop-ins: each `EnvironmentFile=` (a leading `-`: optional) is read
+ * as systemd does (KEY=VALUE, later files win) and every ETCD_X becomes the member's env in
+ * place of its `--x` flag (etcd's flags shadow its environment). Other drop-in settings fail.
+ */
+const UNIT_ENV_SCRIPT = path.join(__dirname, 'etcd-unit-env.js');
 
 /** The loopback address of the `index`-th node (0-based): 127.0.0.11, 127.0.0.12, ... */
 export function nodeIp(index: number): string {
@@ -859,7 +871,12 @@ function writeShims(l: NodeLayout, etcdutl: boolean): void {
     '  case "$verb" in',
     `    stop) [ -e /etc/kubernetes/manifests/etcd.yaml ] && mv /etc/kubernetes/manifests/etcd.yaml ${unitStash}`,
     `      for i in $(seq 150); do (exec 3<>/dev/tcp/${l.ip}/${CLIENT_PORT}) 2>/dev/null || exit 0; sleep 0.2; done; echo "etcd did not stop" >&2; exit 1 ;;`,
-    `    start|restart) [ -e ${unitStash} ] && mv ${unitStash} /etc/kubernetes/manifests/etcd.yaml; exit 0 ;;`,
+    // The unit reads ETCD_* from its environment, as Debian's (printed by `cat`): a drop-in's
+    // EnvironmentFile= goes into the manifest as env, in place of the flags it sets.
+    `    start|restart) [ -e ${unitStash} ] || exit 0`,
+    `      if compgen -G ${q(`${ETCD_DROP_INS}/*.conf`)} >/dev/null; then exec ${q(process.execPath)} ${q(UNIT_ENV_SCRIPT)} ${unitStash} /etc/kubernetes/manifests/etcd.yaml ${q(ETCD_DROP_INS)}; fi`,
+    `      mv ${unitStash} /etc/kubernetes/manifests/etcd.yaml; exit 0 ;;`,
+    `    cat) cat /lib/systemd/system/etcd.service; for f in ${q(ETCD_DROP_INS)}/*.conf; do [ -e "$f" ] && { echo; echo "# $f"; cat "$f"; }; done; exit 0 ;;`,
     '    *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
     '  esac',
     'fi',

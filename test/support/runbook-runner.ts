@@ -43,8 +43,8 @@ export interface RunbookRunnerOptions {
   readonly caCertFile?: string;
   readonly timeoutMs?: number;
   /**
-   * Values for placeholders the runbook names (`<lost-node>`), as an operator fills them in;
-   * each must occur in the section it is given for.
+   * Values for placeholders the runbook names (`<lost-node>`), as an operator fills them in,
+   * in the commands and in where a block runs; each must occur in the section it is given for.
    */
   readonly placeholders?: Record<string, string>;
 }
@@ -57,7 +57,12 @@ export class RunbookRunner {
 
   /** Runs every block of a section; the first that fails throws with its output. */
   public async runSection(runbook: string, heading: string, only?: number[]): Promise<void> {
-    const blocks = blocksOf(runbook, heading).map((b) => ({ ...b, script: this.fill(b.script) }));
+    // Filled before parsing: a placeholder can name where a block runs (`# on: <lost-node>`).
+    const raw = blocksOf(runbook, heading).map((b) => `${b.on.join(' ')}\n${b.script}`).join('\n');
+    for (const placeholder of Object.keys(this.o.placeholders ?? {})) {
+      if (!raw.includes(placeholder)) throw new Error(`placeholder ${placeholder} does not occur in "${heading}"`);
+    }
+    const blocks = blocksOf(this.fill(runbook), heading);
     for (const [k, block] of blocks.entries()) {
       if (only && !only.includes(k)) continue;
       if (block.on[0] === 'workstation') {
