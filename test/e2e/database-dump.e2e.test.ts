@@ -12,9 +12,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, Credentials, Database, DatabaseDrillOptions, DatabaseDumpBackup, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE,
-  DEFAULT_RESTIC_IMAGE, Encryption, Retention,
+  Database, DatabaseDrillOptions, DatabaseDumpBackup, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE, Retention,
 } from '../../src';
+import { s3Repository, s3Secrets } from '../support/charts';
 import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { MariadbServer, startMariadb, startMariadbLike } from '../support/mariadb';
 import { PodResult, runPod } from '../support/pod-runner';
@@ -48,24 +48,13 @@ async function track<T extends { stop(): Promise<void> }>(p: Promise<T>): Promis
   return s;
 }
 
-function repository(): BackupRepository {
-  return BackupRepository.s3({
-    bucket: 'backups',
-    prefix: 'k8s',
-    endpoint: s3.endpoint,
-    caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
-    credentials: Credentials.fromSecret('backup-s3'),
-    encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
-  });
-}
-
 function synth(cluster: string, database: Database, retention?: Retention, drill?: DatabaseDrillOptions): {
   manifests: any[]; backup: DatabaseDumpBackup;
 } {
   const chart = Testing.chart();
   const backup = new DatabaseDumpBackup(chart, 'db', {
     clusterName: cluster,
-    repository: repository(),
+    repository: s3Repository(s3),
     database,
     retention,
     drill,
@@ -86,9 +75,7 @@ function runJob(manifests: any[], login: { user: string; password: string }, nam
       [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
     },
     secrets: {
-      'backup-repository': { password: repositoryPassword },
-      'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+      ...s3Secrets(s3, repositoryPassword),
       'db-login': login,
     },
     timeoutMs: 60_000,

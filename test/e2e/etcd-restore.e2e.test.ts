@@ -15,10 +15,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import {
-  BackupRepository, CaCertificate, ControlPlaneConfigBackup, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup,
-  EtcdSource, Retention,
-} from '../../src';
+import { ControlPlaneConfigBackup, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, Retention } from '../../src';
+import { s3Keys, s3Repository, s3Secrets } from '../support/charts';
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { runPod } from '../support/pod-runner';
@@ -51,25 +49,8 @@ afterAll(async () => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-function repository(): BackupRepository {
-  return BackupRepository.s3({
-    bucket: 'backups',
-    prefix: 'k8s',
-    endpoint: s3.endpoint,
-    caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
-    credentials: Credentials.fromSecret('backup-s3'),
-    encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
-  });
-}
-
-const SECRETS = () => ({
-  'backup-repository': { password: PASSWORD },
-  'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-  'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
-});
-
-/** The Keys section's exports, from the off-cluster copies. */
-const KEYS = () => ({ AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, RESTIC_PASSWORD: PASSWORD });
+const SECRETS = () => s3Secrets(s3, PASSWORD);
+const KEYS = () => s3Keys(s3, PASSWORD);
 
 function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
   const chart = Testing.chart();
@@ -82,7 +63,7 @@ function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
     // The members are Debian's etcd 3.4: its etcdctl is the restore tool.
     etcdVersion: '3.4.23',
-    repository: repository(),
+    repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });
   return { manifests: Testing.synth(chart), backup };
@@ -98,7 +79,7 @@ function externalBackup(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
     etcdVersion: '3.4.23',
-    repository: repository(),
+    repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });
   return { manifests: Testing.synth(chart), backup };
@@ -198,7 +179,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
       clusterName: 'prod',
       source: EtcdSource.kubeadm(),
       nodes: NODES,
-      repository: repository(),
+      repository: s3Repository(s3),
       acknowledge: { inClusterRepository: true },
     });
     const configManifests = Testing.synth(chart);
@@ -239,7 +220,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     // The runbook as a whole: the config steps first (each node's own), then etcd.
     const chart2 = Testing.chart();
     const runbookConfig = new ControlPlaneConfigBackup(chart2, 'config', {
-      clusterName: 'prod', source: EtcdSource.kubeadm(), nodes: NODES, repository: repository(),
+      clusterName: 'prod', source: EtcdSource.kubeadm(), nodes: NODES, repository: s3Repository(s3),
     }).restoreSection();
     const run = runner();
     await run.runSection(runbookConfig, 'Control-plane config, on each rebuilt control-plane node');

@@ -1,5 +1,7 @@
+import * as fs from 'fs';
 import { Chart, Testing } from 'cdk8s';
-import { BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSnapshotBackupProps, EtcdSource } from '../../src';
+import { S3Server } from './s3';
+import { BackupRepository, CaCertificate, Credentials, Encryption, EtcdSnapshotBackup, EtcdSnapshotBackupProps, EtcdSource } from '../../src';
 
 /** A repository like the one the e2e tests use. */
 export function testRepository(overrides: { endpoint?: string } = {}): BackupRepository {
@@ -10,6 +12,35 @@ export function testRepository(overrides: { endpoint?: string } = {}): BackupRep
     credentials: Credentials.fromSecret('backup-s3'),
     encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
   });
+}
+
+/**
+ * A repository on the test's S3 server (s3.ts), over HTTPS with its CA, credentials and
+ * password from the Secrets `s3Secrets` gives a pod.
+ */
+export function s3Repository(s3: S3Server, prefix = 'k8s'): BackupRepository {
+  return BackupRepository.s3({
+    bucket: 'backups',
+    prefix,
+    endpoint: s3.endpoint,
+    caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
+    credentials: Credentials.fromSecret('backup-s3'),
+    encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+  });
+}
+
+/** The Secrets (name -> key -> value) a job on `s3Repository` reads. */
+export function s3Secrets(s3: S3Server, password: string): Record<string, Record<string, string | Buffer>> {
+  return {
+    'backup-repository': { password },
+    'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+  };
+}
+
+/** The runbook's Keys section exports for `s3Repository`, as the off-cluster copies give them. */
+export function s3Keys(s3: S3Server, password: string): Record<string, string> {
+  return { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, RESTIC_PASSWORD: password };
 }
 
 /** Synthesizes one EtcdSnapshotBackup in a fresh chart. */

@@ -7,7 +7,7 @@
  *
  * - Disk: `<root>/<node>/` holds what that node's disk would hold at the paths that matter:
  *   `etc/kubernetes/{manifests/etcd.yaml,pki/etcd/*}`, `var/lib/etcd/` (data),
- *   `var/lib/kubelet/config.yaml`, `tmp/` and `root/` (root's home). Only these four trees are
+ *   `var/lib/kubelet/config.yaml`, `etc/rancher/` (k3s/RKE2 config), `tmp/` and `root/` (root's home). Only these five trees are
  *   node-local (`NODE_LOCAL_PATHS`): everything else (/usr, /bin, the rest of /etc, /var/tmp, ...)
  *   is the real host, shared by all nodes, as with pod-runner.ts (no chroot).
  * - Network: node i has its own loopback address 127.0.0.(11+i) (all of 127/8 is loopback on
@@ -94,7 +94,7 @@ export const CLIENT_PORT = 2379;
 export const PEER_PORT = 2380;
 export const DEFAULT_NODES: readonly string[] = ['cp-1', 'cp-2', 'cp-3'];
 /** The paths where a node's own disk (`<root>/<node>/...`) shows through. */
-export const NODE_LOCAL_PATHS: readonly string[] = ['/etc/kubernetes', '/var/lib', '/tmp', '/root'];
+export const NODE_LOCAL_PATHS: readonly string[] = ['/etc/kubernetes', '/etc/rancher', '/var/lib', '/tmp', '/root'];
 /** Where the etcd container may mount volumes (the overlay'd /etc and its own tmpfs /var/lib and /tmp). */
 const CONTAINER_MOUNTABLE = ['/etc', '/var/lib', '/tmp'];
 /** PATH of a root shell on a node, after the harness's shim dir. */
@@ -146,6 +146,13 @@ export interface ControlPlaneOptions {
   readonly etcdutlShim?: boolean;
   /** How often each fake kubelet looks at its manifests. @default 200 */
   readonly kubeletIntervalMs?: number;
+  /**
+   * More systemd units the systemctl shim knows (e.g. `k3s`): start, stop, restart, enable and
+   * disable succeed and are recorded (`unitLog`), nothing runs. @default []
+   */
+  readonly units?: readonly string[];
+  /** More commands on the nodes' PATH: name -> bash lines after `#!/bin/bash`. @default {} */
+  readonly shims?: Record<string, string[]>;
 }
 
 export interface RunOnNodeOptions {
@@ -266,6 +273,12 @@ export class ControlPlaneHarness {
   /** Host path of the node's /var/lib/etcd. */
   public dataDir(node: string): string {
     return path.join(this.nodeRoot(node), 'var/lib/etcd');
+  }
+
+  /** What systemctl did to the extra units on `node` (`ControlPlaneOptions.units`): `start k3s`, ... */
+  public unitLog(node: string): string[] {
+    const log = this.layout(node).unitLog;
+    return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
   }
 
   /** Host path of the node's /tmp (stage files for `runOnNode` here). */
@@ -606,7 +619,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const initialCluster = initialClusterOf(layouts);
     for (const l of layouts) {
       writeNodeDisk(l, pki, kubeadmEtcdManifest(l, initialCluster, raft));
-      writeShims(l, options.etcdutlShim ?? false);
+      writeShims(l, options);
     }
     harness = new ControlPlaneHarness({ root, layouts, pki, keep: options.keep ?? false, kubeletIntervalMs: options.kubeletIntervalMs ?? 200 });
     const timeoutMs = options.startTimeoutMs ?? 30_000;
@@ -638,6 +651,8 @@ interface NodeLayout {
   readonly kubeletStoppedFile: string;
   /** Where `systemctl stop etcd` keeps the member's manifest. */
   readonly etcdUnitStash: string;
+  /** `<verb> <unit>` per line, for the units given in `ControlPlaneOptions.units`. */
+  readonly unitLog: string;
 }
 
 function nodeLayout(root: string, name: string, ip: string): NodeLayout {
@@ -649,6 +664,7 @@ function nodeLayout(root: string, name: string, ip: string): NodeLayout {
     binDir: path.join(harnessDir, 'bin'),
     kubeletStoppedFile: path.join(harnessDir, 'kubelet-stopped'),
     etcdUnitStash: path.join(harnessDir, 'etcd-unit-stopped.yaml'),
+    unitLog: path.join(harnessDir, 'units.log'),
   };
 }
 
@@ -835,11 +851,12 @@ function kubeadmEtcdManifest(l: NodeLayout, initialCluster: string, raft: { hear
 // ---------------------------------------------------------------------------
 // Shims on the nodes' PATH
 
-function writeShims(l: NodeLayout, etcdutl: boolean): void {
+function writeShims(l: NodeLayout, options: ControlPlaneOptions): void {
   fs.mkdirSync(l.binDir, { recursive: true });
   const shim = (name: string, body: string[]) => {
     fs.writeFileSync(path.join(l.binDir, name), ['#!/bin/bash', ...body, ''].join('\n'), { mode: 0o755 });
   };
+  for (const [name, body] of Object.entries(options.shims ?? {})) shim(name, body);
   shim('sudo', [
     '# etcd-cluster harness: the script already runs as root; run the command.',
     'set -u',
@@ -880,7 +897,8 @@ function writeShims(l: NodeLayout, etcdutl: boolean): void {
     '    *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
     '  esac',
     'fi',
-    'if [ "$unit" != kubelet ]; then echo "Unit ${unit}.service could not be found (etcd-cluster harness: only kubelet and etcd)." >&2; exit 5; fi',
+    ...(options.units ?? []).map((u) => `if [ "$unit" = ${q(u)} ]; then case "$verb" in start|stop|restart|enable|disable) echo "$verb $unit" >> ${q(l.unitLog)}; exit 0 ;; *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;; esac; fi`),
+    'if [ "$unit" != kubelet ]; then echo "Unit ${unit}.service could not be found (etcd-cluster harness: only kubelet, etcd and the units it was given)." >&2; exit 5; fi',
     'case "$verb" in',
     `  start|restart) rm -f ${stopped} ;;`,
     `  stop) : > ${stopped} ;;`,
@@ -889,7 +907,7 @@ function writeShims(l: NodeLayout, etcdutl: boolean): void {
     '  *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
     'esac',
   ]);
-  if (etcdutl) {
+  if (options.etcdutlShim) {
     shim('etcdutl', [
       '# etcd-cluster harness: etcd 3.4 has no etcdutl; its etcdctl takes the same snapshot restore/status flags.',
       'if [ "${1-}" = snapshot ] && { [ "${2-}" = restore ] || [ "${2-}" = status ]; }; then exec env ETCDCTL_API=3 etcdctl "$@"; fi',
