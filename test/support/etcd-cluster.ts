@@ -55,7 +55,7 @@
  *                `cat` prints Debian's etcd.service (which configures etcd by ETCD_* environment)
  *                and the drop-ins in /etc/systemd/system/etcd.service.d; a start with drop-ins
  *                turns their EnvironmentFile= variables into the member's env, dropping the flags
- *                they stand for (etcd-unit-env.js). Drop-ins live in the script's /etc overlay.
+ *                they stand for (unitEnvironment). Drop-ins live in the script's /etc overlay.
  *     etcdutl    only with `etcdutlShim: true`: etcd 3.4 has no etcdutl; `etcdutl snapshot
  *                restore|status` run `etcdctl snapshot ...`, which takes the same flags in 3.4.
  *   Because of these binds, `root` must not be under /tmp, /var/lib, /etc or /root (it would be
@@ -107,12 +107,7 @@ const OPENSSL = '/usr/bin/openssl';
 const ETCD_PKI = '/etc/kubernetes/pki/etcd';
 /** Drop-ins of the `etcd` unit (in the shell's /etc overlay: they last for one runOnNode script). */
 const ETCD_DROP_INS = '/etc/systemd/system/etcd.service.d';
-/**
- * `systemctl start etcd` with drop-ins: each `EnvironmentFile=` (a leading `-`: optional) is read
- * as systemd does (KEY=VALUE, later files win) and every ETCD_X becomes the member's env in
- * place of its `--x` flag (etcd's flags shadow its environment). Other drop-in settings fail.
- */
-const UNIT_ENV_SCRIPT = path.join(__dirname, 'etcd-unit-env.js');
+
 
 /** The loopback address of the `index`-th node (0-based): 127.0.0.11, 127.0.0.12, ... */
 export function nodeIp(index: number): string {
@@ -653,6 +648,8 @@ interface NodeLayout {
   readonly etcdUnitStash: string;
   /** `<verb> <unit>` per line, for the units given in `ControlPlaneOptions.units`. */
   readonly unitLog: string;
+  /** The `etcd` unit's drop-in environment (KEY=VALUE lines), written by `systemctl start etcd`. */
+  readonly etcdUnitEnv: string;
 }
 
 function nodeLayout(root: string, name: string, ip: string): NodeLayout {
@@ -665,6 +662,7 @@ function nodeLayout(root: string, name: string, ip: string): NodeLayout {
     kubeletStoppedFile: path.join(harnessDir, 'kubelet-stopped'),
     etcdUnitStash: path.join(harnessDir, 'etcd-unit-stopped.yaml'),
     unitLog: path.join(harnessDir, 'units.log'),
+    etcdUnitEnv: path.join(harnessDir, 'etcd-unit.env'),
   };
 }
 
@@ -886,12 +884,22 @@ function writeShims(l: NodeLayout, options: ControlPlaneOptions): void {
     '[ "$verb" = daemon-reload ] && exit 0',
     'if [ "$unit" = etcd ]; then',
     '  case "$verb" in',
-    `    stop) [ -e /etc/kubernetes/manifests/etcd.yaml ] && mv /etc/kubernetes/manifests/etcd.yaml ${unitStash}`,
+    `    stop) rm -f ${q(l.etcdUnitEnv)}; [ -e /etc/kubernetes/manifests/etcd.yaml ] && mv /etc/kubernetes/manifests/etcd.yaml ${unitStash}`,
     `      for i in $(seq 150); do (exec 3<>/dev/tcp/${l.ip}/${CLIENT_PORT}) 2>/dev/null || exit 0; sleep 0.2; done; echo "etcd did not stop" >&2; exit 1 ;;`,
     // The unit reads ETCD_* from its environment, as Debian's (printed by `cat`): a drop-in's
     // EnvironmentFile= goes into the manifest as env, in place of the flags it sets.
     `    start|restart) [ -e ${unitStash} ] || exit 0`,
-    `      if compgen -G ${q(`${ETCD_DROP_INS}/*.conf`)} >/dev/null; then exec ${q(process.execPath)} ${q(UNIT_ENV_SCRIPT)} ${unitStash} /etc/kubernetes/manifests/etcd.yaml ${q(ETCD_DROP_INS)}; fi`,
+    // Each drop-in's EnvironmentFile= (a leading '-': optional), in order, later ones winning as
+    // in systemd; the kubelet reads the result when it starts the member (unitEnvironment).
+    `      : > ${q(l.etcdUnitEnv)}`,
+    `      for f in ${q(ETCD_DROP_INS)}/*.conf; do [ -e "$f" ] || continue`,
+    '        while IFS= read -r line || [ -n "$line" ]; do case "$line" in',
+    "          ''|'#'*|'[Service]') ;;",
+    '          EnvironmentFile=*) ef=${line#EnvironmentFile=}; optional=; [ "${ef#-}" != "$ef" ] && { optional=yes; ef=${ef#-}; }',
+    `            if [ -e "$ef" ]; then cat "$ef" >> ${q(l.etcdUnitEnv)}; elif [ -z "$optional" ]; then echo "etcd.service: Failed to load environment files: $ef" >&2; exit 1; fi ;;`,
+    '          *) echo "systemctl (harness shim): $f: only [Service] EnvironmentFile= is emulated, not $line" >&2; exit 1 ;;',
+    '        esac; done < "$f"',
+    '      done',
     `      mv ${unitStash} /etc/kubernetes/manifests/etcd.yaml; exit 0 ;;`,
     `    cat) cat /lib/systemd/system/etcd.service; for f in ${q(ETCD_DROP_INS)}/*.conf; do [ -e "$f" ] && { echo; echo "# $f"; cat "$f"; }; done; exit 0 ;;`,
     '    *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
@@ -1219,14 +1227,34 @@ function staticPod(l: NodeLayout, file: string, text: string, manifest: PodManif
   for (const e of c.env ?? []) {
     env[e.name] = e.value ?? '';
   }
+  let argv = [...(c.command ?? []), ...(c.args ?? [])].map(String);
+  // Started as the `etcd` unit with drop-ins: their ETCD_* variables configure the member, in
+  // place of the flags they stand for (etcd's flags would shadow its environment).
+  for (const [name, value] of Object.entries(unitEnvironment(l))) {
+    if (!name.startsWith('ETCD_')) continue;
+    const flag = `--${name.slice(5).toLowerCase().replace(/_/g, '-')}`;
+    argv = argv.filter((a) => a !== flag && !a.startsWith(`${flag}=`));
+    env[name] = value;
+  }
   return {
     file,
     hash: crypto.createHash('sha256').update(file).update('\0').update(text).digest('hex'),
-    argv: [...(c.command ?? []), ...(c.args ?? [])].map(String),
+    argv,
     env,
     binds,
     hostPaths,
   };
+}
+
+/** What `systemctl start etcd` read from the unit's drop-ins (KEY=VALUE, later lines win, quotes stripped). */
+function unitEnvironment(l: NodeLayout): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (!fs.existsSync(l.etcdUnitEnv)) return env;
+  for (const line of fs.readFileSync(l.etcdUnitEnv, 'utf8').split('\n')) {
+    const kv = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (kv) env[kv[1]] = kv[2].replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1');
+  }
+  return env;
 }
 
 /** hostPath P of a node is `<root>/<node>/P`; only the node-local trees are its disk. */
