@@ -8,7 +8,7 @@ import * as path from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Database, DatabaseDumpBackupOptions, Encryption,
-  EtcdSnapshotBackupOptions, EtcdSource, Retention,
+  EtcdSnapshotBackupOptions, EtcdSource, Retention, VeleroVersion,
 } from '../src';
 
 interface ClusterSpec {
@@ -27,7 +27,7 @@ const appsBackup = (cluster: string): ClusterVeleroOptions => ({
     prefix: cluster,
     s3Url: 'https://s3.storage.acme.example:9000',
     region: 'acme-1',
-    caCert: { name: 'acme-storage-ca', key: 'ca.crt' },
+    caCert: CaCertificate.fromSecret({ name: 'acme-storage-ca', key: 'ca.crt' }),
     credentials: Credentials.fromSecret('velero-s3'),
     default: true,
   },
@@ -38,6 +38,8 @@ const appsBackup = (cluster: string): ClusterVeleroOptions => ({
     excludedNamespaces: ['kube-system', 'velero'],
     snapshotVolumes: true,
   }],
+  // caCertRef (the CA from a Secret) needs Velero 1.18.
+  version: VeleroVersion.V1_18,
 });
 
 const fleet: ClusterSpec[] = [

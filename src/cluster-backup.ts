@@ -15,6 +15,7 @@ import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
 import { VeleroSchedule, VeleroScheduleProps } from './velero/velero-schedule';
+import { VeleroVersion } from './velero/velero-version';
 import { RestoreDrill, RestoreDrillOptions } from './verify/restore-drill';
 
 /**
@@ -26,8 +27,17 @@ export interface ClusterVeleroOptions {
    * @default - none (use a location that exists)
    */
   readonly storageLocation?: VeleroBackupStorageLocationProps;
-  /** The Schedules to create (each as in `VeleroSchedule`). */
+  /**
+   * The Schedules to create (each as in `VeleroSchedule`). With a `storageLocation`, each writes
+   * to it: a Schedule's `storageLocation` may only name that location.
+   */
   readonly schedules: VeleroScheduleProps[];
+  /**
+   * The Velero server version of the cluster, for the location and every Schedule (a feature
+   * that version lacks is a synth error naming the version that has it).
+   * @default VeleroVersion.MINIMUM (1.14)
+   */
+  readonly version?: VeleroVersion;
 }
 
 /**
@@ -292,13 +302,35 @@ export class ClusterBackup extends Construct {
       images: d.images ?? props.images,
     }));
 
+    const veleroVersion = props.velero?.version;
     if (props.velero?.storageLocation) {
-      this.veleroStorageLocation = new VeleroBackupStorageLocation(this, 'VeleroLocation', { namespace: veleroNs, ...props.velero.storageLocation });
+      this.veleroStorageLocation = new VeleroBackupStorageLocation(this, 'VeleroLocation', { namespace: veleroNs, veleroVersion, ...props.velero.storageLocation });
     }
-    this.veleroSchedules = (props.velero?.schedules ?? []).map((s, i) => new VeleroSchedule(this, `Velero${i}`, {
-      namespace: veleroNs,
-      ...s,
-      name: s.name ?? `${props.clusterName}-${i}`,
+    const location = this.veleroStorageLocation;
+    this.veleroSchedules = (props.velero?.schedules ?? []).map((s, i) => {
+      const option = `${C}: velero.schedules[${s.name ?? i}]`;
+      if (location && s.storageLocation !== undefined && s.storageLocation !== location.locationName) {
+        throw new Error(`${option}.storageLocation is ${JSON.stringify(s.storageLocation)}, but this ClusterBackup creates the location ${JSON.stringify(location.locationName)} for its Schedules; omit storageLocation to write there (a location created elsewhere: leave velero.storageLocation out)`);
+      }
+      if (location?.readOnly) {
+        throw new Error(`${option}: velero.storageLocation is readOnly, so every backup of this Schedule fails; make the location read-write, or restore from it without Schedules`);
+      }
+      return new VeleroSchedule(this, `Velero${i}`, {
+        namespace: veleroNs,
+        veleroVersion,
+        // Wired to the location created here: Velero's default is whichever location is marked default.
+        storageLocation: location?.locationName,
+        ...s,
+        name: s.name ?? `${props.clusterName}-${i}`,
+      });
+    });
+    const seen = new Map<string, number>();
+    this.veleroSchedules.forEach((v, i) => v.scheduleNames.forEach((n) => {
+      const first = seen.get(n);
+      if (first !== undefined && first !== i) {
+        throw new Error(`${C}: velero.schedules[${i}] and velero.schedules[${first}] both create the Schedule ${JSON.stringify(n)}; on apply the last one wins and a tier is lost; give them different names`);
+      }
+      seen.set(n, i);
     }));
 
     if (!ack.noAlerts) {

@@ -17,6 +17,7 @@ export * from './database/database-dump-backup';
 export { DEFAULT_VELERO_NAMESPACE } from './velero/velero-common';
 export * from './velero/velero-resource-filters';
 export * from './velero/velero-backup-hook';
+export * from './velero/velero-version';
 export * from './velero/velero-schedule';
 export * from './velero/velero-backup-storage-location';
 export * from './velero/velero-volume-snapshot-location';

@@ -56,4 +56,16 @@ export function checkTimeZone(option: string, timeZone: string): void {
   } catch {
     throw new Error(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
   }
+  // Intl matches names case-insensitively; Go's time.LoadLocation (the kubelet's CronJob
+  // controller, Velero's cron) opens the zoneinfo file by name, which is case-sensitive.
+  const exact = ZONES().find((z) => z.toLowerCase() === timeZone.toLowerCase());
+  if (exact !== undefined && exact !== timeZone) {
+    throw new Error(`${option}: time zone names are case-sensitive (Kubernetes and Velero look them up as files); use ${JSON.stringify(exact)}, not ${JSON.stringify(timeZone)}`);
+  }
+}
+
+let zones: string[] | undefined;
+function ZONES(): string[] {
+  zones ??= (Intl as unknown as { supportedValuesOf(key: string): string[] }).supportedValuesOf('timeZone');
+  return zones;
 }

@@ -131,6 +131,12 @@ export class VeleroBackupHook {
     if (!o.mountPath || !o.mountPath.startsWith('/')) {
       throw new Error(`VeleroBackupHook.fsFreeze({ mountPath }): expected an absolute path inside the container; got ${JSON.stringify(o.mountPath)}`);
     }
+    // Velero's default is the pod's first container: usually the application, without fsfreeze
+    // or the privilege to freeze (Velero's own example, examples/nginx-app/with-pv.yaml, runs it
+    // in a privileged sidecar).
+    if (!o.container) {
+      throw new Error(`VeleroBackupHook.fsFreeze({ container }): name the container that runs fsfreeze (a privileged sidecar mounting ${o.mountPath}, as in Velero's nginx example); the pod's first container usually has neither fsfreeze nor the privilege`);
+    }
     return new VeleroBackupHook({
       name: o.name,
       includedNamespaces: [o.namespace],
@@ -175,6 +181,14 @@ export class VeleroBackupHook {
   public readonly name: string;
 
   private readonly props: VeleroBackupHookProps;
+
+  /**
+   * The namespaces whose pods it runs in.
+   * @default - all the backup includes
+   */
+  public get includedNamespaces(): string[] | undefined {
+    return this.props.includedNamespaces ? [...this.props.includedNamespaces] : undefined;
+  }
 
   constructor(props: VeleroBackupHookProps) {
     if (!props.name || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.name)) {

@@ -1,12 +1,12 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
+import { VeleroVersion } from './velero-version';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
 import { checkObjectName } from '../internal/names';
-import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';
+import { CaCertificate } from '../repository/ca-certificate';
 import { Credentials } from '../repository/credentials';
-import { SecretKeyRef } from '../repository/secret-key-ref';
 
 /**
  * Server-side encryption of the Velero bucket (AWS plugin): exactly one method. It is on top of,
@@ -93,10 +93,18 @@ export interface VeleroBackupStorageLocationProps {
    */
   readonly s3ForcePathStyle?: boolean;
   /**
-   * CA bundle of a private endpoint: a key of a Secret in Velero's namespace (`caCertRef`).
+   * CA bundle of a private endpoint: `CaCertificate.fromSecret(...)`, a key of a Secret in
+   * Velero's namespace, rendered as `caCertRef` (Velero 1.18 and newer; older servers prune the
+   * field, TLS to the endpoint fails and every backup fails validation, so synth refuses it for
+   * an older `veleroVersion`).
    * @default - the system CAs
    */
-  readonly caCert?: SecretKeyRef;
+  readonly caCert?: CaCertificate;
+  /**
+   * The Velero server version the location is rendered for (`caCert` needs 1.18).
+   * @default VeleroVersion.MINIMUM (1.14)
+   */
+  readonly veleroVersion?: VeleroVersion;
   /**
    * Credentials: Velero reads a cloud credentials FILE from the Secret key
    * `credentials.keys.cloudCredentialsFile` (default `cloud`). The Secret must be in Velero's
@@ -142,6 +150,8 @@ export interface VeleroBackupStorageLocationProps {
 export class VeleroBackupStorageLocation extends Construct {
   /** Name of the location (for `VeleroSchedule.storageLocation`). */
   public readonly locationName: string;
+  /** True for a ReadOnly location: Schedules cannot write to it. */
+  public readonly readOnly: boolean;
 
   constructor(scope: Construct, id: string, props: VeleroBackupStorageLocationProps) {
     super(scope, id);
@@ -159,6 +169,21 @@ export class VeleroBackupStorageLocation extends Construct {
     }
     if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/.test(props.region))) {
       throw new Error(`${C}: region: expected a region name like 'eu-west-1' (letters, digits, '-' and '_', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
+    }
+    const provider = props.provider ?? 'aws';
+    // s3Url and s3ForcePathStyle are the AWS plugin's config keys (velero-plugin-for-aws
+    // README, "BackupStorageLocation config"); other plugins ignore them.
+    for (const option of ['s3Url', 's3ForcePathStyle'] as const) {
+      if (props[option] !== undefined && provider !== 'aws') {
+        throw new Error(`${C}: ${option} is for the AWS plugin (S3 and S3-compatible storage), but provider is ${JSON.stringify(provider)}, which ignores it; drop ${option}, or use provider 'aws' for S3-compatible storage`);
+      }
+    }
+    const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
+    if (props.caCert) {
+      if (props.caCert.source !== 'secret') {
+        throw new Error(`${C}: caCert: Velero reads the CA bundle from a Secret (objectStorage.caCertRef), not a ${props.caCert.source}; use CaCertificate.fromSecret({ name, key }) with a Secret in Velero's namespace`);
+      }
+      version._require(`${C}: caCert`, VeleroVersion.V1_18, 'a CA bundle from a Secret (objectStorage.caCertRef)');
     }
     const config: { [key: string]: string } = { ...(props.config ?? {}) };
     const set = (key: string, value: string | undefined, option: string) => {
@@ -190,11 +215,12 @@ export class VeleroBackupStorageLocation extends Construct {
     }
 
     this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);
-    const caCert = props.caCert ? checkSecretKeyRef(`${C}: caCert`, props.caCert) : undefined;
+    this.readOnly = props.readOnly ?? false;
+    const caCert = props.caCert;
     new RawBackupStorageLocation(this, 'Resource', {
       metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63) },
       spec: {
-        provider: props.provider ?? 'aws',
+        provider,
         objectStorage: {
           bucket: props.bucket,
           prefix: prefix || undefined,

@@ -3,9 +3,10 @@ import { Construct } from 'constructs';
 import { VeleroBackupHook } from './velero-backup-hook';
 import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
+import { VeleroVersion } from './velero-version';
 import { Schedule as RawSchedule } from '../imports/velero.io';
 import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
-import { checkSchedule } from '../internal/schedule';
+import { checkSchedule, longestGapHours } from '../internal/schedule';
 import { Retention } from '../policy/retention';
 
 /**
@@ -143,11 +144,37 @@ export interface VeleroScheduleProps extends VeleroResourceFilters {
    */
   readonly paused?: boolean;
   /**
-   * Skip the backup Velero would otherwise take as soon as the Schedule is created or unpaused;
-   * with GitOps every sync that recreates a Schedule would start a backup.
-   * @default true
+   * Render `skipImmediately` (skip the backup Velero takes as soon as the Schedule is created or
+   * unpaused). Not rendered by default, because under GitOps it loses backups: Velero's schedule
+   * controller patches a `true` back to `false` and sets `status.lastSkipped` on the next
+   * reconcile, and computes the next run from `lastSkipped` (velero
+   * pkg/controller/schedule_controller.go, velero#8787), so every re-apply by Argo CD self-heal
+   * or Flux pushes the next backup past now, and one between the cron tick and the reconcile
+   * skips it. Two safe ways to the same effect: Velero's server flag
+   * `--schedule-skip-immediately=true`, or `true` here with Argo CD `ignoreDifferences` on
+   * `/spec/skipImmediately` and the sync option `RespectIgnoreDifferences=true`.
+   * @default - not rendered (Velero's server default, `--schedule-skip-immediately`, false)
    */
   readonly skipImmediately?: boolean;
+  /**
+   * The Velero server version the Schedule is rendered for: a feature it lacks is a synth error
+   * (a time zone needs 1.15).
+   * @default VeleroVersion.MINIMUM (1.14)
+   */
+  readonly veleroVersion?: VeleroVersion;
+  /**
+   * Accept a retention that backs up more often than the schedule: a gfs hourly tier on a
+   * schedule that is not hourly (it adds an hourly Schedule), or gfs on a schedule limited to
+   * some days (gfs places its tiers by minute and hour only, so it backs up every day).
+   * @default false
+   */
+  readonly allowRetentionFinerThanSchedule?: boolean;
+  /**
+   * Accept a `ttl` no longer than the longest gap between two runs of its Schedule: each Backup
+   * then expires before (or as) the next one is taken, and there are hours with no backup.
+   * @default false
+   */
+  readonly allowDaysWithoutBackup?: boolean;
   /**
    * Make Backups owned by the Schedule, so deleting the Schedule deletes its Backups (and their
    * data). Off by default: removing a Schedule from git must not destroy its backups.
@@ -196,7 +223,13 @@ export class VeleroSchedule extends Construct {
     if (expr.startsWith('@')) throw new Error(`${C}: schedule: use five cron fields, not ${expr}`);
     const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
     const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
-    if (props.timeZone !== undefined) checkTimeZone(`${C}: timeZone`, props.timeZone);
+    const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
+    if (props.timeZone !== undefined) {
+      checkTimeZone(`${C}: timeZone`, props.timeZone);
+      // CRON_TZ= came with robfig/cron v3 (velero#7657, 1.15): before it the Schedule fails validation and never runs.
+      version._require(`${C}: timeZone`, VeleroVersion.V1_15, 'a Schedule time zone (CRON_TZ=)');
+    }
+    checkNamespaceFilters(C, props);
     if (props.labelSelector && props.orLabelSelectors) {
       throw new Error(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
     }
@@ -215,9 +248,20 @@ export class VeleroSchedule extends Construct {
     for (const h of props.hooks ?? []) {
       if (hookNames.has(h.name)) throw new Error(`${C}: hooks: the name ${JSON.stringify(h.name)} is used twice`);
       hookNames.add(h.name);
+      checkHookNamespaces(C, h, props);
     }
 
-    const tiers = tiersOf(C, props.retention, expr);
+    const tiers = tiersOf(C, props.retention, expr, props.allowRetentionFinerThanSchedule ?? false);
+    if (!props.allowDaysWithoutBackup) {
+      for (const tier of tiers) {
+        const cronExpr = tier.cron(...minuteHour(expr));
+        const gap = longestGapHours(cronExpr);
+        const ttl = tier.hours * tier.count;
+        if (ttl <= gap) {
+          throw new Error(`${C}: retention${tier.suffix ? ` (${tier.suffix} tier)` : ''}: each Backup's ttl is ${ttl} h, but ${JSON.stringify(cronExpr)} leaves up to ${gap} h between backups, so for hours there is no backup at all; keep longer (a ttl over ${gap} h${tier.suffix ? `, e.g. ${tier.suffix}: ${Math.floor(gap / tier.hours) + 1}` : ''}), run more often, or set allowDaysWithoutBackup: true`);
+        }
+      }
+    }
     this.scheduleNames = [];
     this.tiers = [];
     this.schedules = tiers.map((tier) => {
@@ -244,7 +288,7 @@ export class VeleroSchedule extends Construct {
         spec: {
           schedule: props.timeZone ? `CRON_TZ=${props.timeZone} ${cronExpr}` : cronExpr,
           paused: props.paused ?? false,
-          skipImmediately: props.skipImmediately ?? true,
+          skipImmediately: props.skipImmediately,
           useOwnerReferencesInBackup: props.useOwnerReferencesInBackup ?? false,
           template: {
             metadata: { labels: { ...backupLabels } },
@@ -280,7 +324,38 @@ export class VeleroSchedule extends Construct {
   }
 }
 
-function tiersOf(C: string, r: Retention, expr: string): Tier[] {
+/**
+ * Velero matches namespace filters as names or globs (`*`, `app-*`): anything else, such as
+ * `Shop`, matches no namespace and yields an empty backup that completes, which no alert sees.
+ */
+function checkNamespaceFilters(C: string, props: VeleroScheduleProps): void {
+  if (props.includedNamespaces !== undefined && props.includedNamespaces.length === 0) {
+    throw new Error(`${C}: includedNamespaces is empty, which Velero reads as every namespace; omit it to back up all namespaces, or list them`);
+  }
+  for (const option of ['includedNamespaces', 'excludedNamespaces'] as const) {
+    for (const ns of props[option] ?? []) {
+      if (!/^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$/.test(ns)) {
+        throw new Error(`${C}: ${option}: ${JSON.stringify(ns)} is not a namespace name (lowercase letters, digits and '-') or a pattern with '*' and '?'; it matches nothing`);
+      }
+    }
+  }
+  const both = (props.includedNamespaces ?? []).filter((ns) => (props.excludedNamespaces ?? []).includes(ns));
+  if (both.length > 0) {
+    throw new Error(`${C}: ${both.join(', ')} is both in includedNamespaces and excludedNamespaces (excluded wins: nothing of it is backed up); keep it in one list`);
+  }
+}
+
+/** A hook runs only in pods the backup includes: a hook for another namespace never runs. */
+function checkHookNamespaces(C: string, hook: VeleroBackupHook, props: VeleroScheduleProps): void {
+  const included = props.includedNamespaces;
+  if (!included || included.some((ns) => /[*?]/.test(ns))) return;
+  const outside = (hook.includedNamespaces ?? []).filter((ns) => !/[*?]/.test(ns) && (!included.includes(ns) || (props.excludedNamespaces ?? []).includes(ns)));
+  if (outside.length > 0) {
+    throw new Error(`${C}: hooks: ${hook.name} runs in ${outside.join(', ')}, which the Schedule does not back up (includedNamespaces: ${included.join(', ')}), so it never runs; add the namespace to includedNamespaces or move the hook to that namespace's Schedule`);
+  }
+}
+
+function tiersOf(C: string, r: Retention, expr: string, finerOk: boolean): Tier[] {
   if (r.last !== undefined && (r.hourly ?? r.daily ?? r.weekly ?? r.monthly ?? r.yearly) === undefined && !r.keepWithin) {
     throw new Error(`${C}: retention: Velero cannot keep "the last N" backups (each Backup only has a ttl); use Retention.maxAge(...) or Retention.gfs({ daily, weekly, ... })`);
   }
@@ -299,6 +374,13 @@ function tiersOf(C: string, r: Retention, expr: string): Tier[] {
   };
   if (!/^\d+$/.test(minute)) {
     throw new Error(`${C}: schedule: with a gfs retention, the schedule's minute must be one number (it places every tier's backups); got ${JSON.stringify(expr)}`);
+  }
+  const [, , day, month, weekDay] = expr.split(/\s+/);
+  if (!finerOk && [day, month, weekDay].some((f) => f !== '*')) {
+    throw new Error(`${C}: schedule: a gfs retention places its tiers by minute and hour only, so ${JSON.stringify(expr)} would back up every day, not only on the days it names; use '*' for day, month and weekday, use Retention.maxAge(...) with this schedule, or set allowRetentionFinerThanSchedule: true`);
+  }
+  if (!finerOk && r.hourly && hour !== '*') {
+    throw new Error(`${C}: retention: a gfs hourly tier adds an hourly Schedule, but the schedule ${JSON.stringify(expr)} is not hourly; drop hourly, make the schedule hourly ('${minute} * * * *'), or set allowRetentionFinerThanSchedule: true`);
   }
   if (r.hourly) tiers.push({ suffix: 'hourly', count: r.hourly, hours: 1, cron: (m) => `${m} * * * *` });
   if (r.daily) { needHour('daily'); tiers.push({ suffix: 'daily', count: r.daily, hours: 24, cron: (m, h) => `${m} ${h} * * *` }); }

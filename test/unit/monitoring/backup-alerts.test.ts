@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { App, Chart, Cron, Duration, Testing } from 'cdk8s';
 import { stringify } from 'yaml';
-import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, Retention, VeleroSchedule } from '../../../src';
+import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, Retention, VeleroSchedule, VeleroVersion } from '../../../src';
 import { BackupAlerts, BackupAlertsProps } from '../../../src/monitoring/backup-alerts';
 import { testRepository } from '../../support/charts';
 import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
@@ -140,7 +140,7 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
 
   test('Velero gfs: one set per tier Schedule, each from the cron it renders', () => {
     const f = fleet();
-    const gfs = new VeleroSchedule(f.chart, 'gfs', { schedule: nightly, retention: Retention.gfs({ hourly: 24, daily: 7, weekly: 4 }) });
+    const gfs = new VeleroSchedule(f.chart, 'gfs', { schedule: nightly, retention: Retention.gfs({ hourly: 24, daily: 7, weekly: 4 }), allowRetentionFinerThanSchedule: true });
     f.alerts.watchVeleroSchedule(gfs);
     const rule = ruleOf(f);
     expect(ruleFor(rule, 'VeleroBackupTooOld', { schedule: 'gfs-hourly' }).expr).toMatch(/\[2h\]\)\) > 7200$/);
@@ -165,7 +165,7 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
     const f = fleet();
     f.alerts.watchCronJob({ cronJobName: 'berlin', namespace: 'db', schedule: cron('0 3 * * *'), timeZone: 'Europe/Berlin', description: 'dump' });
     f.alerts.watchCronJob({ cronJobName: 'utc', namespace: 'db', schedule: cron('0 3 * * *'), timeZone: 'Etc/UTC', description: 'dump' });
-    const tz = new VeleroSchedule(f.chart, 'tz', { schedule: nightly, timeZone: 'Europe/Berlin', retention: Retention.maxAge(Duration.days(7)) });
+    const tz = new VeleroSchedule(f.chart, 'tz', { schedule: nightly, timeZone: 'Europe/Berlin', veleroVersion: VeleroVersion.V1_15, retention: Retention.maxAge(Duration.days(7)) });
     f.alerts.watchVeleroSchedule(tz);
     const rule = ruleOf(f);
     expect(ruleFor(rule, 'BackupCronJobTooOld', { cronjob: 'berlin' }).expr).toMatch(/ > 176400$/);

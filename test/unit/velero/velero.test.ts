@@ -1,7 +1,8 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
-  VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption, VeleroVolumeSnapshotLocation,
+  CaCertificate, Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
+  VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption,
+  VeleroVersion, VeleroVolumeSnapshotLocation,
 } from '../../../src';
 import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
 
@@ -28,7 +29,8 @@ describe('VeleroSchedule: retention → ttl', () => {
   });
 
   test('gfs becomes one Schedule per tier, at the schedule\'s minute and hour, ttl = count × period', () => {
-    const objs = schedules({ retention: Retention.gfs({ hourly: 6, daily: 7, weekly: 5, monthly: 12, yearly: 2 }) });
+    const retention = Retention.gfs({ hourly: 6, daily: 7, weekly: 5, monthly: 12, yearly: 2 });
+    const objs = schedules({ retention, allowRetentionFinerThanSchedule: true });
     expect(objs.map((o) => [o.metadata.name, o.spec.schedule, o.spec.template.ttl])).toEqual([
       ['apps-hourly', '30 * * * *', '6h0m0s'],
       ['apps-daily', '30 1 * * *', '168h0m0s'],
@@ -52,7 +54,7 @@ describe('VeleroSchedule: retention → ttl', () => {
 
 describe('VeleroSchedule: cron and time zone', () => {
   test('a time zone is rendered as CRON_TZ=', () => {
-    expect(schedules({ timeZone: 'Europe/Berlin' })[0].spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
+    expect(schedules({ timeZone: 'Europe/Berlin', veleroVersion: VeleroVersion.V1_15 })[0].spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
   });
 
   test('invalid cron fields and time zones are rejected', () => {
@@ -65,7 +67,8 @@ describe('VeleroSchedule: GitOps safety', () => {
   test('defaults: Backups get their own labels, no immediate backup on apply, no owner references', () => {
     const [s] = schedules();
     expect(s.spec.template.metadata).toEqual({ labels: { 'backup.cdk8s.io/schedule': 'apps' } });
-    expect(s.spec.skipImmediately).toBe(true);
+    // Not rendered: Velero patches a true back to false, and GitOps re-applies push runs away.
+    expect(s.spec).not.toHaveProperty('skipImmediately');
     expect(s.spec.useOwnerReferencesInBackup).toBe(false);
     expect(s.spec.paused).toBe(false);
     expect(s.status).toBeUndefined();
@@ -152,7 +155,7 @@ describe('VeleroSchedule: filters and options', () => {
 
 describe('VeleroBackupStorageLocation', () => {
   test('S3-compatible: region, s3Url with path style, CA ref, cloud credentials file, access mode', () => {
-    const o = bsl({ prefix: '/prod/', region: 'minio', s3Url: 'https://minio.example.com:9000', caCert: { name: 'minio-ca', key: 'ca.crt' }, credentials: Credentials.fromSecret('velero-s3'), default: true, validationFrequency: Duration.minutes(5) });
+    const o = bsl({ prefix: '/prod/', region: 'minio', s3Url: 'https://minio.example.com:9000', caCert: CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' }), veleroVersion: VeleroVersion.V1_18, credentials: Credentials.fromSecret('velero-s3'), default: true, validationFrequency: Duration.minutes(5) });
     expect(o.metadata).toEqual({ name: 'default', namespace: 'velero' });
     expect(o.spec).toEqual({
       provider: 'aws',
@@ -243,7 +246,8 @@ describeIfCrds('Velero objects validate against the upstream CRDs (strict about 
       prefix: 'prod',
       region: 'eu-west-1',
       s3Url: 'https://minio.example.com:9000',
-      caCert: { name: 'minio-ca', key: 'ca.crt' },
+      caCert: CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' }),
+      veleroVersion: VeleroVersion.V1_18,
       credentials: Credentials.fromSecret('velero-s3'),
       default: true,
       readOnly: false,
@@ -255,8 +259,10 @@ describeIfCrds('Velero objects validate against the upstream CRDs (strict about 
     new VeleroSchedule(chart, 'apps', {
       schedule: nightly,
       timeZone: 'Europe/Berlin',
+      veleroVersion: VeleroVersion.V1_18,
+      allowRetentionFinerThanSchedule: true,
       retention: Retention.gfs({ hourly: 24, daily: 7, weekly: 5, monthly: 12, yearly: 3 }),
-      includedNamespaces: ['shop'],
+      includedNamespaces: ['shop', 'db'],
       excludedNamespaces: ['kube-system'],
       includedNamespaceScopedResources: ['*'],
       includedClusterScopedResources: ['persistentvolumes'],
