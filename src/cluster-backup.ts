@@ -9,6 +9,7 @@ import { checkHttpUrlHost } from './internal/urls';
 import { BackupJob } from './job/backup-job';
 import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
+import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { BackupRepository } from './repository/backup-repository';
@@ -59,6 +60,18 @@ export interface ClusterAlertsOptions {
    * @default 2
    */
   readonly staleAfterGaps?: number;
+  /**
+   * Render a `VeleroPodMonitor` so that the Prometheus operator scrapes Velero's metrics (the
+   * Velero alerts read nothing else). Turn it off if Velero is scraped another way, e.g. the
+   * Helm chart's `metrics.serviceMonitor.enabled`; `VeleroMetricsAbsent` still says when it is not.
+   * @default true (when there are Velero Schedules)
+   */
+  readonly scrapeVelero?: boolean;
+  /**
+   * Labels the Prometheus operator selects PodMonitors by.
+   * @default - the `ruleLabels`
+   */
+  readonly monitorLabels?: { [key: string]: string };
 }
 
 /**
@@ -179,6 +192,8 @@ export class ClusterBackup extends Construct {
   public readonly veleroStorageLocation?: VeleroBackupStorageLocation;
   /** The alerts, unless acknowledged away. */
   public readonly alerts?: BackupAlerts;
+  /** The PodMonitor that makes Prometheus scrape Velero, if rendered. */
+  public readonly veleroPodMonitor?: VeleroPodMonitor;
   /** Where each key lives outside the cluster, when `externalKeys` is set. */
   public readonly keyLocations: string[];
   /** The database dump backups, in the order of `databases`. */
@@ -344,6 +359,13 @@ export class ClusterBackup extends Construct {
       });
       for (const job of this.backupJobs) this.alerts.watch(job);
       for (const s of this.veleroSchedules) this.alerts.watchVeleroSchedule(s);
+      if (this.veleroSchedules.length > 0 && (props.alerts?.scrapeVelero ?? true)) {
+        this.veleroPodMonitor = new VeleroPodMonitor(this, 'VeleroMetrics', {
+          namespace: veleroNs,
+          name: `${props.clusterName}-velero`,
+          labels: props.alerts?.monitorLabels ?? props.alerts?.ruleLabels,
+        });
+      }
     }
 
     // The named pitfall rules (src/pitfalls.ts) look at the jobs as built, and report through the

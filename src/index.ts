@@ -24,6 +24,7 @@ export * from './velero/velero-volume-snapshot-location';
 export * from './velero/velero-restore';
 export * from './verify/restore-drill';
 export * from './monitoring/backup-alerts';
+export * from './monitoring/velero-pod-monitor';
 export * from './policy/key-drop-guard';
 export * from './policy/pitfall-acknowledgements';
 export * from './etcd/distribution';

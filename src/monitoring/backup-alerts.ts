@@ -124,6 +124,8 @@ interface CronJobTarget {
 
 interface VeleroTarget {
   readonly name: string;
+  /** Velero's namespace (the `namespace` target label of its metrics). */
+  readonly namespace: string;
   readonly schedule: string;
   readonly description: string;
   readonly severity: string;
@@ -132,6 +134,11 @@ interface VeleroTarget {
 }
 
 const SEVERITIES = ['critical', 'warning'];
+/** Longest `for` of VeleroBackupNeverSucceeded: a first backup may take hours (data mover). */
+const NEVER_SUCCEEDED_FOR_SECONDS = 6 * 3600;
+/** Velero reconciles every Schedule once a minute; a Velero restart takes a few. */
+const SCHEDULE_MISSING_FOR = '15m';
+const METRICS_ABSENT_FOR = '10m';
 
 /** Time zones without daylight saving time that are spelled like UTC. */
 const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0']);
@@ -173,10 +180,16 @@ const MIN_FAILURE_WINDOW_SECONDS = 15 * 60;
  * Per Velero Schedule name (Velero's own metrics, label `schedule`):
  * - `VeleroBackupFailed`: a backup failed (or failed validation) within the last longest gap.
  * - `VeleroBackupPartiallyFailed` (always `warning`): a backup partially failed, same window.
- * - `VeleroBackupTooOld` / `VeleroBackupNeverSucceeded`: as for CronJobs, from
- *   `velero_backup_last_successful_timestamp`. Velero forgets that gauge when it restarts, so
- *   "too old" looks at its newest value within the threshold window, and "never succeeded"
- *   takes over once that window holds no value either.
+ * - `VeleroBackupTooOld`: the newest success timestamp within the threshold window is older than
+ *   the threshold.
+ * - `VeleroBackupNeverSucceeded`: no success within the threshold although the Schedule has
+ *   existed that long (Velero exported its counters a threshold ago: needs Prometheus retention
+ *   of at least the threshold) or Velero attempted a backup since it started; `for` at most 6 h.
+ * - `VeleroScheduleMissing`: Velero's metrics are there but not the Schedule's (it creates them
+ *   at 0 on its first reconcile): not applied, paused, or in another namespace.
+ * - `VeleroMetricsAbsent` (once per Velero namespace): no Velero metrics at all, so no other
+ *   Velero alert could fire; `VeleroPodMonitor` makes the Prometheus operator scrape them. The
+ *   rules match the `namespace` target label the Prometheus operator sets.
  *
  * `velero_backup_last_status` is deliberately not used: depending on the Velero version it
  * reads 0 (failed) after every Velero restart until the next backup (velero#6809, #6936) or
@@ -294,6 +307,7 @@ export class BackupAlerts extends Construct {
       this.watched.add(key);
       this.veleroSchedules.push({
         name,
+        namespace: schedule.namespace,
         schedule: expr.trim(),
         description: base === undefined ? `Velero backups of schedule ${name}` : multiple ? `${base} (${name})` : base,
         severity,
@@ -327,7 +341,9 @@ export class BackupAlerts extends Construct {
       advice.set('VeleroBackupFailed', '`velero backup logs` of the newest backup; check the storage location is Available.');
       advice.set('VeleroBackupPartiallyFailed', 'Velero backed up only some items: `velero backup describe --details` on the newest backup.');
       advice.set('VeleroBackupTooOld', 'no successful backup for longer than the schedule allows: `velero schedule describe` (paused?) and `velero backup-location get` (available?).');
-      advice.set('VeleroBackupNeverSucceeded', 'Velero has reported no successful backup since the Schedule was created or Velero restarted, or Prometheus does not scrape Velero\'s metrics.');
+      advice.set('VeleroBackupNeverSucceeded', 'Velero runs the Schedule but has completed no backup of it within the threshold: `velero schedule describe` (FailedValidation?), the newest backups\' logs, `velero backup-location get`.');
+      advice.set('VeleroScheduleMissing', 'Velero does not run the Schedule: not applied, paused, or not in Velero\'s namespace: `velero schedule get`.');
+      advice.set('VeleroMetricsAbsent', 'Prometheus has no Velero metrics, so no other Velero alert can fire: is Velero running, are its metrics on, and does a PodMonitor (or the chart\'s ServiceMonitor) select it?');
     }
     return [...advice.entries()].sort(([a], [b]) => compare(a, b)).map(([alert, text]) => ({ alert, advice: text }));
   }
@@ -344,7 +360,10 @@ export class BackupAlerts extends Construct {
       groups.push({ name: `${this.name}-${group}`, rules: targets.flatMap((t) => this.cronJobRules(t)) });
     }
     const velero = [...this.veleroSchedules].sort((a, b) => compare(a.name, b.name));
-    if (velero.length > 0) groups.push({ name: `${this.name}-velero`, rules: velero.flatMap((t) => this.veleroRules(t)) });
+    if (velero.length > 0) {
+      const namespaces = [...new Set(velero.map((t) => t.namespace))].sort(compare);
+      groups.push({ name: `${this.name}-velero`, rules: [...namespaces.map((ns) => this.veleroAbsentRule(ns)), ...velero.flatMap((t) => this.veleroRules(t))] });
+    }
     return groups;
   }
 
@@ -458,12 +477,37 @@ export class BackupAlerts extends Construct {
         `The last successful backup of ${ref} finished {{ $value | humanizeDuration }} ago; `
         + `its schedule "${t.schedule}" leaves at most ${promDuration(t.gapSeconds)} between runs, and the threshold is ${this.staleAfterGaps} × that (${threshold}). `
         + `Check velero schedule describe ${t.name} (paused?) and velero backup-location get (available?).`),
+      // Velero sets no success timestamp before the first Completed Backup (it derives it from
+      // them every minute: pkg/controller/backup_controller.go getLastSuccessBySchedule), but it
+      // creates the schedule's counters at 0 on every reconcile (InitSchedule in
+      // schedule_controller.go). So: the Schedule was known to Velero a threshold ago (by
+      // Prometheus' own record, not by a `for` that restarts with Prometheus), or Velero has
+      // attempted a backup since it started; and no backup succeeded within the threshold.
       this.rule('VeleroBackupNeverSucceeded', labels,
-        `absent(velero_backup_last_successful_timestamp{${sel}})`, threshold,
-        `${t.description}: no successful backup recorded for ${threshold}`,
-        `Velero has reported no successful backup of ${ref} for ${threshold}: none succeeded since the Schedule was created or Velero restarted, `
-        + 'or Prometheus does not scrape Velero\'s metrics.'),
+        `(max by (schedule) (velero_backup_attempt_total{${sel}} offset ${threshold}) or (max by (schedule) (velero_backup_attempt_total{${sel}}) > 0)) `
+        + `unless on (schedule) max by (schedule) (max_over_time(velero_backup_last_successful_timestamp{${sel}}[${threshold}]))`,
+        promDuration(Math.min(t.thresholdSeconds, NEVER_SUCCEEDED_FOR_SECONDS)),
+        `${t.description}: no backup has succeeded`,
+        `Velero knows ${ref} and has completed no backup of it in the last ${threshold}: either the Schedule has existed that long, or Velero attempted backups `
+        + `since it started, and none completed. Check velero schedule describe ${t.name} (phase FailedValidation?), ${list} and velero backup-location get.`),
+      // The counters exist from the Schedule's first reconcile on (also at 0): their absence,
+      // while Velero's metrics are there, means Velero does not run this Schedule.
+      this.rule('VeleroScheduleMissing', labels,
+        `absent(velero_backup_attempt_total{${sel}}) and on () (count(velero_backup_attempt_total{namespace="${t.namespace}"}) > 0)`, SCHEDULE_MISSING_FOR,
+        `${t.description}: Velero does not run the Schedule`,
+        `Velero in namespace ${t.namespace} exports no metrics for ${ref}: the Schedule is not applied, is paused, or is in another namespace than Velero's. `
+        + `Check kubectl -n ${t.namespace} get schedule ${t.name}.`),
     ];
+  }
+
+  /** Velero's metrics are not scraped at all: without them no other Velero alert can fire. */
+  private veleroAbsentRule(namespace: string): PrometheusRuleSpecGroupsRules {
+    return this.rule('VeleroMetricsAbsent', { severity: 'critical', namespace },
+      `absent(velero_backup_attempt_total{namespace="${namespace}"})`, METRICS_ABSENT_FOR,
+      `Prometheus scrapes no Velero metrics in namespace ${namespace}`,
+      `No series velero_backup_attempt_total{namespace="${namespace}"} (Velero exports it from its start, also before any backup): Velero is down, `
+      + 'its metrics are off (Helm chart metrics.enabled), or nothing makes Prometheus scrape it (a VeleroPodMonitor, or the chart\'s metrics.serviceMonitor.enabled). '
+      + 'Until this clears, no other Velero alert can fire.');
   }
 
   private rule(

@@ -213,6 +213,8 @@ export class VeleroSchedule extends Construct {
   public readonly scheduleNames: string[];
   /** Each Schedule object's name, cron and time zone, in the order of `schedules`. */
   public readonly tiers: VeleroScheduleTier[];
+  /** Velero's namespace, where the Schedules are. */
+  public readonly namespace: string;
 
   constructor(scope: Construct, id: string, props: VeleroScheduleProps) {
     super(scope, id);
@@ -223,6 +225,7 @@ export class VeleroSchedule extends Construct {
     if (expr.startsWith('@')) throw new Error(`${C}: schedule: use five cron fields, not ${expr}`);
     const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
     const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
+    this.namespace = namespace;
     const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
     if (props.timeZone !== undefined) {
       checkTimeZone(`${C}: timeZone`, props.timeZone);

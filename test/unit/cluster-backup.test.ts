@@ -52,8 +52,14 @@ describe('ClusterBackup: composition', () => {
     });
     expect(manifests.map((m) => `${m.kind}/${m.metadata.namespace}/${m.metadata.name}`)).toEqual([
       'BackupStorageLocation/velero/default', 'Schedule/velero/prod-apps-daily', 'Schedule/velero/prod-apps-weekly',
-      'PrometheusRule/velero/prod-backups',
+      'PrometheusRule/velero/prod-backups', 'PodMonitor/velero/prod-velero',
     ]);
+    // Scraped where the Helm chart runs Velero's server: its pod labels and metrics port.
+    expect(manifests.find((m) => m.kind === 'PodMonitor').spec).toEqual({
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'velero', 'name': 'velero' } },
+      namespaceSelector: { matchNames: ['velero'] },
+      podMetricsEndpoints: [{ port: 'http-monitoring', path: '/metrics' }],
+    });
     expectValidCustomResources(manifests);
   });
 

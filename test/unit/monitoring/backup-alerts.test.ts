@@ -134,7 +134,15 @@ describe('BackupAlerts: thresholds follow the schedules', () => {
     expect(ruleFor(rule, 'VeleroBackupPartiallyFailed', labels).expr).toBe('sum by (schedule) (increase(velero_backup_partial_failure_total{schedule="apps"}[24h])) > 0');
     expect(ruleFor(rule, 'VeleroBackupTooOld', labels).expr).toBe(
       'time() - max by (schedule) (max_over_time(velero_backup_last_successful_timestamp{schedule="apps"}[48h])) > 172800');
-    expect(ruleFor(rule, 'VeleroBackupNeverSucceeded', labels)).toMatchObject({ expr: 'absent(velero_backup_last_successful_timestamp{schedule="apps"})', for: '48h' });
+    expect(ruleFor(rule, 'VeleroBackupNeverSucceeded', labels)).toMatchObject({
+      expr: '(max by (schedule) (velero_backup_attempt_total{schedule="apps"} offset 48h) or (max by (schedule) (velero_backup_attempt_total{schedule="apps"}) > 0)) '
+        + 'unless on (schedule) max by (schedule) (max_over_time(velero_backup_last_successful_timestamp{schedule="apps"}[48h]))',
+      for: '6h',
+    });
+    expect(ruleFor(rule, 'VeleroScheduleMissing', labels)).toMatchObject({
+      expr: 'absent(velero_backup_attempt_total{schedule="apps"}) and on () (count(velero_backup_attempt_total{namespace="velero"}) > 0)', for: '15m',
+    });
+    expect(ruleFor(rule, 'VeleroMetricsAbsent', { namespace: 'velero' })).toMatchObject({ expr: 'absent(velero_backup_attempt_total{namespace="velero"})', for: '10m' });
     expect(rulesOf(rule).some((r) => /velero_backup_last_status/.test(r.expr))).toBe(false);
   });
 
@@ -180,7 +188,8 @@ describe('BackupAlerts: what every alert carries', () => {
   test('severity, summary, description and a runbook link with an anchor per alert', () => {
     const rule = standardRule();
     const rules = rulesOf(rule);
-    expect(rules).toHaveLength(3 + 2 * 3 + 4);
+    // etcd, two config nodes, one Velero Schedule (5 rules) and Velero's metrics (1)
+    expect(rules).toHaveLength(3 + 2 * 3 + 5 + 1);
     for (const r of rules) {
       expect(['critical', 'warning']).toContain(r.labels.severity);
       expect(r.annotations.summary).toMatch(/\S/);
@@ -250,7 +259,9 @@ describe('BackupAlerts: rendered at synth time, deterministically', () => {
     expect(() => Testing.synth(f.chart)).toThrow(/BackupAlerts: nothing is watched/);
     const g = fleet();
     g.alerts.watchVeleroSchedule(g.velero);
-    expect(rulesOf(prometheusRule(g.chart)).map((r) => r.alert)).toEqual(['VeleroBackupFailed', 'VeleroBackupPartiallyFailed', 'VeleroBackupTooOld', 'VeleroBackupNeverSucceeded']);
+    expect(rulesOf(prometheusRule(g.chart)).map((r) => r.alert)).toEqual([
+      'VeleroMetricsAbsent', 'VeleroBackupFailed', 'VeleroBackupPartiallyFailed', 'VeleroBackupTooOld', 'VeleroBackupNeverSucceeded', 'VeleroScheduleMissing',
+    ]);
   });
 
   test('same input → same output, whatever the order of the watch calls', () => {
@@ -418,7 +429,7 @@ describePromtool(`BackupAlerts: promtool${promtoolFound ? '' : process.env.CI ? 
       fs.writeFileSync(file, stringify({ groups: rule.spec.groups }));
       const r = spawnSync(PROMTOOL, ['check', 'rules', file], { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`promtool check rules failed:\n${r.stdout}${r.stderr}`);
-      expect(r.stdout).toMatch(/SUCCESS: 16 rules found/);
+      expect(r.stdout).toMatch(/SUCCESS: 18 rules found/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -594,14 +605,72 @@ describePromtool(`BackupAlerts: promtool${promtoolFound ? '' : process.env.CI ? 
         checks: [['40m', 'VeleroBackupTooOld', []], ['40m', 'VeleroBackupNeverSucceeded', []]],
       },
       {
-        // last success 100000 s before the start; Velero restarts at 10m and never succeeds again
+        // last success 100000 s before the start; Velero restarts at 10m, attempts and never succeeds again
         name: 'Velero restarted and no success since',
-        series: { [pod('velero-a')]: '-100000x9', ['velero_backup_failure_total{job="velero", namespace="velero", pod="velero-b", schedule="apps"}']: '_x10 0x3000' },
+        series: {
+          [pod('velero-a')]: '-100000x9',
+          ['velero_backup_attempt_total{job="velero", namespace="velero", pod="velero-b", schedule="apps"}']: '_x10 0x60 1x4000',
+          ['velero_backup_failure_total{job="velero", namespace="velero", pod="velero-b", schedule="apps"}']: '_x10 0x60 1x4000',
+        },
         checks: [
           ['21h', 'VeleroBackupTooOld', [firing(rule, 'VeleroBackupTooOld', apps, {}, 100000 + 21 * 3600)]],
           ['21h', 'VeleroBackupNeverSucceeded', []],
+          // The old success leaves the 48 h window at 48h9m: pending for 6 h, then firing.
           ['48h20m', 'VeleroBackupTooOld', []],
-          ['48h20m', 'VeleroBackupNeverSucceeded', [firing(rule, 'VeleroBackupNeverSucceeded', apps)]],
+          ['48h20m', 'VeleroBackupNeverSucceeded', []],
+          ['54h30m', 'VeleroBackupNeverSucceeded', [firing(rule, 'VeleroBackupNeverSucceeded', apps)]],
+        ],
+      },
+    ], '5m');
+  });
+
+  test('Velero: a Schedule that never backs up (e.g. FailedValidation) is caught by its age, not by a weeks-long for', () => {
+    const apps = { schedule: 'apps' };
+    const attempts = 'velero_backup_attempt_total{job="velero", namespace="velero", pod="velero-a", schedule="apps"}';
+    promtoolTest(rule, [
+      {
+        name: 'a new Schedule waiting for its first run: quiet',
+        series: { [attempts]: '0x600' },
+        checks: [['10h', 'VeleroBackupNeverSucceeded', []], ['10h', 'VeleroScheduleMissing', []], ['10h', 'VeleroMetricsAbsent', []]],
+      },
+      {
+        // Velero created the counters at 0 and never attempted: 48 h later it is 2 × the gap old.
+        name: 'known to Velero for 48 h, no backup at all',
+        series: { [attempts]: '0x4000' },
+        checks: [
+          ['47h', 'VeleroBackupNeverSucceeded', []],
+          ['48h30m', 'VeleroBackupNeverSucceeded', []],
+          ['54h30m', 'VeleroBackupNeverSucceeded', [firing(rule, 'VeleroBackupNeverSucceeded', apps)]],
+        ],
+      },
+      {
+        name: 'a success within the window keeps it quiet',
+        series: { [attempts]: '0x1000 1x3000', 'velero_backup_last_successful_timestamp{job="velero", namespace="velero", pod="velero-a", schedule="apps"}': '_x1000 60000+60x3000' },
+        checks: [['60h', 'VeleroBackupNeverSucceeded', []]],
+      },
+    ], '5m');
+  });
+
+  test('Velero: missing Schedule and absent metrics fire as Velero exports its series', () => {
+    const manual = 'velero_backup_attempt_total{job="velero", namespace="velero", pod="velero-a", schedule=""}';
+    promtoolTest(rule, [
+      {
+        // Velero exports the manual-backup counters (schedule="") from its start, but nothing for apps.
+        name: 'Velero scraped, the Schedule not there (not applied, paused, other namespace)',
+        series: { [manual]: '0x60' },
+        checks: [
+          ['10m', 'VeleroScheduleMissing', []],
+          ['20m', 'VeleroScheduleMissing', [firing(rule, 'VeleroScheduleMissing', { schedule: 'apps' })]],
+          ['20m', 'VeleroMetricsAbsent', []],
+        ],
+      },
+      {
+        name: 'no Velero metrics at all: absent fires, the per-Schedule alert leaves it to that one',
+        series: { 'up{job="something-else"}': '1x60' },
+        checks: [
+          ['5m', 'VeleroMetricsAbsent', []],
+          ['15m', 'VeleroMetricsAbsent', [firing(rule, 'VeleroMetricsAbsent', { namespace: 'velero' }, { namespace: 'velero' })]],
+          ['15m', 'VeleroScheduleMissing', []],
         ],
       },
     ], '5m');
