@@ -4,9 +4,11 @@ import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
 import { VeleroVersion } from './velero-version';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
 import { checkObjectName } from '../internal/names';
+import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';
 import { CaCertificate } from '../repository/ca-certificate';
 import { Credentials } from '../repository/credentials';
+import { SecretKeyRef } from '../repository/secret-key-ref';
 
 /**
  * Server-side encryption of the Velero bucket (AWS plugin): exactly one method. It is on top of,
@@ -35,6 +37,16 @@ export class VeleroServerSideEncryption {
     return new VeleroServerSideEncryption({ customerKeyEncryptionFile: pathInVeleroPod });
   }
 
+  /**
+   * SSE-C with the customer key in a Secret in Velero's namespace (`customerKeyEncryptionSecret:
+   * <name>/<key>`, the AWS plugin 1.13 that pairs with Velero 1.17): a 32-byte key. Lose the key
+   * and the backups are gone.
+   */
+  public static customerKeySecret(ref: SecretKeyRef): VeleroServerSideEncryption {
+    checkSecretKeyRef('VeleroServerSideEncryption.customerKeySecret(ref)', ref);
+    return new VeleroServerSideEncryption({ customerKeyEncryptionSecret: `${ref.name}/${ref.key}` });
+  }
+
   /** The provider config entries this method sets. */
   public readonly config: { [key: string]: string };
 
@@ -47,8 +59,11 @@ export class VeleroServerSideEncryption {
 const MAX_PREFIX = 512;
 const MAX_REGION = 64;
 
-/** Config keys that select server-side encryption: only one may be set. */
-const SSE_KEYS = ['kmsKeyId', 'serverSideEncryption', 'customerKeyEncryptionFile'];
+/**
+ * The AWS plugin's key sources (velero-plugin-for-aws object_store.go: "you can only use one of:
+ * kmsKeyId, customerKeyEncryptionFile, or customerKeyEncryptionSecret").
+ */
+const SSE_KEY_SOURCES = ['kmsKeyId', 'customerKeyEncryptionFile', 'customerKeyEncryptionSecret'];
 
 /**
  * Props of {@link VeleroBackupStorageLocation}: the Velero Helm chart's `backupStorageLocation:`
@@ -209,9 +224,18 @@ export class VeleroBackupStorageLocation extends Construct {
     const pathStyle = props.s3ForcePathStyle ?? (props.s3Url !== undefined ? true : undefined);
     set('s3ForcePathStyle', pathStyle === undefined ? undefined : String(pathStyle), 's3ForcePathStyle');
     for (const [k, v] of Object.entries(props.serverSideEncryption?.config ?? {})) set(k, v, 'serverSideEncryption');
-    const sse = SSE_KEYS.filter((k) => k in config);
-    if (sse.length > 1) {
-      throw new Error(`${C}: server-side encryption: ${sse.join(' and ')} are exclusive; choose one method (VeleroServerSideEncryption.kms(), .s3Managed() or .customerKey())`);
+    const sources = SSE_KEY_SOURCES.filter((k) => k in config);
+    if (sources.length > 1) {
+      throw new Error(`${C}: server-side encryption: ${sources.join(' and ')} are exclusive (the AWS plugin takes one key source); choose one method (VeleroServerSideEncryption.kms(), .customerKey() or .customerKeySecret())`);
+    }
+    // With a key source the plugin decides the mode itself (kmsKeyId forces aws:kms, an SSE-C key
+    // AES256 SSE-C) and ignores serverSideEncryption: only the value it forces is consistent.
+    const mode = config.serverSideEncryption;
+    if (mode !== undefined && sources.length === 1 && !(sources[0] === 'kmsKeyId' && mode === 'aws:kms')) {
+      throw new Error(`${C}: server-side encryption: serverSideEncryption ${JSON.stringify(mode)} with ${sources[0]} is ignored by the AWS plugin (${sources[0] === 'kmsKeyId' ? 'kmsKeyId means aws:kms' : 'a customer key means SSE-C'}); drop serverSideEncryption`);
+    }
+    if ('customerKeyEncryptionSecret' in config) {
+      version._require(`${C}: serverSideEncryption`, VeleroVersion.V1_17, 'a customer key from a Secret (customerKeyEncryptionSecret, AWS plugin 1.13)');
     }
 
     this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);

@@ -111,10 +111,17 @@ export interface CrdsAvailability {
   readonly dir: string;
 }
 
+/**
+ * Folders of an older release's CRDs (`crds/velero-v1.14/`): the same kinds again, so they are
+ * only read when passed as `dir` themselves, never as part of `crds/`.
+ */
+const OLDER_RELEASE_DIR = /^[a-z-]+-v\d+\.\d+$/;
+
 function yamlFilesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
+    if (entry.isDirectory() && OLDER_RELEASE_DIR.test(entry.name)) continue;
     if (entry.isDirectory()) out.push(...yamlFilesUnder(full));
     else if (/\.ya?ml$/.test(entry.name)) out.push(full);
   }

@@ -171,8 +171,15 @@ describe('VeleroBackupStorageLocation', () => {
   test('server-side encryption: one method at a time', () => {
     expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.kms('alias/velero') }).spec.config).toEqual({ kmsKeyId: 'alias/velero' });
     expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.customerKey('/credentials/sse-c.key') }).spec.config).toEqual({ customerKeyEncryptionFile: '/credentials/sse-c.key' });
-    expect(() => bsl({ serverSideEncryption: VeleroServerSideEncryption.s3Managed(), config: { kmsKeyId: 'k' } })).toThrow(/kmsKeyId and serverSideEncryption are exclusive/);
-    expect(() => bsl({ config: { kmsKeyId: 'k', customerKeyEncryptionFile: '/k' } })).toThrow(/exclusive; choose one method/);
+    // The AWS plugin ignores serverSideEncryption next to a key source, except the aws:kms kmsKeyId implies.
+    expect(() => bsl({ serverSideEncryption: VeleroServerSideEncryption.s3Managed(), config: { kmsKeyId: 'k' } })).toThrow(/serverSideEncryption "AES256" with kmsKeyId is ignored/);
+    expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.kms('k'), config: { serverSideEncryption: 'aws:kms' } }).spec.config).toEqual({ kmsKeyId: 'k', serverSideEncryption: 'aws:kms' });
+    expect(() => bsl({ config: { kmsKeyId: 'k', customerKeyEncryptionFile: '/k' } })).toThrow(/exclusive \(the AWS plugin takes one key source\)/);
+    expect(() => bsl({ serverSideEncryption: VeleroServerSideEncryption.customerKey('/k'), config: { customerKeyEncryptionSecret: 's/k' } })).toThrow(/exclusive/);
+    // SSE-C from a Secret: AWS plugin 1.13, Velero 1.17.
+    const fromSecret = VeleroServerSideEncryption.customerKeySecret({ name: 'sse-c', key: 'key' });
+    expect(() => bsl({ serverSideEncryption: fromSecret })).toThrow(/customerKeyEncryptionSecret, AWS plugin 1\.13\) needs Velero 1\.17/);
+    expect(bsl({ serverSideEncryption: fromSecret, veleroVersion: VeleroVersion.V1_17 }).spec.config).toEqual({ customerKeyEncryptionSecret: 'sse-c/key' });
   });
 
   test('bad input', () => {
