@@ -21,16 +21,24 @@ interface ClusterSpec {
 }
 
 const nightly = Cron.schedule({ minute: '0', hour: '2' });
+
+// One storage definition for the fleet: every cluster and kind of backup gets its own path in it
+// (restic repositories at k8s/<cluster>/<kind>, Velero's location at k8s/<cluster>/velero).
+const repository = BackupRepository.s3({
+  bucket: 'acme-cluster-backups',
+  prefix: 'k8s',
+  endpoint: 'https://s3.storage.acme.example:9000',
+  region: 'us-east-1',
+  // A CA bundle from a Secret: the restic jobs mount it, Velero reads it as caCertRef (1.18).
+  caCert: CaCertificate.fromSecret({ name: 'acme-storage-ca', key: 'ca.crt' }),
+  credentials: Credentials.fromSecret('cluster-backup-s3'),
+  encryption: Encryption.repositoryPassword({ name: 'cluster-backup-repository', key: 'password' }),
+});
+
 const appsBackup = (cluster: string): ClusterVeleroOptions => ({
-  storageLocation: {
-    bucket: 'acme-velero',
-    prefix: cluster,
-    s3Url: 'https://s3.storage.acme.example:9000',
-    region: 'acme-1',
-    caCert: CaCertificate.fromSecret({ name: 'acme-storage-ca', key: 'ca.crt' }),
-    credentials: Credentials.fromSecret('velero-s3'),
-    default: true,
-  },
+  // The same storage as the restic jobs'; Velero's credentials Secret of the same name holds
+  // the INI file (key `cloud`), created from the vault where externalKeys is set.
+  storageLocation: { repository, default: true },
   schedules: [{
     name: `${cluster}-apps`,
     schedule: nightly,
@@ -71,16 +79,6 @@ const fleet: ClusterSpec[] = [
   { name: 'legacy', etcd: { source: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) } },
   { name: 'eks-shop', velero: appsBackup('eks-shop') },
 ];
-
-// One bucket for the fleet; every cluster and kind of backup gets its own repository path.
-const repository = BackupRepository.s3({
-  bucket: 'acme-cluster-backups',
-  prefix: 'k8s',
-  endpoint: 'https://s3.storage.acme.example:9000',
-  caCert: CaCertificate.fromConfigMap('acme-storage-ca'),
-  credentials: Credentials.fromSecret('cluster-backup-s3'),
-  encryption: Encryption.repositoryPassword({ name: 'cluster-backup-repository', key: 'password' }),
-});
 
 /** Adds one chart per cluster of the fleet to `app`. */
 export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBackup }> {

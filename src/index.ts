@@ -7,6 +7,7 @@ export * from './repository/ca-certificate';
 export * from './repository/backup-repository';
 export * from './repository/unsafe-plaintext-credentials';
 export * from './repository/external-secret-keys';
+export * from './repository/velero-external-credentials';
 export * from './job/backup-job-options';
 export * from './job/scheduled-job';
 export * from './job/backup-job';

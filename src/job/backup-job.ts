@@ -8,6 +8,7 @@ import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
+import { INLINE_CA_FILE } from '../repository/repository-backend';
 
 /**
  * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
@@ -193,6 +194,9 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     const data: { [file: string]: string } = {};
     for (const script of props.scripts) data[script] = readAsset(script);
     Object.assign(data, props.scriptFiles ?? {});
+    // An inline CA bundle is public: it travels with the scripts every restic container mounts.
+    const caPem = props.repository._caCertPem();
+    if (caPem !== undefined) data[INLINE_CA_FILE] = caPem;
     this.scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { ...metadata, name: `${props.name}-scripts` }, data });
   }
 

@@ -2,7 +2,7 @@ import { CaCertificate } from './ca-certificate';
 import { Credentials } from './credentials';
 import { Encryption } from './encryption';
 import {
-  azureBlobBackend, BackendCredentialKey, gcsBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend,
+  azureBlobBackend, BackendCredentialKey, gcsBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend, VeleroStorageFacts,
 } from './repository-backend';
 
 /**
@@ -152,10 +152,29 @@ export class BackupRepository {
   }
 
   /** Where the CA bundle comes from, when the endpoint has a private CA. @internal */
-  public _caCertSource(): { kind: string; name: string; key: string } | undefined {
+  public _caCertSource(): { kind: string; name: string; key: string; pem?: string } | undefined {
+    if (this._backend.caCertPem !== undefined) return { kind: 'inline', name: '', key: '', pem: this._backend.caCertPem };
     const ca = this._backend.files.find((f) => f.volume === 'repository-ca');
     if (!ca) return undefined;
     return ca.secret ? { kind: 'Secret', ...ca.secret } : { kind: 'ConfigMap', ...ca.configMap! };
+  }
+
+  /** The CA bundle given inline, which each job adds to its scripts ConfigMap. @internal */
+  public _caCertPem(): string | undefined {
+    return this._backend.caCertPem;
+  }
+
+  /** The CA as given (Velero reads it its own way). @internal */
+  public _caCert(): CaCertificate | undefined {
+    return this._backend.caCert;
+  }
+
+  /**
+   * This storage as a Velero BackupStorageLocation sees it, for a path below the prefix; a
+   * string says why Velero cannot use it. @internal
+   */
+  public _veleroLocation(subPath: string): VeleroStorageFacts | string {
+    return this._backend.veleroLocation(subPath);
   }
 
   /** The credential keys the backend reads, each with the option naming its store location. @internal */

@@ -55,6 +55,10 @@ export interface RepositoryBackend {
   readonly files: readonly RepositoryFile[];
   /** Where the CA bundle is mounted, when the endpoint has a private CA. */
   readonly caCertPath?: string;
+  /** The CA bundle itself, when given inline (jobs add it to their scripts ConfigMap). */
+  readonly caCertPem?: string;
+  /** The CA as given (for Velero, which reads it its own way). */
+  readonly caCert?: CaCertificate;
   /** The keys of the credentials Secret it reads. */
   readonly credentialKeys: readonly BackendCredentialKey[];
   /** What an operator exports on a workstation to reach the service (values to fill are `'…'`). */
@@ -63,10 +67,31 @@ export interface RepositoryBackend {
   readonly workstationEnv: readonly string[];
   /** The restic repository URL of a path below the prefix. */
   resticUrl(subPath: string): string;
+  /**
+   * The same storage as Velero's object-store plugin names it, for a path below the prefix; or
+   * why Velero cannot use it from this definition.
+   */
+  veleroLocation(subPath: string): VeleroStorageFacts | string;
+}
+
+/**
+ * A BackupStorageLocation's storage facts, from a repository definition.
+ * @internal
+ */
+export interface VeleroStorageFacts {
+  readonly provider: string;
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly config: { [key: string]: string };
+  /** The key of the credentials Secret Velero reads its credentials FILE from. */
+  readonly credentialsKey: string;
 }
 
 /** Where repository files are mounted in the restic container. */
 const FILES_DIR = '/etc/backup-repository';
+
+/** An inline CA bundle: a file of the job's scripts ConfigMap (mounted at /scripts). @internal */
+export const INLINE_CA_FILE = 'repository-ca.crt';
 
 /** Generous: real region names are far shorter. */
 const MAX_REGION = 64;
@@ -105,9 +130,26 @@ export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
     name: 's3',
     endpoint: base,
     resticUrl: (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`,
+    // velero-plugin-for-aws object_store.go: without s3Url or region it asks AWS for the bucket's
+    // region; with s3Url and no region the SDK has no region to sign with and every request fails.
+    veleroLocation: (sub) => (props.endpoint !== undefined && props.region === undefined
+      ? 'Velero\'s AWS plugin needs the region of an S3-compatible endpoint (it cannot look it up there, and requests fail without one); set region on BackupRepository.s3 (the one most S3-compatible servers accept is \'us-east-1\')'
+      : {
+        provider: 'aws',
+        bucket: props.bucket,
+        prefix: join(prefix, sub),
+        config: {
+          ...(props.region ? { region: props.region } : {}),
+          // Path-style addressing, as restic uses for an S3-compatible endpoint.
+          ...(props.endpoint !== undefined ? { s3Url: base, s3ForcePathStyle: 'true' } : {}),
+        },
+        credentialsKey: creds.keys.cloudCredentialsFile!,
+      }),
     env,
-    files: ca ? [ca] : [],
-    caCertPath: ca ? `${ca.mountPath}/${ca.fileName}` : undefined,
+    files: ca?.file ? [ca.file] : [],
+    caCertPath: ca?.path,
+    caCertPem: props.caCert?.pem,
+    caCert: props.caCert,
     credentialKeys,
     workstationExports: [exportLine([
       ...credentialKeys.map((k) => `${envNames[k.option]}=${FILL_IN}`),
@@ -135,6 +177,8 @@ export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
     name: 'gcs',
     endpoint: 'https://storage.googleapis.com',
     resticUrl: (sub) => `gs:${props.bucket}:/${join(prefix, sub)}`,
+    // velero-plugin-for-gcp reads the same service-account JSON key as its credentials file.
+    veleroLocation: (sub) => ({ provider: 'gcp', bucket: props.bucket, prefix: join(prefix, sub), config: {}, credentialsKey: key.secret.key }),
     env: [
       { name: 'GOOGLE_PROJECT_ID', value: props.projectId },
       { name: 'GOOGLE_APPLICATION_CREDENTIALS', value: `${keyFile.mountPath}/${keyFile.fileName}` },
@@ -164,6 +208,9 @@ export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBac
     name: 'azure',
     endpoint: `https://${props.accountName}.blob.core.windows.net`,
     resticUrl: (sub) => `azure:${props.container}:/${join(prefix, sub)}`,
+    // The Azure plugin reads an env-style credentials file (AZURE_STORAGE_ACCOUNT_ACCESS_KEY=...)
+    // and a resource group, neither of which this definition has.
+    veleroLocation: () => 'a Velero location cannot be derived from an Azure Blob repository yet (Velero\'s Azure plugin reads an env-style credentials file and the storage account\'s resource group); give the location bucket, provider: \'azure\' and config ({ storageAccount, resourceGroup }) instead of repository',
     env: [
       { name: 'AZURE_ACCOUNT_NAME', value: props.accountName },
       { name: 'AZURE_ACCOUNT_KEY', secret: key.secret },
@@ -179,14 +226,17 @@ function exportLine(assignments: string[]): string {
   return `export ${assignments.join(' ')}`;
 }
 
-function caFile(ca: CaCertificate): RepositoryFile {
-  return {
+function caFile(ca: CaCertificate): { file?: RepositoryFile; path: string } {
+  // Inline: every restic container mounts its job's scripts ConfigMap at /scripts.
+  if (ca.source === 'inline') return { path: `/scripts/${INLINE_CA_FILE}` };
+  const file: RepositoryFile = {
     volume: 'repository-ca',
     mountPath: `${FILES_DIR}/ca`,
     fileName: 'ca.crt',
     secret: ca.source === 'secret' ? { name: ca.name, key: ca.key } : undefined,
     configMap: ca.source === 'configMap' ? { name: ca.name, key: ca.key } : undefined,
   };
+  return { file, path: `${file.mountPath}/${file.fileName}` };
 }
 
 function checkS3Bucket(bucket: string): void {

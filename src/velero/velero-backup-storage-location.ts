@@ -6,6 +6,7 @@ import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocatio
 import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';
+import { BackupRepository } from '../repository/backup-repository';
 import { CaCertificate } from '../repository/ca-certificate';
 import { Credentials } from '../repository/credentials';
 import { SecretKeyRef } from '../repository/secret-key-ref';
@@ -70,11 +71,27 @@ const SSE_KEY_SOURCES = ['kmsKeyId', 'customerKeyEncryptionFile', 'customerKeyEn
  * values, typed.
  */
 export interface VeleroBackupStorageLocationProps {
-  /** Bucket (no slashes: paths go in `prefix`). */
-  readonly bucket: string;
   /**
-   * Path inside the bucket.
-   * @default - the bucket root
+   * The storage, as the restic jobs reach it: one definition for both. Bucket, endpoint
+   * (`s3Url`, path-style), region, CA (inline `caCert` on any Velero, a Secret's `caCertRef` on
+   * 1.18) and credentials come from it, and `prefix` is a path below its prefix. Velero reads
+   * the credentials FILE from the key `credentials.keys.cloudCredentialsFile` (default `cloud`;
+   * for S3 the INI `[default]` with `aws_access_key_id`/`aws_secret_access_key`, for GCS the same
+   * service-account JSON key as restic) of a Secret of the same name in Velero's namespace.
+   * S3 and GCS repositories; an Azure one is a synth error.
+   * @default - the location is given by `bucket` and the provider options
+   */
+  readonly repository?: BackupRepository;
+  /**
+   * Bucket (no slashes: paths go in `prefix`). Required without `repository`.
+   * @default - the repository's
+   */
+  readonly bucket?: string;
+  /**
+   * Path inside the bucket; with `repository`, below the repository's prefix. Velero wants this
+   * path to itself (it marks a location whose path holds other directories Unavailable), so
+   * with `repository` it must not contain, or lie inside, a restic repository.
+   * @default - the bucket root; with `repository`: 'velero' (ClusterBackup: `<clusterName>/velero`)
    */
   readonly prefix?: string;
   /**
@@ -167,11 +184,25 @@ export class VeleroBackupStorageLocation extends Construct {
   public readonly locationName: string;
   /** True for a ReadOnly location: Schedules cannot write to it. */
   public readonly readOnly: boolean;
+  /** The bucket. */
+  public readonly bucket: string;
+  /** The path inside the bucket, if any. */
+  public readonly prefix?: string;
+  /** The S3-compatible endpoint (`config.s3Url`), if any. */
+  public readonly endpoint?: string;
+  /** The credentials Secret (in Velero's namespace) and the key of its credentials file, if any. */
+  public readonly credentialsSecret?: SecretKeyRef;
 
   constructor(scope: Construct, id: string, props: VeleroBackupStorageLocationProps) {
     super(scope, id);
     const C = 'VeleroBackupStorageLocation';
-    if (!props.bucket) throw new Error(`${C}: bucket is required`);
+    // Velero reads a credentials FILE: for S3 its own key of the Secret, for GCS restic's JSON key.
+    let credentialsKey = props.credentials?.keys.cloudCredentialsFile;
+    const caOption = props.repository ? "caCert (the repository's)" : 'caCert';
+    if (props.repository) {
+      ({ props, credentialsKey } = fromRepository(C, props, props.repository));
+    }
+    if (!props.bucket) throw new Error(`${C}: bucket is required (or repository, to use the restic jobs' storage)`);
     if (props.bucket.includes('/')) {
       throw new Error(`${C}: bucket: a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(props.bucket)}`);
     }
@@ -193,12 +224,18 @@ export class VeleroBackupStorageLocation extends Construct {
         throw new Error(`${C}: ${option} is for the AWS plugin (S3 and S3-compatible storage), but provider is ${JSON.stringify(provider)}, which ignores it; drop ${option}, or use provider 'aws' for S3-compatible storage`);
       }
     }
+    if (provider === 'aws' && props.s3Url !== undefined && props.region === undefined) {
+      throw new Error(`${C}: region is required with s3Url: Velero's AWS plugin cannot look up the region of an S3-compatible endpoint and its requests fail without one; set region (the one most S3-compatible servers accept is 'us-east-1')`);
+    }
     const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
-    if (props.caCert) {
-      if (props.caCert.source !== 'secret') {
-        throw new Error(`${C}: caCert: Velero reads the CA bundle from a Secret (objectStorage.caCertRef), not a ${props.caCert.source}; use CaCertificate.fromSecret({ name, key }) with a Secret in Velero's namespace`);
+    const caCert = props.caCert;
+    if (caCert) {
+      if (caCert.source === 'configMap') {
+        throw new Error(`${C}: ${caOption}: Velero cannot read a CA bundle from a ConfigMap; use CaCertificate.fromPem(pem) (objectStorage.caCert, any Velero) or CaCertificate.fromSecret({ name, key }) (objectStorage.caCertRef, Velero 1.18, with the Secret in Velero's namespace)`);
       }
-      version._require(`${C}: caCert`, VeleroVersion.V1_18, 'a CA bundle from a Secret (objectStorage.caCertRef)');
+      if (caCert.source === 'secret') {
+        version._require(`${C}: ${caOption}`, VeleroVersion.V1_18, 'a CA bundle from a Secret (objectStorage.caCertRef; CaCertificate.fromPem works on any version)');
+      }
     }
     const config: { [key: string]: string } = { ...(props.config ?? {}) };
     const set = (key: string, value: string | undefined, option: string) => {
@@ -240,7 +277,10 @@ export class VeleroBackupStorageLocation extends Construct {
 
     this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);
     this.readOnly = props.readOnly ?? false;
-    const caCert = props.caCert;
+    this.bucket = props.bucket;
+    this.prefix = prefix || undefined;
+    this.endpoint = config.s3Url;
+    this.credentialsSecret = props.credentials ? { name: props.credentials.secretName, key: credentialsKey! } : undefined;
     new RawBackupStorageLocation(this, 'Resource', {
       metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63) },
       spec: {
@@ -248,10 +288,11 @@ export class VeleroBackupStorageLocation extends Construct {
         objectStorage: {
           bucket: props.bucket,
           prefix: prefix || undefined,
-          caCertRef: caCert ? { name: caCert.name, key: caCert.key } : undefined,
+          caCert: caCert?.source === 'inline' ? Buffer.from(caCert.pem!).toString('base64') : undefined,
+          caCertRef: caCert?.source === 'secret' ? { name: caCert.name, key: caCert.key } : undefined,
         },
         config: Object.keys(config).length > 0 ? config : undefined,
-        credential: props.credentials ? { name: props.credentials.secretName, key: props.credentials.keys.cloudCredentialsFile! } : undefined,
+        credential: this.credentialsSecret,
         default: props.default ?? false,
         accessMode: props.readOnly ? BackupStorageLocationSpecAccessMode.READ_ONLY : BackupStorageLocationSpecAccessMode.READ_WRITE,
         backupSyncPeriod: props.backupSyncPeriod ? goDuration(`${C}: backupSyncPeriod`, props.backupSyncPeriod) : undefined,
@@ -259,4 +300,39 @@ export class VeleroBackupStorageLocation extends Construct {
       },
     });
   }
+}
+
+/** The options a repository decides; given with `repository`, they would be a second definition. */
+const FROM_REPOSITORY = ['bucket', 'provider', 'region', 's3Url', 's3ForcePathStyle', 'caCert', 'credentials'] as const;
+
+/** The location's storage options, from the restic jobs' storage definition. */
+function fromRepository(C: string, props: VeleroBackupStorageLocationProps, repository: BackupRepository): {
+  props: VeleroBackupStorageLocationProps; credentialsKey: string;
+} {
+  const given = FROM_REPOSITORY.filter((o) => props[o] !== undefined);
+  if (given.length > 0) {
+    throw new Error(`${C}: ${given.join(', ')} ${given.length === 1 ? 'comes' : 'come'} from repository; drop ${given.length === 1 ? 'it' : 'them'} (one storage definition), or drop repository and give the location on its own`);
+  }
+  const sub = (props.prefix ?? 'velero').replace(/^\/+|\/+$/g, '');
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/.test(sub)) {
+    throw new Error(`${C}: prefix (below the repository's prefix): expected lowercase path segments separated by '/', e.g. 'prod/velero'; got ${JSON.stringify(props.prefix)}`);
+  }
+  const facts = repository._veleroLocation(sub);
+  if (typeof facts === 'string') throw new Error(`${C}: repository: ${facts}`);
+  for (const key of Object.keys(facts.config)) {
+    if (props.config && key in props.config) throw new Error(`${C}: config.${key} comes from repository; drop it`);
+  }
+  return {
+    props: {
+      ...props,
+      repository: undefined,
+      bucket: facts.bucket,
+      prefix: facts.prefix,
+      provider: facts.provider,
+      config: { ...(props.config ?? {}), ...facts.config },
+      caCert: repository._caCert(),
+      credentials: repository.credentials,
+    },
+    credentialsKey: facts.credentialsKey,
+  };
 }

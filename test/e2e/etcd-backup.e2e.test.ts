@@ -68,6 +68,8 @@ interface Scenario {
   readonly keyDropGuard?: KeyDropGuard;
   /** Aborting it kills every process of the pod (a node drain, an OOM kill, the deadline). */
   readonly signal?: AbortSignal;
+  /** The storage CA given inline (CaCertificate.fromPem), with no CA Secret in the cluster. */
+  readonly inlineCa?: boolean;
 }
 
 /** The backup (and optionally a restore drill of it) for a scenario, synthesized. */
@@ -88,7 +90,9 @@ function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { 
       bucket: 'backups',
       prefix: 'k8s',
       endpoint: s.endpoint ?? s3.endpoint,
-      caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
+      caCert: s.inlineCa
+        ? CaCertificate.fromPem(fs.readFileSync(s3.caCertFile, 'utf8'))
+        : CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
       credentials: Credentials.fromSecret('backup-s3'),
       encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
     }),
@@ -111,7 +115,7 @@ function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult
     secrets: {
       'backup-repository': { password: s.password ?? PASSWORD },
       'backup-s3': { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-      'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) },
+      ...(s.inlineCa ? {} : { 'storage-ca': { 'ca.crt': fs.readFileSync(s3.caCertFile) } }),
       'etcd-client': {
         'ca.crt': fs.readFileSync(etcd.pki.caCert), 'tls.crt': fs.readFileSync(etcd.pki.clientCert), 'tls.key': fs.readFileSync(etcd.pki.clientKey),
       },
@@ -190,6 +194,20 @@ describe('etcd backup pod, end to end', () => {
     expect(pod.securityContext.runAsUser).toBe(65532);
     const [snap] = snapshots(repo('e2e-external'));
     expect(snap.tags).toContain(`etcd-keys=${etcd.dump().size}`);
+  });
+
+  test('GIVEN the storage CA inline (fromPem) and no CA Secret WHEN the backup and its drill run THEN both reach the HTTPS endpoint with it', async () => {
+    const s = { cluster: 'e2e-inline-ca', inlineCa: true };
+    const { result } = await runBackup(s);
+    result.cleanup();
+    expectSucceeded(result);
+    expect(snapshots(repo('e2e-inline-ca'))).toHaveLength(1);
+    let localPort = await freePort();
+    while (localPort > 65000) localPort = await freePort();
+    const { manifests, drill } = synthBackup(s, { requiredKeys: [keyFor(0, '/registry/fixtures/key-')], localPort });
+    const drillResult = await runJob(manifests, s, drill!.cronJob.name);
+    drillResult.cleanup();
+    expectSucceeded(drillResult);
   });
 
   test('a corrupt snapshot fails the job in verify: nothing uploaded, nothing pruned', async () => {

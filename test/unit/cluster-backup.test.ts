@@ -167,7 +167,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   });
 
   test('Velero\'s storage inside the cluster trips the same guard', () => {
-    const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000' } };
+    const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000', region: 'us-east-1' } };
     expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
       .toThrow(/storage endpoint http:\/\/minio.minio.svc:9000 looks like it is inside the cluster/);
   });

@@ -49,9 +49,9 @@ describe('version-gated fields', () => {
   });
   test('a CA from a Secret (caCertRef) needs Velero 1.18; a ConfigMap CA is refused (Velero reads Secrets only)', () => {
     const ca = CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' });
-    expect(() => location({ caCert: ca, veleroVersion: VeleroVersion.V1_17 })).toThrow(/caCert: a CA bundle from a Secret \(objectStorage\.caCertRef\) needs Velero 1\.18 or newer/);
+    expect(() => location({ caCert: ca, veleroVersion: VeleroVersion.V1_17 })).toThrow(/caCert: a CA bundle from a Secret \(objectStorage\.caCertRef; CaCertificate\.fromPem works on any version\) needs Velero 1\.18 or newer/);
     expect(location({ caCert: ca, veleroVersion: VeleroVersion.V1_18 }).spec.objectStorage.caCertRef).toEqual({ name: 'minio-ca', key: 'ca.crt' });
-    expect(() => location({ caCert: CaCertificate.fromConfigMap('minio-ca'), veleroVersion: VeleroVersion.V1_18 })).toThrow(/not a configMap; use CaCertificate\.fromSecret/);
+    expect(() => location({ caCert: CaCertificate.fromConfigMap('minio-ca'), veleroVersion: VeleroVersion.V1_18 })).toThrow(/cannot read a CA bundle from a ConfigMap; use CaCertificate\.fromPem\(pem\) .* or CaCertificate\.fromSecret/);
   });
   test('VeleroVersion.of reads 1.16, 1.16.2 and v1.16.2, and refuses what is older than the minimum or not a version', () => {
     expect(VeleroVersion.of('v1.16.2').toString()).toBe('1.16');
@@ -106,7 +106,7 @@ describe('filters that back up nothing, and hooks that never run', () => {
 });
 
 describe('ClusterBackup: Schedules wired to the location it creates, and no tier lost', () => {
-  const storageLocation: VeleroBackupStorageLocationProps = { name: 'primary', bucket: 'velero', s3Url: 'https://s3.example.com', credentials: Credentials.fromSecret('velero-s3') };
+  const storageLocation: VeleroBackupStorageLocationProps = { name: 'primary', bucket: 'velero', s3Url: 'https://s3.example.com', region: 'us-east-1', credentials: Credentials.fromSecret('velero-s3') };
   test('GIVEN a location not named default THEN every Schedule writes to it', () => {
     const out = cluster({ storageLocation, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4 }) }] });
     const schedules = out.filter((o) => o.kind === 'Schedule');

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { Cron, Duration, Testing } from 'cdk8s';
 import { CaCertificate, Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroSchedule, VeleroVersion } from '../../../src';
 import { CRDS_DIR, describeIfCrds, expectValidCustomResources, validateCustomResources } from '../../support/crd-validate';
+import { TEST_CA_PEM } from '../../support/test-ca';
 
 const CRDS: Array<[VeleroVersion, string]> = [
   [VeleroVersion.V1_14, path.join(CRDS_DIR, 'velero-v1.14')],
@@ -21,8 +22,10 @@ function render(version: VeleroVersion): any[] {
   new VeleroBackupStorageLocation(chart, 'bsl', {
     bucket: 'velero-backups',
     s3Url: 'https://minio.example.com:9000',
+    region: 'us-east-1',
     credentials: Credentials.fromSecret('velero-s3'),
-    caCert: version === VeleroVersion.V1_18 ? CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' }) : undefined,
+    // The CA as each version reads it: caCertRef from 1.18, the inline caCert on every version.
+    caCert: version === VeleroVersion.V1_18 ? CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' }) : CaCertificate.fromPem(TEST_CA_PEM),
     veleroVersion: version,
   });
   new VeleroSchedule(chart, 'apps', {
@@ -43,6 +46,7 @@ describeIfCrds('Velero objects validate against the CRDs of the version they are
     const out = render(version);
     expectValidCustomResources(out, dir);
     const schedules = out.filter((o) => o.kind === 'Schedule').map((o) => o.spec.schedule);
+    expect(Object.keys(out.find((o) => o.kind === 'BackupStorageLocation').spec.objectStorage)).toContain(version === VeleroVersion.V1_18 ? 'caCertRef' : 'caCert');
     expect(schedules).toEqual(version === VeleroVersion.V1_14 ? ['30 1 * * *', '30 1 * * 0'] : ['CRON_TZ=Europe/Berlin 30 1 * * *', 'CRON_TZ=Europe/Berlin 30 1 * * 0']);
   });
 
