@@ -224,9 +224,6 @@ export class VeleroBackupStorageLocation extends Construct {
         throw new Error(`${C}: ${option} is for the AWS plugin (S3 and S3-compatible storage), but provider is ${JSON.stringify(provider)}, which ignores it; drop ${option}, or use provider 'aws' for S3-compatible storage`);
       }
     }
-    if (provider === 'aws' && props.s3Url !== undefined && props.region === undefined) {
-      throw new Error(`${C}: region is required with s3Url: Velero's AWS plugin cannot look up the region of an S3-compatible endpoint and its requests fail without one; set region (the one most S3-compatible servers accept is 'us-east-1')`);
-    }
     const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
     const caCert = props.caCert;
     if (caCert) {
@@ -257,6 +254,9 @@ export class VeleroBackupStorageLocation extends Construct {
       }
       checkHttpUrlHost(`${C}: s3Url`, props.s3Url);
       set('s3Url', props.s3Url, 's3Url');
+    }
+    if (provider === 'aws' && props.s3Url !== undefined && config.region === undefined) {
+      throw new Error(`${C}: region is required with s3Url: Velero's AWS plugin cannot look up the region of an S3-compatible endpoint and its requests fail without one; set region (the one most S3-compatible servers accept is 'us-east-1')`);
     }
     const pathStyle = props.s3ForcePathStyle ?? (props.s3Url !== undefined ? true : undefined);
     set('s3ForcePathStyle', pathStyle === undefined ? undefined : String(pathStyle), 's3ForcePathStyle');

@@ -190,7 +190,7 @@ const SCENARIOS: Scenario[] = [
       namespace: '0',
       veleroNamespace: 'v-1',
       velero: {
-        storageLocation: { bucket: 'velero.b-1', prefix: '/a/b/', s3Url: 'https://[2001:db8::2]:9000/s3-path', credentials: creds },
+        storageLocation: { bucket: 'velero.b-1', prefix: '/a/b/', s3Url: 'https://[2001:db8::2]:9000/s3-path', region: 'us-east-1', credentials: creds },
         schedules: [{ name: 'apps.v1-x', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) }],
       },
       acknowledge: { keysStoredOutsideCluster: true, inClusterRepository: true },
@@ -242,7 +242,7 @@ const SCENARIOS: Scenario[] = [
       managedControlPlane: true,
       veleroNamespace: 'velero-0',
       velero: {
-        storageLocation: { bucket: 'velero', s3Url: 'https://s3.example.com', credentials: creds },
+        storageLocation: { bucket: 'velero', s3Url: 'https://s3.example.com', region: 'us-east-1', credentials: creds },
         schedules: [{ name: 'x', schedule: nightly, retention: Retention.daily35Days() }],
       },
     },
@@ -606,7 +606,7 @@ describe('storage endpoints: a host is a DNS name, an IPv4 or a bracketed IPv6 a
     for (const bad of ['https://user:pw@minio.example.com', 'https://minio.example.com/?a=b', 'https://minio.example.com/#x', 'https://minio.example.com/a b']) {
       expect(() => veleroLocation({ s3Url: bad })).toThrow(/VeleroBackupStorageLocation: s3Url: expected http\(s\):\/\/host\[:port\]\[\/path\]|expected a URL without whitespace/);
     }
-    expect(() => veleroLocation({ s3Url: 'https://rgw.example.com/s3' })).not.toThrow();
+    expect(() => veleroLocation({ s3Url: 'https://rgw.example.com/s3', region: 'us-east-1' })).not.toThrow();
   });
 });
 
