@@ -105,6 +105,11 @@ project.addTask('test:e2e', {
   exec: 'jest --coverage=false test/e2e',
 });
 
+project.addTask('bench:synth', {
+  description: 'Benchmark fleet synth (50/200/500 clusters) against bare cdk8s-plus CronJobs and bare cdk8s with the same output',
+  exec: 'ts-node --project test/tsconfig.json bench/fleet-synth.bench.ts',
+});
+
 project.addTask('bench:restore', {
   description: 'Benchmark the rendered quorum-lost restore runbook on three etcd nodes (~1 GiB)',
   exec: 'ts-node --project test/tsconfig.json bench/etcd-restore.bench.ts',

@@ -48,7 +48,9 @@ async function main(): Promise<number> {
       memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
       etcdVersion: '3.4.23',
       repository: BackupRepository.s3({
-        bucket: 'backups', prefix: 'k8s', endpoint: s3.endpoint,
+        bucket: 'backups',
+        prefix: 'k8s',
+        endpoint: s3.endpoint,
         caCert: CaCertificate.fromSecret({ name: 'storage-ca', key: 'ca.crt' }),
         credentials: Credentials.fromSecret('backup-s3'),
         encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
@@ -80,7 +82,9 @@ async function main(): Promise<number> {
 
     const runbook = backup.restoreSection();
     const run = new RunbookRunner({
-      cp, workDir: work, caCertFile: s3.caCertFile,
+      cp,
+      workDir: work,
+      caCertFile: s3.caCertFile,
       keys: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, RESTIC_PASSWORD: PASSWORD },
     });
     const t0 = Date.now();

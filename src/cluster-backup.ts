@@ -399,7 +399,9 @@ export class ClusterBackup extends Construct {
         })),
       ],
     };
-    this.node.addValidation({ validate: () => pitfalls(C, context, ack) });
+    // From what is built here, so computed once (cdk8s validates the whole app once per chart).
+    let found: string[] | undefined;
+    this.node.addValidation({ validate: () => found ??= pitfalls(C, context, ack) });
   }
 
   /**

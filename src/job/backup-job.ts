@@ -5,7 +5,7 @@ import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { readAsset } from '../internal/assets';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
-import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
@@ -184,8 +184,11 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     // writes no backups, a drill, has no storage or retention of its own to check).
     const ack = props.acknowledge ?? {};
     if (retention) {
+      // From the props alone, so computed once: cdk8s validates the whole app once per chart,
+      // which in a fleet is charts x jobs calls.
+      let found: string[] | undefined;
       this.node.addValidation({
-        validate: () => [
+        validate: () => found ??= [
           ...(ack.inClusterRepository ? [] : inClusterEndpointPitfall(props.repository.endpoint)),
           ...(ack.shortRetention ? [] : shortRetentionPitfall('retention', retention, schedule)),
         ].map((m) => `${C}: ${m}`),
@@ -317,17 +320,4 @@ export function checkImage(option: string, image: string): string {
     throw new Error(`${option} must be an image reference like registry.example.com/etcd:3.5.16-0; got ${JSON.stringify(image)}`);
   }
   return image;
-}
-
-function expandMacro(expr: string): string {
-  const macros: { [m: string]: string } = {
-    '@hourly': '0 * * * *',
-    '@daily': '0 0 * * *',
-    '@midnight': '0 0 * * *',
-    '@weekly': '0 0 * * 0',
-    '@monthly': '0 0 1 * *',
-    '@yearly': '0 0 1 1 *',
-    '@annually': '0 0 1 1 *',
-  };
-  return macros[expr] ?? expr;
 }
