@@ -1,13 +1,15 @@
 #!/bin/sh
-# Fetches the newest backup of one host+tag group from its restic repository, checks its sha256
-# against the tag the backup job recorded, and writes what the backup claims (the metadata tags
-# the construct names) for the next container.
+# Fetches the newest backup of one host+tag group from its restic repository, checks that the
+# snapshot file is the one the backup job verified (its sha256 trailer against the etcd-sha256
+# tag), and writes what the backup claims (the metadata tags the construct names) for the next
+# container. The content itself is checked against the trailer by the restore that follows
+# (`snapshot restore`), and restic authenticates every blob it fetches: no hash pass here.
 #
 # Runs in the restic image (alpine: busybox ash). Environment (set by RestoreDrill):
 #   RESTIC_REPOSITORY, RESTIC_PASSWORD, RESTIC_FLAGS         the repository (read with --no-lock)
 #   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
 #   FETCH_DIR                                                 where to restore it
-#   CHECKSUM_PATH                                             path of the checksummed file in the backup
+#   CHECKSUM_PATH                                             path of the snapshot file in the backup
 #   METADATA_TAGS                                             tags (name=value) the backup recorded, space-separated;
 #                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
 #   EXPECTED_FILE                                             KEY=value output for the drill
@@ -36,13 +38,13 @@ fi
 tag() {
   { printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" || true; } | head -n 1 | cut -d'=' -f2 | tr -d '"'
 }
-sha=$(tag sha256)
+sha=$(tag etcd-sha256)
 expected="SNAPSHOT_ID=${id}"
 summary=""
 for name in ${METADATA_TAGS}; do
   value=$(tag "${name}")
   if [ -z "${value}" ]; then
-    echo "fetch: snapshot ${id} lacks the ${name} tag the backup job records (tags expected: ${METADATA_TAGS} sha256)" >&2
+    echo "fetch: snapshot ${id} lacks the ${name} tag the backup job records (tags expected: ${METADATA_TAGS} etcd-sha256)" >&2
     exit 1
   fi
   expected="${expected}
@@ -50,16 +52,16 @@ $(printf '%s' "${name}" | tr 'a-z-' 'A-Z_')=${value}"
   summary="${summary}${summary:+, }${name} ${value}"
 done
 if [ -z "${sha}" ]; then
-  echo "fetch: snapshot ${id} lacks the sha256 tag the backup job records" >&2
+  echo "fetch: snapshot ${id} lacks the etcd-sha256 tag the backup job records" >&2
   exit 1
 fi
 
 echo "fetch: restoring snapshot ${id} (${summary:-no metadata})"
 r restore "${id}" --no-lock --target "${FETCH_DIR}"
-actual=$(sha256sum "${FETCH_DIR}${CHECKSUM_PATH}" | cut -d' ' -f1)
+actual=$(tail -c 32 "${FETCH_DIR}${CHECKSUM_PATH}" | od -An -v -tx1 | tr -d ' \n')
 if [ "${actual}" != "${sha}" ]; then
-  echo "fetch: sha256 of ${CHECKSUM_PATH} is ${actual}, the backup recorded ${sha}: the stored snapshot is damaged" >&2
+  echo "fetch: the sha256 trailer of ${CHECKSUM_PATH} is ${actual:-missing}, the backup recorded ${sha}: this is not the snapshot the backup verified" >&2
   exit 1
 fi
 printf '%s\n' "${expected}" > "${EXPECTED_FILE}"
-echo "fetch: ok, sha256 matches"
+echo "fetch: ok, the sha256 trailer matches the etcd-sha256 tag (the restore checks the content against it)"

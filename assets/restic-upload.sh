@@ -10,7 +10,11 @@
 #                                         --exclude-file/--files-from-verbatim with their files)
 #   BACKUP_REQUIRED_FILE                  optional paths that must exist, one per line
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
-#   CHECKSUM_FILE                         optional file whose sha256 is recorded as a tag
+#   CHECKSUM_TRAILER_FILE                 optional file that ends with the sha256 of everything
+#                                         before it (an etcd snapshot: `snapshot save` appends
+#                                         it, every restore checks it): that sha256 is recorded
+#                                         as the etcd-sha256 tag, read from the file's last 32
+#                                         bytes instead of hashing the file again
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
@@ -51,8 +55,18 @@ r() {
 
 # BACKUP_DIR is mounted read-only here: metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
-if [ -n "${CHECKSUM_FILE:-}" ]; then
-  tags="${tags} --tag sha256=$(sha256sum "${CHECKSUM_FILE}" | cut -d' ' -f1)"
+if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
+  # The verify step restored the snapshot, which checked this trailer against the content; a
+  # second hash pass here (busybox sha256sum: slower than the whole snapshot save) adds nothing.
+  sha=$(tail -c 32 "${CHECKSUM_TRAILER_FILE}" | od -An -v -tx1 | tr -d ' \n')
+  case "${sha}" in
+    *[!0-9a-f]*) sha="" ;;
+  esac
+  if [ "${#sha}" -ne 64 ]; then
+    echo "upload: ${CHECKSUM_TRAILER_FILE} does not end with a sha256; nothing uploaded, nothing pruned" >&2
+    exit 1
+  fi
+  tags="${tags} --tag etcd-sha256=${sha}"
 fi
 if [ -n "${BACKUP_META:-}" ]; then
   # Metadata (revision, key count, sha256) as tags, so `restic snapshots` shows it and a restore

@@ -113,6 +113,12 @@ export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';
 export const ETCD_REVISION_TAG = 'etcd-revision';
 /** restic tag (`etcd-keys=<n>`) with the snapshot's key count at its revision (verify's ETCD_KEYS). */
 export const ETCD_KEYS_TAG = 'etcd-keys';
+/**
+ * restic tag (`etcd-sha256=<hex>`) with the sha256 `etcdctl snapshot save` appended to the
+ * snapshot (its last 32 bytes: the hash of everything before them), recorded by the upload step
+ * (restic-upload.sh, CHECKSUM_TRAILER_FILE) and compared by the drill's fetch and the runbook.
+ */
+export const ETCD_SHA256_TAG = 'etcd-sha256';
 
 const PKI_DIR = '/etc/etcd-pki';
 /** The user of jobs that read no host files (distroless "nonroot"). */
@@ -132,7 +138,9 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  *    corrupt snapshot; `snapshot status` alone does not) and records its revision and its key
  *    count at that revision, read from a throwaway etcd on the copy (never the live etcd, which
  *    compacts that revision away within minutes). It gets no certificates.
- * 3. `upload` (restic image): sha256, `restic backup` with `--host <cluster>` and tags,
+ * 3. `upload` (restic image): `restic backup` with `--host <cluster>` and tags (revision, key
+ *    count, and as `etcd-sha256` the sha256 `snapshot save` appended, which the verification
+ *    restore checked and every later restore checks again),
  *    then `restic forget --prune` with the retention, only after a successful backup and only
  *    when the key count did not drop sharply (`keyDropGuard`).
  *
@@ -291,7 +299,7 @@ export class EtcdSnapshotBackup extends BackupJob {
         tag: ETCD_SNAPSHOT_TAG,
         env: {
           BACKUP_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
-          CHECKSUM_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
+          CHECKSUM_TRAILER_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
           ...(this.keyDropGuard.percent === undefined ? {} : {
             DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),
@@ -325,14 +333,14 @@ export class EtcdSnapshotBackup extends BackupJob {
     const scenarios = [restore.quorumLost(ctx), restore.memberLost(ctx)];
     const fetch: RunbookBlock = {
       on: [WORKSTATION],
-      title: 'fetch the newest verified snapshot, check it against its sha256 tag, and copy it to every member',
+      title: 'fetch the newest verified snapshot, check it is the one the backup verified (its sha256 trailer against the etcd-sha256 tag; the restore checks the content against the trailer), and copy it to every member',
       lines: [
-        `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, sha256`,
+        `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, ${ETCD_SHA256_TAG}`,
         shellWords('rm', '-rf', '/tmp/etcd-restore'),
         shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
-        `sha=$(${shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json')} | grep -o '"sha256=[0-9a-f]*"' | cut -d= -f2 | tr -d '"')`,
-        `actual=$(${shellWords('sha256sum', fetched)} | cut -d' ' -f1)`,
-        'test "${actual}" = "${sha}" || { echo "sha256 ${actual} is not the sha256 tag ${sha}: do not restore this file" >&2; exit 1; }',
+        `sha=$(${shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json')} | grep -o '"${ETCD_SHA256_TAG}=[0-9a-f]*"' | cut -d= -f2 | tr -d '"')`,
+        `actual=$(${shellWords('tail', '-c', '32', fetched)} | od -An -v -tx1 | tr -d ' \\n')`,
+        `test "\${actual}" = "\${sha}" || { echo "the sha256 trailer \${actual} is not the ${ETCD_SHA256_TAG} tag \${sha}: do not restore this file" >&2; exit 1; }`,
         ...nodes.map((n) => shellWords('scp', fetched, `${n.address}:${onNode}`)),
       ],
     };

@@ -75,7 +75,8 @@ const UID = 65532;
 
 /**
  * A CronJob that proves the newest etcd snapshot restores: fetches it from the repository
- * (checking its sha256), restores it into scratch space, starts a throwaway etcd on it bound to
+ * (checking it is the file the backup verified: its sha256 trailer against the etcd-sha256
+ * tag), restores it into scratch space, starts a throwaway etcd on it bound to
  * 127.0.0.1 inside the pod, and compares revision, key count and required keys with what the
  * backup job recorded. Any difference fails the Job, which monitoring sees through
  * kube-state-metrics like any backup job (see BackupAlerts).
@@ -132,7 +133,7 @@ export class RestoreDrill extends BackupJob {
     this.cronJob = this.addCronJob(this, {
       description: `restore drill of cluster ${clusterName}'s etcd backup`,
       failureAdvice: 'The newest etcd snapshot did not restore to what its backup recorded, or could not be fetched. The fetch log says '
-        + 'whether the repository was unreachable or the stored data damaged (sha256 or restic\'s own checks); the drill log names the '
+        + 'whether the repository was unreachable or the stored data damaged (the etcd-sha256 tag, restic\'s own checks, or the restore\'s check of the content); the drill log names the '
         + 'revision, key count or required key that differs. Until it passes again, do not rely on that snapshot: restore an older one.',
       user: UID,
       initContainers: [{

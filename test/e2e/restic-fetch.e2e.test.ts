@@ -1,7 +1,7 @@
 /**
  * assets/restic-fetch.sh, run by busybox ash (the restic image's shell) against a local restic
  * repository: it carries exactly the metadata tags the construct names, and refuses a snapshot
- * that lacks one or whose file does not match its sha256 tag.
+ * that lacks one or whose file's sha256 trailer does not match its etcd-sha256 tag.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -31,12 +31,13 @@ describe('restic-fetch.sh', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  function backup(content: string, tags: string[]): void {
+  /** A file as `etcdctl snapshot save` writes one: the data, then the sha256 of the data. */
+  function backup(content: string, tags: string[], recorded?: string): void {
     const src = fs.mkdtempSync(path.join(dir, 'src-'));
     fs.mkdirSync(path.join(src, 'backup'));
-    fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.db'), content);
-    const sha = crypto.createHash('sha256').update(content).digest('hex');
-    execFileSync('restic', ['backup', '--quiet', '--host', 'prod', '--tag', 'etcd-snapshot', '--tag', `sha256=${sha}`,
+    const sha = crypto.createHash('sha256').update(content).digest();
+    fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.db'), Buffer.concat([Buffer.from(content), sha]));
+    execFileSync('restic', ['backup', '--quiet', '--host', 'prod', '--tag', 'etcd-snapshot', '--tag', `etcd-sha256=${recorded ?? sha.toString('hex')}`,
       ...tags.flatMap((t) => ['--tag', t]), 'backup'], { env, cwd: src });
   }
 
@@ -56,6 +57,14 @@ describe('restic-fetch.sh', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.expected).toMatch(/^SNAPSHOT_ID=[0-9a-f]{64}\nETCD_REVISION=41\nETCD_KEYS=7\n$/);
+  });
+
+  test('GIVEN a newest snapshot whose trailer is not the recorded etcd-sha256 WHEN fetched THEN it fails and writes nothing', () => {
+    backup('snapshot three', ['etcd-revision=43', 'etcd-keys=7'], 'ab'.repeat(32));
+    const r = fetch('etcd-revision etcd-keys');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/the sha256 trailer of \/backup\/etcd-snapshot\.db is [0-9a-f]{64}, the backup recorded (ab){32}: this is not the snapshot the backup verified/);
+    expect(r.expected).toBeUndefined();
   });
 
   test('GIVEN a newest snapshot without one of the named tags WHEN fetched THEN it fails naming that tag and writes nothing', () => {

@@ -122,7 +122,7 @@ function expectCleanRun(p: Paste): void {
  * is not the runbook's: the comparison leaves them out (they carry no configured value).
  */
 function notPipelineStage(call: string[]): boolean {
-  return !['grep', 'cut', 'tr', 'awk', 'tail'].includes(call[0]) && !(call[0] === 'sudo' && call[1] === 'tar');
+  return !['grep', 'cut', 'tr', 'awk', 'tail', 'od'].includes(call[0]) && !(call[0] === 'sudo' && call[1] === 'tar');
 }
 
 /** Commands only a payload would call. */
@@ -303,7 +303,8 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
 
     // Fetch, on the workstation.
     calls.push([...restic, 'snapshots', ...select], ['rm', '-rf', '/tmp/etcd-restore'], [...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore']);
-    calls.push([...restic, 'snapshots', ...select, '--latest', '1', '--json'], ['sha256sum', fetched]);
+    // (then `tail -c 32` of the fetched file into od and tr: pipeline stages, left out below)
+    calls.push([...restic, 'snapshots', ...select, '--latest', '1', '--json']);
     for (const n of nodes) calls.push(['scp', fetched, `${address(n)}:${onNode}`]);
     if (distribution === 'kubeadm') {
       const manifests = '/etc/kubernetes/manifests';

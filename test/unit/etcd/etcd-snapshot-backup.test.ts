@@ -217,7 +217,7 @@ describe('EtcdSnapshotBackup: its runbook section (the job contract)', () => {
     const section = backup().restoreSection();
     expect(section).toMatch(/^## etcd, from the newest verified snapshot/);
     expect(section).toContain('--host prod --tag etcd-snapshot');
-    expect(section).toContain('# tags: etcd-revision, etcd-keys, sha256');
+    expect(section).toContain('# tags: etcd-revision, etcd-keys, etcd-sha256');
     expect(section).toContain('### Quorum lost, or the whole cluster lost');
     // No nodes given: one placeholder the runbook names, inside quotes.
     expect(section).toContain("--name '<node>' --initial-cluster '<node>=https://<node-address>:2380'");
