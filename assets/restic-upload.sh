@@ -77,13 +77,16 @@ if [ -n "${BACKUP_META:-}" ]; then
   done < "${BACKUP_META}"
 fi
 
-# Create the repository on first use, and only when it really does not exist: a wrong password,
-# a network error or missing permissions must fail the job, not trigger an init. --no-lock: a
-# read lock would be refused by the exclusive lock a killed `forget --prune` leaves behind
-# (restic's lock check does not ask whether that lock is stale: restic 0.17.3 cmd_cat.go,
-# lock.go checkForOtherLocks), and every later run would fail before reaching the unlock below.
+# This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
+# behind is from a killed run of this job; restic 0.14 does not ignore such locks by itself.
+# Nothing before this line may take a lock. The unlock is also the first question to the
+# repository (each restic command pays the key derivation once, so one command fewer per run):
+# it creates the repository on first use, and only when it really does not exist; a wrong
+# password, a network error or missing permissions fail the job, not trigger an init. (unlock
+# takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it: restic
+# cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
 rc=0
-out=$(r cat config --no-lock 2>&1 >/dev/null) || rc=$?
+out=$(r unlock --remove-all 2>&1) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
     *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
@@ -101,11 +104,6 @@ if [ "${rc}" -ne 0 ]; then
       ;;
   esac
 fi
-
-# This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
-# behind is from a killed run of this job. restic 0.14 does not ignore such locks by itself.
-# Nothing before this line may take a lock.
-r unlock --remove-all
 
 # A backup of a wiped cluster must not rotate the good ones away: when the guarded count (etcd's
 # key count) dropped sharply against the newest snapshot of this group that was not itself such
