@@ -104,7 +104,7 @@ async function main(): Promise<number> {
       blocks: run.timings.map((t) => ({ on: t.on, seconds: t.ms / 1000 })),
       loadAverage: os.loadavg(),
     };
-    console.log(`  fetch (restic restore + sha256 + scp to 3 nodes): ${result.fetchSeconds.toFixed(1)} s`);
+    console.log(`  fetch (restic restore + sha256 trailer check + scp to 3 nodes): ${result.fetchSeconds.toFixed(1)} s`);
     console.log(`  quorum lost -> healthy 3-member cluster, end to end: ${result.totalSeconds.toFixed(1)} s (dbSize ${(result.dbSizeBytes / 1024 / 1024).toFixed(0)} MiB, ${result.keys} keys, every value compared)`);
     for (const b of result.blocks) console.log(`    ${b.on.padEnd(12)} ${b.seconds.toFixed(1)} s`);
     fs.mkdirSync('.bench', { recursive: true });
