@@ -6,6 +6,10 @@
  *   npx projen bench                      # ~1 GiB, several minutes
  *   BENCH_DB_MB=50 npx projen bench       # smoke test
  *
+ * Runs: the first backup, one of unchanged data, then BENCH_CHURN_RUNS (default 3) each after
+ * an hour's churn as kube-apiserver makes it (small puts, rewritten values, deletes, a
+ * compaction: fill-etcd.ts churn), printing what each added to the bucket.
+ *
  * Prints a table and writes the same numbers to .bench/etcd-backup.json.
  *
  * How things are measured:
@@ -29,7 +33,7 @@ import {
   BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
   EtcdSnapshotBackup, EtcdSource, Retention,
 } from '../src';
-import { fill, VALUE_BYTES } from './fill-etcd';
+import { churn, fill, VALUE_BYTES } from './fill-etcd';
 import { ETCDCTL_BIN, EtcdServer, startEtcd } from '../test/support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { makeEtcdPki } from '../test/support/pki';
@@ -39,6 +43,8 @@ import { S3Server, startS3 } from '../test/support/s3';
 
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
+/** Backups after an hour's churn each (BENCH_CHURN_RUNS), after the unchanged second run. */
+const CHURN_RUNS = Number(process.env.BENCH_CHURN_RUNS ?? 3);
 const PASSWORD = 'correct horse battery staple';
 const CLUSTER = 'bench';
 const SAMPLE_MS = 100;
@@ -430,6 +436,12 @@ function printTable(r: any): void {
   if (p2) console.log(`extra disk 2nd run                ${fmtMiB(p2.extraDiskPeakBytes)}`);
   console.log(`stored in bucket after 1st run    ${fmtMiB(p1.storedBytesAfter)} in ${p1.storedObjectsAfter} objects`);
   if (p2) console.log(`stored in bucket after 2nd run    ${fmtMiB(p2.storedBytesAfter)} in ${p2.storedObjectsAfter} objects (+${fmtMiB(p2.storedBytesAfter - p1.storedBytesAfter)})`);
+  // Deduplication under churn: what each hour's backup added, against the database size.
+  const all = r.pods as PodReport[];
+  for (let i = 2; i < all.length; i++) {
+    const added = all[i].storedBytesAfter - all[i - 1].storedBytesAfter;
+    console.log(`run ${i + 1} after churn                ${all[i].seconds.toFixed(2)} s (${r.ratio.churnedRuns[i - 2].toFixed(1)}x the save), +${fmtMiB(added)} stored (${(added / r.etcd.dbSizeBytes * 100).toFixed(1)}% of the database)`);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -472,7 +484,13 @@ async function main(): Promise<number> {
     fs.rmSync(baselineFile, { force: true });
 
     const reports: PodReport[] = [];
-    for (const run of [1, 2]) {
+    // Run 1: first backup; run 2: unchanged data; runs 3..: after an hour's churn each.
+    const runs = 2 + CHURN_RUNS;
+    for (let run = 1; run <= runs; run++) {
+      if (run > 2) {
+        await churn(etcd, loaded.keys, run);
+        console.log(`churn before run ${run}: 200 small puts, 20 large values rewritten, 20 deletes, compaction; dbSize ${fmtMiB(JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.dbSize)}`);
+      }
       console.log(`backup pod, run ${run} ...`);
       const { report, result } = await runBackupPod({ etcd, s3, hostRoot, podTmp });
       pods.push(result);
@@ -501,6 +519,7 @@ async function main(): Promise<number> {
       ratio: {
         firstRun: reports[0].seconds / sec(base.ms),
         secondRun: reports[1].seconds / sec(base.ms),
+        churnedRuns: reports.slice(2).map((p) => p.seconds / sec(base.ms)),
       },
       method: {
         times: 'wall clock around etcdctl snapshot save / runPod; per container ContainerResult.durationMs (includes runner setup of that container)',

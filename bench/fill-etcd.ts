@@ -55,3 +55,24 @@ export async function fill(etcd: EtcdServer, targetBytes: number, putsPerTxn = P
   }
   return { keys, ms: Date.now() - t0, dbSize: size };
 }
+
+/**
+ * One hour of churn as a kube-apiserver makes it, scaled to the bench's etcd: 200 small puts
+ * (events, leases: new keys of ~1 KiB), 20 large puts (existing values rewritten), 20 deletes,
+ * then a compaction at the current revision (kube-apiserver compacts every 5 minutes).
+ */
+export async function churn(etcd: EtcdServer, keys: number, round: number): Promise<void> {
+  const ops: string[] = [];
+  for (let i = 0; i < 200; i++) ops.push(`put /registry/events/bench/round-${round}-${i} "${randomBytes(768).toString('base64')}"`);
+  for (let i = 0; i < 20; i++) {
+    const k = (round * 7919 + i * 104729) % keys;
+    ops.push(`put /registry/bench/value-${String(k).padStart(7, '0')} "${randomBytes(RAW_VALUE_BYTES).toString('base64')}"`);
+  }
+  for (let i = 0; i < 20; i++) ops.push(`del /registry/events/bench/round-${Math.max(0, round - 1)}-${i}`);
+  for (let i = 0; i < ops.length; i += PUTS_PER_TXN) {
+    const out = await etcd.etcdctlAsync(['txn'], `\n${ops.slice(i, i + PUTS_PER_TXN).join('\n')}\n\n\n`);
+    if (!out.startsWith('SUCCESS')) throw new Error(`etcdctl txn did not succeed: ${out.slice(0, 200)}`);
+  }
+  const revision = JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.header.revision;
+  etcd.etcdctl(['compact', String(revision)]);
+}
