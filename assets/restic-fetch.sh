@@ -1,6 +1,6 @@
 #!/bin/sh
 # Fetches the newest backup of one host+tag group from its restic repository, checks that the
-# snapshot file is the one the backup job verified (its sha256 trailer against the etcd-sha256
+# snapshot file is the one the backup job verified (its sha256 trailer against the CHECKSUM_TAG
 # tag), and writes what the backup claims (the metadata tags the construct names) for the next
 # container. The content itself is checked against the trailer by the restore that follows
 # (`snapshot restore`), and restic authenticates every blob it fetches: no hash pass here.
@@ -10,6 +10,7 @@
 #   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
 #   FETCH_DIR                                                 where to restore it
 #   CHECKSUM_PATH                                             path of the snapshot file in the backup
+#   CHECKSUM_TAG                                              the tag holding the sha256 its trailer must carry
 #   METADATA_TAGS                                             tags (name=value) the backup recorded, space-separated;
 #                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
 #   EXPECTED_FILE                                             KEY=value output for the drill
@@ -17,7 +18,7 @@
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
-: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${EXPECTED_FILE:?}"
+: "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${CHECKSUM_TAG:?}" "${EXPECTED_FILE:?}"
 : "${METADATA_TAGS?}"
 
 # RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
@@ -38,13 +39,13 @@ fi
 tag() {
   { printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" || true; } | head -n 1 | cut -d'=' -f2 | tr -d '"'
 }
-sha=$(tag etcd-sha256)
+sha=$(tag "${CHECKSUM_TAG}")
 expected="SNAPSHOT_ID=${id}"
 summary=""
 for name in ${METADATA_TAGS}; do
   value=$(tag "${name}")
   if [ -z "${value}" ]; then
-    echo "fetch: snapshot ${id} lacks the ${name} tag the backup job records (tags expected: ${METADATA_TAGS} etcd-sha256)" >&2
+    echo "fetch: snapshot ${id} lacks the ${name} tag the backup job records (tags expected: ${METADATA_TAGS} ${CHECKSUM_TAG})" >&2
     exit 1
   fi
   expected="${expected}
@@ -52,7 +53,7 @@ $(printf '%s' "${name}" | tr 'a-z-' 'A-Z_')=${value}"
   summary="${summary}${summary:+, }${name} ${value}"
 done
 if [ -z "${sha}" ]; then
-  echo "fetch: snapshot ${id} lacks the etcd-sha256 tag the backup job records" >&2
+  echo "fetch: snapshot ${id} lacks the ${CHECKSUM_TAG} tag the backup job records" >&2
   exit 1
 fi
 
@@ -64,4 +65,4 @@ if [ "${actual}" != "${sha}" ]; then
   exit 1
 fi
 printf '%s\n' "${expected}" > "${EXPECTED_FILE}"
-echo "fetch: ok, the sha256 trailer matches the etcd-sha256 tag (the restore checks the content against it)"
+echo "fetch: ok, the sha256 trailer matches the ${CHECKSUM_TAG} tag (the restore checks the content against it)"

@@ -13,8 +13,8 @@
 #   CHECKSUM_TRAILER_FILE                 optional file that ends with the sha256 of everything
 #                                         before it (an etcd snapshot: `snapshot save` appends
 #                                         it, every restore checks it): that sha256 is recorded
-#                                         as the etcd-sha256 tag, read from the file's last 32
-#                                         bytes instead of hashing the file again
+#   CHECKSUM_TAG                          ... as the tag CHECKSUM_TAG=<hex>, read from the file's
+#                                         last 32 bytes instead of hashing the file again
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
@@ -56,6 +56,7 @@ r() {
 # BACKUP_DIR is mounted read-only here: metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
+  : "${CHECKSUM_TAG:?}"
   # The verify step restored the snapshot, which checked this trailer against the content; a
   # second hash pass here (busybox sha256sum: slower than the whole snapshot save) adds nothing.
   sha=$(tail -c 32 "${CHECKSUM_TRAILER_FILE}" | od -An -v -tx1 | tr -d ' \n')
@@ -66,10 +67,10 @@ if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
     echo "upload: ${CHECKSUM_TRAILER_FILE} does not end with a sha256; nothing uploaded, nothing pruned" >&2
     exit 1
   fi
-  tags="${tags} --tag etcd-sha256=${sha}"
+  tags="${tags} --tag ${CHECKSUM_TAG}=${sha}"
 fi
 if [ -n "${BACKUP_META:-}" ]; then
-  # Metadata (revision, key count, sha256) as tags, so `restic snapshots` shows it and a restore
+  # Metadata (revision, key count) as tags, so `restic snapshots` shows it and a restore
   # drill can compare without downloading. Values are digits/hex only: safe to split below.
   while IFS='=' read -r key value; do
     case "${key}${value}" in *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac

@@ -116,7 +116,8 @@ export const ETCD_KEYS_TAG = 'etcd-keys';
 /**
  * restic tag (`etcd-sha256=<hex>`) with the sha256 `etcdctl snapshot save` appended to the
  * snapshot (its last 32 bytes: the hash of everything before them), recorded by the upload step
- * (restic-upload.sh, CHECKSUM_TRAILER_FILE) and compared by the drill's fetch and the runbook.
+ * (restic-upload.sh, CHECKSUM_TRAILER_FILE and CHECKSUM_TAG) and compared by the drill's fetch
+ * (restic-fetch.sh, CHECKSUM_TAG) and the runbook.
  */
 export const ETCD_SHA256_TAG = 'etcd-sha256';
 
@@ -300,6 +301,7 @@ export class EtcdSnapshotBackup extends BackupJob {
         env: {
           BACKUP_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
           CHECKSUM_TRAILER_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
+          CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
           ...(this.keyDropGuard.percent === undefined ? {} : {
             DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),

@@ -1,7 +1,7 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
+import { ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
@@ -146,6 +146,7 @@ export class RestoreDrill extends BackupJob {
           BACKUP_TAG: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_TAG),
           FETCH_DIR: kplus.EnvValue.fromValue(`${WORK}/fetched`),
           CHECKSUM_PATH: kplus.EnvValue.fromValue(snapshotInBackup),
+          CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
           // etcd-drill.sh reads them back as ETCD_REVISION and ETCD_KEYS.
           METADATA_TAGS: kplus.EnvValue.fromValue(`${ETCD_REVISION_TAG} ${ETCD_KEYS_TAG}`),
           EXPECTED_FILE: kplus.EnvValue.fromValue(`${WORK}/expected.env`),

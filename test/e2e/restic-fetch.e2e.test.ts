@@ -26,6 +26,7 @@ describe('restic-fetch.sh', () => {
       BACKUP_HOST: 'prod',
       BACKUP_TAG: 'etcd-snapshot',
       CHECKSUM_PATH: '/backup/etcd-snapshot.db',
+      CHECKSUM_TAG: 'etcd-sha256',
     };
     execFileSync('restic', ['init', '--quiet'], { env });
   });
