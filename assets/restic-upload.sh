@@ -12,9 +12,9 @@
 #   BACKUP_META                           optional KEY=value metadata file; recorded as tags
 #   CHECKSUM_TRAILER_FILE                 optional file that ends with the sha256 of everything
 #                                         before it (an etcd snapshot: `snapshot save` appends
-#                                         it, every restore checks it): that sha256 is recorded
-#   CHECKSUM_TAG                          ... as the tag CHECKSUM_TAG=<hex>, read from the file's
-#                                         last 32 bytes instead of hashing the file again
+#                                         it, every restore checks it): checked against the
+#                                         content before anything is uploaded, and recorded ...
+#   CHECKSUM_TAG                          ... as the tag CHECKSUM_TAG=<hex>
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
@@ -57,14 +57,21 @@ r() {
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
   : "${CHECKSUM_TAG:?}"
-  # The verify step restored the snapshot, which checked this trailer against the content; a
-  # second hash pass here (busybox sha256sum: slower than the whole snapshot save) adds nothing.
   sha=$(tail -c 32 "${CHECKSUM_TRAILER_FILE}" | od -An -v -tx1 | tr -d ' \n')
   case "${sha}" in
     *[!0-9a-f]*) sha="" ;;
   esac
   if [ "${#sha}" -ne 64 ]; then
     echo "upload: ${CHECKSUM_TRAILER_FILE} does not end with a sha256; nothing uploaded, nothing pruned" >&2
+    exit 1
+  fi
+  # The content against that trailer, in one streaming pass before anything reaches the
+  # repository: a snapshot with flipped or missing bytes never becomes a restore candidate. (This
+  # is the check `snapshot restore` makes, without writing a second copy of the database.)
+  actual=$(head -c -32 "${CHECKSUM_TRAILER_FILE}" | sha256sum)
+  actual=${actual%% *}
+  if [ "${actual}" != "${sha}" ]; then
+    echo "upload: ${CHECKSUM_TRAILER_FILE} is corrupt: the sha256 of its content is ${actual}, but the sha256 \`snapshot save\` appended says ${sha}. Nothing uploaded, nothing pruned; the next run takes a new snapshot (if this repeats, check the node's disk)." >&2
     exit 1
   fi
   tags="${tags} --tag ${CHECKSUM_TAG}=${sha}"

@@ -279,7 +279,6 @@ interface PodReport {
   readonly extraDiskPeakBytes: number;
   readonly extraDiskPeakByVolumeBytes: Record<string, number>;
   readonly extraDiskAtEndByVolumeBytes: Record<string, number>;
-  readonly verifyRestoreDirBytes: number;
   readonly snapshotFileBytes?: number;
   readonly storedBytesAfter: number;
   readonly storedObjectsAfter: number;
@@ -296,7 +295,9 @@ function memoryLimits(manifests: any[]): Record<string, number | undefined> {
   return out;
 }
 
-async function runBackupPod(opts: { etcd: EtcdServer; s3: S3Server; hostRoot: string; podTmp: string }): Promise<{ report: PodReport; result: PodResult }> {
+async function runBackupPod(
+  opts: { etcd: EtcdServer; s3: S3Server; hostRoot: string; podTmp: string },
+): Promise<{ report: PodReport; result: PodResult }> {
   const { etcd, s3, hostRoot, podTmp } = opts;
   const chart = Testing.chart();
   new EtcdSnapshotBackup(chart, 'etcd', {
@@ -368,7 +369,6 @@ async function runBackupPod(opts: { etcd: EtcdServer; s3: S3Server; hostRoot: st
   });
   const atEnd: Record<string, number> = {};
   for (const [name, dir] of Object.entries(result.emptyDirs)) atEnd[name] = diskUsage(dir).allocated;
-  const restoreDir = result.emptyDirs.scratch ? path.join(result.emptyDirs.scratch, 'verify-restore') : undefined;
   const snapshotFile = result.emptyDirs.backup ? path.join(result.emptyDirs.backup, 'etcd-snapshot.db') : undefined;
   const objects = s3.listObjects(`k8s/${CLUSTER}/etcd/`);
   const upload = result.containers.find((c) => c.name === 'upload');
@@ -380,7 +380,6 @@ async function runBackupPod(opts: { etcd: EtcdServer; s3: S3Server; hostRoot: st
     extraDiskPeakBytes: Math.max(disk.peakTotal, Object.values(atEnd).reduce((a, b) => a + b, 0)),
     extraDiskPeakByVolumeBytes: Object.fromEntries(Object.keys(atEnd).map((k) => [k, Math.max(disk.peakByVolume[k] ?? 0, atEnd[k])])),
     extraDiskAtEndByVolumeBytes: atEnd,
-    verifyRestoreDirBytes: restoreDir && fs.existsSync(restoreDir) ? diskUsage(restoreDir).allocated : 0,
     snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : undefined,
     storedBytesAfter: objects.reduce((a, o) => a + o.size, 0),
     storedObjectsAfter: objects.length,
@@ -432,7 +431,7 @@ function printTable(r: any): void {
 
   console.log('');
   const vols = Object.entries(p1.extraDiskPeakByVolumeBytes).map(([k, v]) => `${k} ${fmtMiB(v)}`).join(', ');
-  console.log(`extra disk (peak, emptyDirs)      ${fmtMiB(p1.extraDiskPeakBytes)}  [${vols}]; verify restore dir ${fmtMiB(p1.verifyRestoreDirBytes)}`);
+  console.log(`extra disk (peak, emptyDirs)      ${fmtMiB(p1.extraDiskPeakBytes)}  [${vols}]`);
   if (p2) console.log(`extra disk 2nd run                ${fmtMiB(p2.extraDiskPeakBytes)}`);
   console.log(`stored in bucket after 1st run    ${fmtMiB(p1.storedBytesAfter)} in ${p1.storedObjectsAfter} objects`);
   if (p2) console.log(`stored in bucket after 2nd run    ${fmtMiB(p2.storedBytesAfter)} in ${p2.storedObjectsAfter} objects (+${fmtMiB(p2.storedBytesAfter - p1.storedBytesAfter)})`);

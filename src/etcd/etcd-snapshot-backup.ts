@@ -20,17 +20,11 @@ import { BackupRepository } from '../repository/backup-repository';
  */
 export interface EtcdBackupResources {
   /**
-   * `snapshot` init container (etcdctl snapshot save: streams, little memory).
+   * `snapshot` init container (`etcdctl snapshot save` streams; `snapshot status` then reads the
+   * saved file for its revision: page cache, not the container's own memory).
    * @default - 100m/1 CPU, 64Mi/256Mi memory
    */
   readonly snapshot?: kplus.ContainerResources;
-  /**
-   * `verify` init container (a full restore of the snapshot into scratch space). The restore
-   * maps the whole database: measured 1.15 GiB resident (almost all file-backed) for a 1.1 GiB
-   * etcd. Raise the limit with the database size.
-   * @default - 100m/1 CPU, 256Mi/2Gi memory
-   */
-  readonly verify?: kplus.ContainerResources;
   /**
    * `upload` container (restic backup and prune).
    * @default - 100m/1 CPU, 256Mi/1Gi memory
@@ -55,8 +49,8 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
    */
   readonly resources?: EtcdBackupResources;
   /**
-   * Size limit of the scratch volumes (the snapshot, and its verification restore: each about
-   * the size of the etcd database).
+   * Size limit of the volume the snapshot is written to (about the size of the etcd database;
+   * nothing else is written beside it).
    * @default Size.gibibytes(8) (etcd's recommended maximum database size)
    */
   readonly workspaceSize?: Size;
@@ -106,12 +100,12 @@ export interface EtcdSnapshotBackupProps extends EtcdSnapshotBackupOptions, Back
 /** restic tag of every etcd snapshot this library takes. */
 export const ETCD_SNAPSHOT_TAG = 'etcd-snapshot';
 /**
- * restic tag (`etcd-revision=<n>`) with the snapshot's revision. The verify step writes
+ * restic tag (`etcd-revision=<n>`) with the snapshot's revision. The snapshot step writes
  * `ETCD_REVISION=<n>` and the upload step records each `KEY=value` as the tag `key=value`
  * (lowercase, `_` to `-`): the tag names are decided here and read by the drill's fetch step.
  */
 export const ETCD_REVISION_TAG = 'etcd-revision';
-/** restic tag (`etcd-keys=<n>`) with the snapshot's key count at its revision (verify's ETCD_KEYS). */
+/** restic tag (`etcd-keys=<n>`) with the key count at the snapshot's revision (the snapshot step's ETCD_KEYS). */
 export const ETCD_KEYS_TAG = 'etcd-keys';
 /**
  * restic tag (`etcd-sha256=<hex>`) with the sha256 `etcdctl snapshot save` appended to the
@@ -129,23 +123,23 @@ const SNAPSHOT_FILE = `${BACKUP_DIR}/etcd-snapshot.db`;
 const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
 
 /**
- * An hourly (by default) CronJob that snapshots etcd, verifies the snapshot by restoring it, and
- * ships it encrypted to a restic repository, then applies the retention.
+ * An hourly (by default) CronJob that snapshots etcd, checks the snapshot against the sha256 etcd
+ * appended to it, and ships it encrypted to a restic repository, then applies the retention.
  *
  * Containers (in order):
  * 1. `snapshot` (etcd image, init): `etcdctl snapshot save`, configured by `ETCDCTL_*`, bounded
- *    by `snapshotTimeout` after a quick reachability check.
- * 2. `verify` (etcd image, init): restores the snapshot into scratch space (this rejects a
- *    corrupt snapshot; `snapshot status` alone does not) and records its revision and its key
- *    count at that revision, read from a throwaway etcd on the copy (never the live etcd, which
- *    compacts that revision away within minutes). It gets no certificates.
- * 3. `upload` (restic image): `restic backup` with `--host <cluster>` and tags (revision, key
- *    count, and as `etcd-sha256` the sha256 `snapshot save` appended, which the verification
- *    restore checked and every later restore checks again),
- *    then `restic forget --prune` with the retention, only after a successful backup and only
- *    when the key count did not drop sharply (`keyDropGuard`).
+ *    by `snapshotTimeout` after a quick reachability check; then the snapshot's revision (from
+ *    the file) and the key count at that revision (one range request to the etcd that produced
+ *    it, seconds later: kube-apiserver compacts only revisions older than its compaction
+ *    interval).
+ * 2. `upload` (restic image): checks the snapshot's content against the sha256 `snapshot save`
+ *    appended (a corrupt or truncated snapshot fails the job before anything is uploaded), then
+ *    `restic backup` with `--host <cluster>` and tags (revision, key count, and that sha256 as
+ *    `etcd-sha256`, which the drill and the runbook compare), then `restic forget --prune` with
+ *    the retention, only after a successful backup and only when the key count did not drop
+ *    sharply (`keyDropGuard`).
  *
- * With certificates from the host (kubeadm, k3s, RKE2) all three run as root with every
+ * With certificates from the host (kubeadm, k3s, RKE2) both run as root with every
  * capability dropped: etcd's client key on the host is 0600 root, and `etcdctl snapshot save`
  * writes the snapshot 0600 for its user; root without capabilities can read files root owns and
  * nothing else. With certificates from a Secret (external etcd) they run as uid 65532.
@@ -175,7 +169,7 @@ export class EtcdSnapshotBackup extends BackupJob {
       ...props,
       name: props.name ?? `${props.clusterName}-etcd-backup`,
       component: 'etcd-snapshot',
-      scripts: ['etcd-snapshot.sh', 'etcd-lib.sh', 'etcd-verify.sh', 'restic-upload.sh'],
+      scripts: ['etcd-snapshot.sh', 'etcd-lib.sh', 'restic-upload.sh'],
       defaultSchedule: Cron.hourly(),
       defaultRetention: Retention.hourly24Daily7Weekly4(),
       alertPrefix: 'EtcdBackup',
@@ -209,10 +203,9 @@ export class EtcdSnapshotBackup extends BackupJob {
     const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
 
     const source = props.source;
-    // Volumes: scratch space (sized), the scripts, the etcd client certificates.
+    // Volumes: the snapshot's (sized), the scripts, the etcd client certificates.
     const workspace = props.workspaceSize ?? Size.gibibytes(8);
     const backupVol = kplus.Volume.fromEmptyDir(this, 'BackupVolume', 'backup', { sizeLimit: workspace });
-    const scratchVol = kplus.Volume.fromEmptyDir(this, 'ScratchVolume', 'scratch', { sizeLimit: workspace });
     const tmpVol = this.tmpVolume(this);
     const scriptsVol = this.scriptsVolume(this);
     const certMounts = etcdCertificateMounts(this, source);
@@ -238,7 +231,7 @@ export class EtcdSnapshotBackup extends BackupJob {
     this.cronJob = this.addCronJob(this, {
       description: `etcd snapshot of cluster ${props.clusterName}`,
       failureAdvice: 'The Job failed after its retries. Its log says whether the snapshot (etcd unreachable, or too slow for '
-        + '`snapshotTimeout`), the verification or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS '
+        + '`snapshotTimeout`), the check of its sha256 or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS '
         + 'SUSPECTED, etcd holds far fewer keys than the newest accepted snapshot: every snapshot is kept and nothing is pruned until you '
         + 'decide. Restore from the snapshot the log names, or, if the drop was intended, accept it with the '
         + '`restic tag --remove count-drop` command the log prints (it names the snapshot).',
@@ -255,6 +248,7 @@ export class EtcdSnapshotBackup extends BackupJob {
           envVariables: {
             ...etcdEnv,
             SNAPSHOT_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
+            SNAPSHOT_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
             ETCD_REACH_TIMEOUT: kplus.EnvValue.fromValue(`${reachSeconds}s`),
             ETCD_SNAPSHOT_TIMEOUT: kplus.EnvValue.fromValue(`${snapshotTimeout.toSeconds()}s`),
           },
@@ -265,26 +259,6 @@ export class EtcdSnapshotBackup extends BackupJob {
           ],
           securityContext: root,
           resources: res.snapshot ?? resources(100, 1000, 64, 256),
-        },
-        {
-          name: 'verify',
-          image: images.etcd,
-          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-          command: ['/bin/sh', '/scripts/etcd-verify.sh'],
-          // No etcd endpoint and no certificates: it reads only the snapshot.
-          envVariables: {
-            ETCDCTL_API: kplus.EnvValue.fromValue('3'),
-            SNAPSHOT_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
-            SNAPSHOT_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
-            SCRATCH_DIR: kplus.EnvValue.fromValue('/scratch'),
-          },
-          volumeMounts: [
-            { path: BACKUP_DIR, volume: backupVol },
-            { path: '/scratch', volume: scratchVol },
-            { path: '/scripts', volume: scriptsVol, readOnly: true },
-          ],
-          securityContext: root,
-          resources: res.verify ?? resources(100, 1000, 256, 2048),
         },
       ],
       containers: [resticUploadContainer(this, {

@@ -212,7 +212,7 @@ describe('etcd backup pod, end to end', () => {
     expectSucceeded(drillResult);
   });
 
-  test('a corrupt snapshot fails the job in verify: nothing uploaded, nothing pruned', async () => {
+  test('a corrupt snapshot fails the job before anything reaches the repository: nothing uploaded, nothing pruned', async () => {
     // First a good backup, so there is something that must not be pruned.
     const good = await runBackup({ cluster: 'e2e-corrupt', retention: Retention.keepLast(1) });
     good.result.cleanup();
@@ -243,10 +243,11 @@ describe('etcd backup pod, end to end', () => {
     const { result } = await runBackup({ cluster: 'e2e-corrupt', retention: Retention.keepLast(1), etcdImage: corruptImage });
     result.cleanup();
     expect(result.succeeded).toBe(false);
+    // `snapshot status` reads the flipped file without noticing (it hashes the bolt buckets,
+    // not the bytes); the upload's check of the content against the appended sha256 refuses it.
     expect(container(result, 'snapshot')?.exitCode).toBe(0);
-    expect(container(result, 'verify')?.exitCode).not.toBe(0);
-    expect(container(result, 'verify')?.stderr).toMatch(/expected sha256/);
-    expect(container(result, 'upload')).toBeUndefined();
+    expect(container(result, 'upload')?.exitCode).not.toBe(0);
+    expect(container(result, 'upload')?.stderr).toMatch(/etcd-snapshot\.db is corrupt: the sha256 of its content is [0-9a-f]{64}, but the sha256 `snapshot save` appended says [0-9a-f]{64}\. Nothing uploaded, nothing pruned/);
     expect(s3.listObjects('k8s/e2e-corrupt/')).toEqual(objectsBefore);
     expect(snapshots(repo('e2e-corrupt')).map((s) => s.id)).toEqual(snapsBefore);
   });
@@ -407,13 +408,16 @@ describe('faults, end to end', () => {
     expect(check.status).toBe(0);
   });
 
-  test('GIVEN etcd compacts past the snapshot\'s revision before verify WHEN the job runs THEN the backup succeeds with the snapshot\'s own key count', async () => {
-    // kube-apiserver compacts every 5 minutes; here the compaction lands right after the save.
-    const compacting = wrappedEtcdImage('etcdctl-compacting', [
+  // kube-apiserver compacts every 5 minutes, each time to the revision it read one interval
+  // earlier (k8s.io/apiserver pkg/storage/etcd3/compact.go): right after a save, the most it can
+  // have compacted is up to the snapshot's own revision, which stays readable.
+  test('GIVEN etcd compacts up to the snapshot\'s revision right after the save, as kube-apiserver can WHEN the job runs THEN it counts the keys at that revision and succeeds', async () => {
+    const compacting = wrappedEtcdImage('etcdctl-compacting-to-snapshot', [
       '/usr/local/bin/etcdctl.real "$@" || exit $?',
       'if [ "$1 $2" = "snapshot save" ]; then',
-      '  out=$(/usr/local/bin/etcdctl.real put /registry/fixtures/after-the-snapshot x -w json) || exit 1',
+      '  out=$(/usr/local/bin/etcdctl.real endpoint status -w json) || exit 1',
       '  rev=${out#*\\"revision\\":}; rev=${rev%%,*}',
+      '  /usr/local/bin/etcdctl.real put /registry/fixtures/after-the-snapshot x >/dev/null || exit 1',
       '  /usr/local/bin/etcdctl.real compact "$rev" --physical >/dev/null || exit 1',
       'fi',
     ]);
@@ -422,12 +426,34 @@ describe('faults, end to end', () => {
     const { result } = await runBackup({ cluster: 'e2e-compaction', etcdImage: compacting });
     result.cleanup();
     expectSucceeded(result);
-    // The live etcd no longer has the snapshot's revision ...
-    expect(() => etcd.keyCount('', revisionBefore)).toThrow(/compacted/);
-    // ... and the backup recorded what the snapshot holds.
+    // The live etcd has compacted everything older than the snapshot's revision ...
+    expect(() => etcd.keyCount('', revisionBefore - 1)).toThrow(/compacted/);
+    // ... and the count at the snapshot's revision is the snapshot's, not today's.
+    expect(container(result, 'snapshot')?.stdout).toContain(`snapshot: saved, revision ${revisionBefore}, ${before.size} keys`);
     const [snap] = snapshots(repo('e2e-compaction'));
     expect(snap.tags).toContain(`etcd-revision=${revisionBefore}`);
     expect(snap.tags).toContain(`etcd-keys=${before.size}`);
+    expect(etcd.dump().size).toBe(before.size + 1);
+  });
+
+  test('GIVEN etcd compacts past the snapshot\'s revision before its keys are counted (a save slower than the compaction interval) WHEN the job runs THEN it fails naming the interval, and nothing is uploaded', async () => {
+    const compacting = wrappedEtcdImage('etcdctl-compacting-past', [
+      '/usr/local/bin/etcdctl.real "$@" || exit $?',
+      'if [ "$1 $2" = "snapshot save" ]; then',
+      '  out=$(/usr/local/bin/etcdctl.real put /registry/fixtures/after-the-snapshot-2 x -w json) || exit 1',
+      '  rev=${out#*\\"revision\\":}; rev=${rev%%,*}',
+      '  /usr/local/bin/etcdctl.real compact "$rev" --physical >/dev/null || exit 1',
+      'fi',
+    ]);
+    const { result } = await runBackup({ cluster: 'e2e-compaction-past', etcdImage: compacting });
+    result.cleanup();
+    expect(result.succeeded).toBe(false);
+    const snap = container(result, 'snapshot');
+    expect(snap?.exitCode).not.toBe(0);
+    expect(snap?.stderr).toMatch(/etcd compacted the snapshot's revision \d+ before its keys could be counted: the save took longer than the compaction interval \(kube-apiserver --etcd-compaction-interval, default 5m\)/);
+    expect(snap?.stderr).toMatch(/Nothing was uploaded or pruned/);
+    expect(container(result, 'upload')).toBeUndefined();
+    expect(s3.listObjects('k8s/e2e-compaction-past/')).toEqual([]);
   });
 
   test('GIVEN an etcd that accepts connections and never answers WHEN the job runs THEN it fails within the bound, saying what to check', async () => {
@@ -578,7 +604,7 @@ describe('restore drill pod, end to end', () => {
   test('GIVEN a newest snapshot that is not the file the backup verified WHEN the drill runs THEN it fails on the checksum', async () => {
     // The stored file's sha256 trailer no longer matches the etcd-sha256 the backup job recorded
     // (another snapshot under its tags, or a tampered object). A damaged content behind an
-    // intact trailer is refused by the restore itself (the verify test above).
+    // intact trailer is refused by the upload's sha256 check and by every restore (the corrupt-snapshot test above).
     const result = await drillAfterBackup('e2e-drill-corrupt', (opts, newest) => retag(opts, newest, 'etcd-sha256', () => '0'.repeat(64)));
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.stderr).toMatch(/this is not the snapshot the backup verified/);

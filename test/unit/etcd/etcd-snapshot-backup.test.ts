@@ -19,9 +19,9 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     expect(cj.spec.jobTemplate.spec).toMatchObject({ backoffLimit: 2, activeDeadlineSeconds: 2700 });
   });
 
-  test('snapshot and verify run before upload; upload gets the retention as arguments', () => {
+  test('snapshot runs before upload; upload gets the retention as arguments', () => {
     const spec = podSpec(synthEtcdBackup({ retention: Retention.gfs({ hourly: 48, daily: 14 }) }).manifests);
-    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['snapshot', 'verify']);
+    expect(spec.initContainers.map((c: any) => c.name)).toEqual(['snapshot']);
     expect(spec.containers.map((c: any) => c.name)).toEqual(['upload']);
     expect(spec.initContainers[0].command).toEqual(['/bin/sh', '/scripts/etcd-snapshot.sh']);
     expect(spec.containers[0].args).toEqual(['--keep-last', '1', '--keep-hourly', '48', '--keep-daily', '14']);
@@ -39,11 +39,12 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     expect(() => synthEtcdBackup({ snapshotTimeout: Duration.minutes(20), activeDeadline: Duration.minutes(15) })).toThrow(/shorter than activeDeadline \(900 s\)/);
   });
 
-  test('verify reads only the snapshot: no etcd endpoint, no certificates', () => {
-    const verify = podSpec(synthEtcdBackup().manifests).initContainers[1];
-    expect(verify.name).toBe('verify');
-    expect(verify.env.map((e: any) => e.name).filter((n: string) => n.startsWith('ETCDCTL_') && n !== 'ETCDCTL_API')).toEqual([]);
-    expect(verify.volumeMounts.map((m: any) => m.mountPath)).toEqual(['/backup', '/scratch', '/scripts']);
+  test('no scratch space: the snapshot is the only copy of the database on the node; upload reads its metadata', () => {
+    const spec = podSpec(synthEtcdBackup().manifests);
+    expect(spec.volumes.map((v: any) => v.name)).not.toContain(expect.stringMatching(/scratch/));
+    expect(spec.initContainers[0].env).toContainEqual({ name: 'SNAPSHOT_META', value: '/backup/etcd-snapshot.env' });
+    expect(spec.containers[0].env).toContainEqual({ name: 'BACKUP_META', value: '/backup/etcd-snapshot.env' });
+    expect(spec.containers[0].volumeMounts.map((m: any) => m.mountPath)).not.toContain('/scratch');
   });
 
   test('the key-drop guard: 50% by default, typed, and off only by its named opt-out', () => {
