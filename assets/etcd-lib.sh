@@ -1,7 +1,7 @@
 # shellcheck shell=sh
-# Functions shared by the scripts that look inside an etcd snapshot (etcd-snapshot.sh: its
-# revision; etcd-drill.sh: restore it, start a throwaway etcd on the copy, and ask that etcd what
-# the snapshot holds, always at the snapshot's own revision).
+# Functions shared by the etcd scripts: etcd-snapshot.sh reads etcd's JSON answers; etcd-drill.sh
+# restores a snapshot, starts a throwaway etcd on the copy and asks that etcd what the snapshot
+# holds, always at the revision the backup counted at.
 #
 # Sourced, not run. Runs in the etcd image (registry.k8s.io/etcd): its /bin/sh is a static bash
 # and it has NO coreutils (no sleep, no rm, no cat): shell builtins and the etcd tools only.

@@ -33,7 +33,7 @@ export interface RestoreDrillOptions {
    */
   readonly namespace?: string;
   /**
-   * Keys that must exist in the restored etcd (at the snapshot's revision), each with a leading
+   * Keys that must exist in the restored etcd (at the revision the backup counted at), each with a leading
    * `/`, e.g. `/registry/namespaces/kube-system`.
    * @default ['/registry/namespaces/kube-system', '/registry/namespaces/default']
    */
@@ -77,8 +77,9 @@ const UID = 65532;
  * A CronJob that proves the newest etcd snapshot restores: fetches it from the repository
  * (checking it is the file the backup verified: its sha256 trailer against the etcd-sha256
  * tag), restores it into scratch space, starts a throwaway etcd on it bound to
- * 127.0.0.1 inside the pod, and compares revision, key count and required keys with what the
- * backup job recorded. Any difference fails the Job, which monitoring sees through
+ * 127.0.0.1 inside the pod, checks the snapshot is not older than the revision the backup
+ * counted at, and compares key count and required keys at that revision with what the backup
+ * job recorded. Any difference fails the Job, which monitoring sees through
  * kube-state-metrics like any backup job (see BackupAlerts).
  *
  * It needs no host access and no Kubernetes API access, and runs as a non-root user.
