@@ -10,6 +10,8 @@
 #   BACKUP_HOST, BACKUP_TAG                                   the group to take the newest of
 #   FETCH_DIR                                                 where to restore it
 #   CHECKSUM_PATH                                             path of the snapshot file in the backup
+#   PIECES_PATH                                               optional: path of the directory of its pieces
+#                                                             (the upload's SPLIT_DIR), joined into CHECKSUM_PATH
 #   CHECKSUM_TAG                                              the tag holding the sha256 its trailer must carry
 #   METADATA_TAGS                                             tags (name=value) the backup recorded, space-separated;
 #                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
@@ -59,7 +61,13 @@ fi
 
 echo "fetch: restoring snapshot ${id} (${summary:-no metadata})"
 r restore "${id}" --no-lock --target "${FETCH_DIR}"
-actual=$(tail -c 32 "${FETCH_DIR}${CHECKSUM_PATH}" | od -An -v -tx1 | tr -d ' \n')
+file="${FETCH_DIR}${CHECKSUM_PATH}"
+if [ -n "${PIECES_PATH:-}" ] && [ ! -e "${file}" ] && [ -d "${FETCH_DIR}${PIECES_PATH}" ]; then
+  # The upload stored the file as pieces of one width of name, in order; older backups hold the file.
+  cat "${FETCH_DIR}${PIECES_PATH}"/p* > "${file}"
+  rm -r "${FETCH_DIR}${PIECES_PATH}"
+fi
+actual=$(tail -c 32 "${file}" | od -An -v -tx1 | tr -d ' \n')
 if [ "${actual}" != "${sha}" ]; then
   echo "fetch: the sha256 trailer of ${CHECKSUM_PATH} is ${actual:-missing}, the backup recorded ${sha}: this is not the snapshot the backup verified" >&2
   exit 1

@@ -15,6 +15,10 @@
 #                                         it, every restore checks it): checked against the
 #                                         content before anything is uploaded, and recorded ...
 #   CHECKSUM_TAG                          ... as the tag CHECKSUM_TAG=<hex>
+#   SPLIT_FILE, SPLIT_DIR, SPLIT_BYTES    optional: SPLIT_FILE is replaced, before the backup,
+#                                         by the directory SPLIT_DIR of its SPLIT_BYTES pieces
+#                                         in order (p100000, p100001, ...: `cat SPLIT_DIR/*`
+#                                         joins them), for restic to deduplicate (see below)
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
@@ -53,7 +57,7 @@ r() {
   restic ${RESTIC_FLAGS:-} "$@"
 }
 
-# BACKUP_DIR is mounted read-only here: metadata goes into tags, not into files.
+# Metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
   : "${CHECKSUM_TAG:?}"
@@ -83,6 +87,29 @@ if [ -n "${BACKUP_META:-}" ]; then
     case "${key}${value}" in *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
     tags="${tags} --tag $(printf '%s' "${key}" | tr 'A-Z_' 'a-z-')=${value}"
   done < "${BACKUP_META}"
+fi
+
+# A file in fixed-size pieces, so that restic deduplicates it by what changed. restic's
+# content-defined chunker cuts at runs of zero bytes (at least 512 KiB apart); a bbolt database
+# (an etcd snapshot) is 4 KiB pages with zero padding, so one page that changes or moves shifts
+# every later cut, and measured here an hour's churn re-uploaded 21-72 % of a 1.1 GiB etcd. In
+# pieces of at most 512 KiB, each piece is one whole blob (restic never cuts below that size),
+# so an unchanged piece is stored once: the same churn added 0.4-2 %. The pieces are cut from
+# the end and the file truncated behind them, so the volume never holds much more than one copy.
+if [ -n "${SPLIT_FILE:-}" ]; then
+  : "${SPLIT_DIR:?}" "${SPLIT_BYTES:?}"
+  size=$(stat -c %s "${SPLIT_FILE}")
+  pieces=$(( (size + SPLIT_BYTES - 1) / SPLIT_BYTES ))
+  mkdir "${SPLIT_DIR}"
+  k=$((pieces - 1))
+  while [ "${k}" -ge 0 ]; do
+    # Names of one width (100000 + index), so that a glob lists them in order; no subshell.
+    dd if="${SPLIT_FILE}" of="${SPLIT_DIR}/p$((100000 + k))" bs="${SPLIT_BYTES}" skip="${k}" count=1 status=none
+    [ $((k % 64)) -ne 0 ] || truncate -s $((k * SPLIT_BYTES)) "${SPLIT_FILE}"
+    k=$((k - 1))
+  done
+  rm "${SPLIT_FILE}"
+  echo "upload: ${SPLIT_FILE} (${size} bytes) in ${pieces} pieces of ${SPLIT_BYTES} bytes under ${SPLIT_DIR}"
 fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left

@@ -369,7 +369,11 @@ async function runBackupPod(
   });
   const atEnd: Record<string, number> = {};
   for (const [name, dir] of Object.entries(result.emptyDirs)) atEnd[name] = diskUsage(dir).allocated;
+  // The upload replaces the snapshot file by its pieces (older layouts kept the file).
   const snapshotFile = result.emptyDirs.backup ? path.join(result.emptyDirs.backup, 'etcd-snapshot.db') : undefined;
+  const piecesDir = result.emptyDirs.backup ? path.join(result.emptyDirs.backup, 'etcd-snapshot.parts') : undefined;
+  const piecesBytes = piecesDir && fs.existsSync(piecesDir)
+    ? fs.readdirSync(piecesDir).reduce((a, n) => a + fs.statSync(path.join(piecesDir, n)).size, 0) : undefined;
   const objects = s3.listObjects(`k8s/${CLUSTER}/etcd/`);
   const upload = result.containers.find((c) => c.name === 'upload');
   const report: PodReport = {
@@ -380,7 +384,7 @@ async function runBackupPod(
     extraDiskPeakBytes: Math.max(disk.peakTotal, Object.values(atEnd).reduce((a, b) => a + b, 0)),
     extraDiskPeakByVolumeBytes: Object.fromEntries(Object.keys(atEnd).map((k) => [k, Math.max(disk.peakByVolume[k] ?? 0, atEnd[k])])),
     extraDiskAtEndByVolumeBytes: atEnd,
-    snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : undefined,
+    snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : piecesBytes,
     storedBytesAfter: objects.reduce((a, o) => a + o.size, 0),
     storedObjectsAfter: objects.length,
     uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep/i.test(l)).join('\n'),

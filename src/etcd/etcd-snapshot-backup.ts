@@ -10,7 +10,7 @@ import { shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
-import { resticUploadContainer, uploadDirectory } from '../job/restic-step';
+import { resticUploadContainer, uploadFileInPieces } from '../job/restic-step';
 import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -50,7 +50,7 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
   readonly resources?: EtcdBackupResources;
   /**
    * Size limit of the volume the snapshot is written to (about the size of the etcd database;
-   * nothing else is written beside it).
+   * its pieces replace it as they are cut, so it never holds much more than one copy).
    * @default Size.gibibytes(8) (etcd's recommended maximum database size)
    */
   readonly workspaceSize?: Size;
@@ -121,6 +121,16 @@ const PKI_DIR = '/etc/etcd-pki';
 const NON_ROOT_UID = 65532;
 const BACKUP_DIR = '/backup';
 const SNAPSHOT_FILE = `${BACKUP_DIR}/etcd-snapshot.db`;
+/**
+ * Where a backup holds the snapshot: the directory of its pieces, in order (`cat <dir>/*` joins
+ * them into the snapshot file, sha256 trailer included), so that restic deduplicates an hour's
+ * churn by the pieces it touched (restic-upload.sh says why and what was measured).
+ */
+export const ETCD_SNAPSHOT_PIECES_PATH = `${BACKUP_DIR}/etcd-snapshot.parts`;
+/** The path of the joined snapshot file, also where backups before the pieces hold it. */
+export const ETCD_SNAPSHOT_PATH = SNAPSHOT_FILE;
+/** 512 KiB: restic's smallest chunk, so every piece is one whole blob; 256 KiB saved little more (1.3 % instead of 2 %) for twice the pieces. */
+const SNAPSHOT_PIECE_BYTES = 512 * 1024;
 const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
 
 /**
@@ -133,8 +143,9 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  *    and reading the count from the snapshot would map the whole database), then `etcdctl
  *    snapshot save`, configured by `ETCDCTL_*`, bounded by `snapshotTimeout`.
  * 2. `upload` (restic image): checks the snapshot's content against the sha256 `snapshot save`
- *    appended (a corrupt or truncated snapshot fails the job before anything is uploaded), then
- *    `restic backup` with `--host <cluster>` and tags (revision, key count, and that sha256 as
+ *    appended (a corrupt or truncated snapshot fails the job before anything is uploaded), cuts
+ *    it into 512 KiB pieces (`ETCD_SNAPSHOT_PIECES_PATH`, so that restic stores only the pieces
+ *    an hour's churn touched), then `restic backup` with `--host <cluster>` and tags (revision, key count, and that sha256 as
  *    `etcd-sha256`, which the drill and the runbook compare), then `restic forget --prune` with
  *    the retention, only after a successful backup and only when the key count did not drop
  *    sharply (`keyDropGuard`).
@@ -269,7 +280,7 @@ export class EtcdSnapshotBackup extends BackupJob {
         resources: res.upload ?? resources(100, 1000, 256, 1024),
         scriptsVolume: scriptsVol,
         tmpVolume: tmpVol,
-        source: uploadDirectory(BACKUP_DIR),
+        source: uploadFileInPieces(SNAPSHOT_FILE, ETCD_SNAPSHOT_PIECES_PATH, SNAPSHOT_PIECE_BYTES),
         host: this.resticHost,
         tag: ETCD_SNAPSHOT_TAG,
         env: {
@@ -281,7 +292,8 @@ export class EtcdSnapshotBackup extends BackupJob {
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),
           }),
         },
-        mounts: [{ path: BACKUP_DIR, volume: backupVol, readOnly: true }],
+        // Writable: the snapshot is cut into its pieces in place.
+        mounts: [{ path: BACKUP_DIR, volume: backupVol }],
         user,
       })],
     });
@@ -294,7 +306,7 @@ export class EtcdSnapshotBackup extends BackupJob {
   public restoreSection(): string {
     const restic = this.repository._workstationRestic(this.resticRepository);
     const select = ['--no-lock', '--host', this.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
-    const fetched = '/tmp/etcd-restore/backup/etcd-snapshot.db';
+    const fetched = `/tmp/etcd-restore${SNAPSHOT_FILE}`;
     const onNode = '/tmp/etcd-snapshot.db';
     const nodes = this.restoreNodes();
     const ctx: RestoreContext = {
@@ -314,6 +326,10 @@ export class EtcdSnapshotBackup extends BackupJob {
         `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, ${ETCD_SHA256_TAG}`,
         shellWords('rm', '-rf', '/tmp/etcd-restore'),
         shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
+        // The backup holds the snapshot as pieces (older backups: the file itself); join them in
+        // order. The glob is expanded by that `sh`, after the restore: every word of the pasted
+        // line is literal, whatever the operator's shell and its glob options.
+        shellWords('sh', '-c', 'test -e "$2" || cat "$1"/p* > "$2"', 'sh', `/tmp/etcd-restore${ETCD_SNAPSHOT_PIECES_PATH}`, fetched),
         `sha=$(${shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json')} | grep -o '"${ETCD_SHA256_TAG}=[0-9a-f]*"' | cut -d= -f2 | tr -d '"')`,
         `actual=$(${shellWords('tail', '-c', '32', fetched)} | od -An -v -tx1 | tr -d ' \\n')`,
         `test "\${actual}" = "\${sha}" || { echo "the sha256 trailer \${actual} is not the ${ETCD_SHA256_TAG} tag \${sha}: do not restore this file" >&2; exit 1; }`,

@@ -15,11 +15,26 @@ export interface UploadSource {
   readonly args: string[];
   /** Paths that must exist before anything is uploaded, listed one per line in this file. */
   readonly requiredFile?: string;
+  /** A file the script replaces by a directory of its fixed-size pieces before the backup (its volume must be writable). */
+  readonly split?: { readonly file: string; readonly dir: string; readonly pieceBytes: number };
 }
 
 /** Back up one directory. @internal */
 export function uploadDirectory(dir: string): UploadSource {
   return { args: [dir] };
+}
+
+/**
+ * Back up one large file as a directory of fixed-size pieces, which restic deduplicates piece by
+ * piece (restic-upload.sh says why). `cat <dir>/*` joins them.
+ * @internal
+ */
+export function uploadFileInPieces(file: string, dir: string, pieceBytes: number): UploadSource {
+  // restic's chunker never cuts below 512 KiB: a piece up to that size is always one whole blob.
+  if (!Number.isInteger(pieceBytes) || pieceBytes < 4096 || pieceBytes > 512 * 1024 || pieceBytes % 4096 !== 0) {
+    throw new Error(`uploadFileInPieces: pieceBytes must be a multiple of 4096 between 4096 and 524288; got ${pieceBytes}`);
+  }
+  return { args: [dir], split: { file, dir, pieceBytes } };
 }
 
 /** Back up the paths listed in a file, minus restic exclude patterns in another. @internal */
@@ -51,7 +66,7 @@ export interface ResticUploadProps {
   readonly tag: string;
   /** Further inputs of the script (BACKUP_META, CHECKSUM_FILE, DROP_GUARD_*, NODE_NAME ...). */
   readonly env?: { [name: string]: kplus.EnvValue };
-  /** What is backed up (read-only mounts). */
+  /** What is backed up (read-only mounts, except where the source splits a file). */
   readonly mounts: kplus.VolumeMount[];
   /** Extra capabilities (e.g. DAC_READ_SEARCH to read other users' files). */
   readonly capabilities?: kplus.Capability[];
@@ -94,6 +109,11 @@ export function resticUploadContainer(scope: Construct, p: ResticUploadProps): k
     BACKUP_ARGS: kplus.EnvValue.fromValue(p.source.args.join(' ')),
   };
   if (p.source.requiredFile) env.BACKUP_REQUIRED_FILE = kplus.EnvValue.fromValue(p.source.requiredFile);
+  if (p.source.split) {
+    env.SPLIT_FILE = kplus.EnvValue.fromValue(p.source.split.file);
+    env.SPLIT_DIR = kplus.EnvValue.fromValue(p.source.split.dir);
+    env.SPLIT_BYTES = kplus.EnvValue.fromValue(String(p.source.split.pieceBytes));
+  }
   return {
     name: 'upload',
     image: p.image,

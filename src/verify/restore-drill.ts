@@ -1,7 +1,9 @@
 import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup } from '../etcd/etcd-snapshot-backup';
+import {
+  ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup,
+} from '../etcd/etcd-snapshot-backup';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
@@ -129,7 +131,7 @@ export class RestoreDrill extends BackupJob {
     const tmpVol = this.tmpVolume(this);
     const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository);
     const nonRoot = hardenedContainer(UID, UID);
-    const snapshotInBackup = '/backup/etcd-snapshot.db';
+    const snapshotInBackup = ETCD_SNAPSHOT_PATH;
 
     this.cronJob = this.addCronJob(this, {
       description: `restore drill of cluster ${clusterName}'s etcd backup`,
@@ -147,6 +149,7 @@ export class RestoreDrill extends BackupJob {
           BACKUP_TAG: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_TAG),
           FETCH_DIR: kplus.EnvValue.fromValue(`${WORK}/fetched`),
           CHECKSUM_PATH: kplus.EnvValue.fromValue(snapshotInBackup),
+          PIECES_PATH: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_PIECES_PATH),
           CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
           // etcd-drill.sh reads them back as ETCD_REVISION and ETCD_KEYS.
           METADATA_TAGS: kplus.EnvValue.fromValue(`${ETCD_REVISION_TAG} ${ETCD_KEYS_TAG}`),

@@ -27,29 +27,46 @@ describe('restic-fetch.sh', () => {
       BACKUP_TAG: 'etcd-snapshot',
       CHECKSUM_PATH: '/backup/etcd-snapshot.db',
       CHECKSUM_TAG: 'etcd-sha256',
+      PIECES_PATH: '/backup/etcd-snapshot.parts',
     };
     execFileSync('restic', ['init', '--quiet'], { env });
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   /** A file as `etcdctl snapshot save` writes one: the data, then the sha256 of the data. */
-  function backup(content: string, tags: string[], recorded?: string): void {
+  function backup(content: string, tags: string[], recorded?: string, pieceBytes?: number): void {
     const src = fs.mkdtempSync(path.join(dir, 'src-'));
     fs.mkdirSync(path.join(src, 'backup'));
     const sha = crypto.createHash('sha256').update(content).digest();
-    fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.db'), Buffer.concat([Buffer.from(content), sha]));
+    const file = Buffer.concat([Buffer.from(content), sha]);
+    if (pieceBytes) {
+      // As the upload stores it: the pieces p100000, p100001, ... in a directory.
+      fs.mkdirSync(path.join(src, 'backup', 'etcd-snapshot.parts'));
+      for (let k = 0; k * pieceBytes < file.length; k++) {
+        fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.parts', `p${100000 + k}`), file.subarray(k * pieceBytes, (k + 1) * pieceBytes));
+      }
+    } else {
+      fs.writeFileSync(path.join(src, 'backup', 'etcd-snapshot.db'), file);
+    }
     execFileSync('restic', ['backup', '--quiet', '--host', 'prod', '--tag', 'etcd-snapshot', '--tag', `etcd-sha256=${recorded ?? sha.toString('hex')}`,
       ...tags.flatMap((t) => ['--tag', t]), 'backup'], { env, cwd: src });
   }
 
-  function fetch(metadataTags: string): { code: number | null; stderr: string; expected?: string } {
+  function fetch(metadataTags: string): { code: number | null; stderr: string; expected?: string; file?: Buffer; piecesLeft: boolean } {
     const out = fs.mkdtempSync(path.join(dir, 'out-'));
     const r = spawnSync('busybox', ['sh', SCRIPT], {
       env: { ...env, FETCH_DIR: path.join(out, 'fetched'), EXPECTED_FILE: path.join(out, 'expected.env'), METADATA_TAGS: metadataTags },
       encoding: 'utf8',
     });
     const file = path.join(out, 'expected.env');
-    return { code: r.status, stderr: r.stderr, expected: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined };
+    const fetched = path.join(out, 'fetched', 'backup', 'etcd-snapshot.db');
+    return {
+      code: r.status,
+      stderr: r.stderr,
+      expected: fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined,
+      file: fs.existsSync(fetched) ? fs.readFileSync(fetched) : undefined,
+      piecesLeft: fs.existsSync(path.join(out, 'fetched', 'backup', 'etcd-snapshot.parts')),
+    };
   }
 
   test('GIVEN the tags the construct names WHEN fetched THEN each is written as NAME=value for the drill', () => {
@@ -74,5 +91,16 @@ describe('restic-fetch.sh', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/lacks the etcd-keys tag/);
     expect(r.expected).toBeUndefined();
+  });
+
+  test('GIVEN a backup that holds the snapshot as pieces (more than ten, so order matters) WHEN fetched THEN they are joined in order into the snapshot file, and the trailer matches', () => {
+    const content = Array.from({ length: 40 }, (_, i) => `line ${i} of the snapshot\n`).join('');
+    backup(content, ['etcd-revision=44', 'etcd-keys=9'], undefined, 64);
+    const r = fetch('etcd-revision etcd-keys');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.file?.subarray(0, -32).toString()).toBe(content);
+    expect(r.piecesLeft).toBe(false);
+    expect(r.expected).toMatch(/ETCD_REVISION=44\nETCD_KEYS=9\n$/);
   });
 });

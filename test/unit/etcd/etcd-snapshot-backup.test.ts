@@ -1,5 +1,6 @@
 import { Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
+import { BackupRepository, Credentials, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
+import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
 
@@ -45,6 +46,28 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     expect(spec.initContainers[0].env).toContainEqual({ name: 'SNAPSHOT_META', value: '/backup/etcd-snapshot.env' });
     expect(spec.containers[0].env).toContainEqual({ name: 'BACKUP_META', value: '/backup/etcd-snapshot.env' });
     expect(spec.containers[0].volumeMounts.map((m: any) => m.mountPath)).not.toContain('/scratch');
+  });
+
+  test('upload cuts the snapshot into 512 KiB pieces in place (its volume writable there), and backs up only the pieces', () => {
+    const spec = podSpec(synthEtcdBackup().manifests);
+    const upload = spec.containers[0];
+    const env = Object.fromEntries(upload.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      SPLIT_FILE: '/backup/etcd-snapshot.db',
+      SPLIT_DIR: ETCD_SNAPSHOT_PIECES_PATH,
+      SPLIT_BYTES: String(512 * 1024),
+      BACKUP_ARGS: ETCD_SNAPSHOT_PIECES_PATH,
+      CHECKSUM_TRAILER_FILE: ETCD_SNAPSHOT_PATH,
+    });
+    expect(upload.volumeMounts.find((m: any) => m.mountPath === '/backup').readOnly).toBeFalsy();
+    // Everything else it mounts stays read-only.
+    expect(upload.volumeMounts.filter((m: any) => !['/backup', '/tmp'].includes(m.mountPath)).every((m: any) => m.readOnly)).toBe(true);
+  });
+
+  test('the piece size is one restic blob at most: a multiple of 4 KiB up to 512 KiB', () => {
+    expect(() => uploadFileInPieces('/backup/f', '/backup/d', 1024 * 1024)).toThrow(/pieceBytes must be a multiple of 4096 between 4096 and 524288; got 1048576/);
+    expect(() => uploadFileInPieces('/backup/f', '/backup/d', 5000)).toThrow(/got 5000/);
+    expect(uploadFileInPieces('/backup/f', '/backup/d', 4096).split).toEqual({ file: '/backup/f', dir: '/backup/d', pieceBytes: 4096 });
   });
 
   test('the key-drop guard: 50% by default, typed, and off only by its named opt-out', () => {

@@ -24,6 +24,10 @@ describe('RestoreDrill', () => {
     expect(env).toContainEqual({ name: 'RESTIC_REPOSITORY', value: 's3:https://minio.example.com:9000/backups/k8s/prod/etcd' });
     expect(env).toContainEqual({ name: 'BACKUP_HOST', value: 'prod' });
     expect(env).toContainEqual({ name: 'BACKUP_TAG', value: 'etcd-snapshot' });
+    // The backup stores the snapshot as pieces: the fetch joins them where the drill reads the file.
+    expect(env).toContainEqual({ name: 'PIECES_PATH', value: '/backup/etcd-snapshot.parts' });
+    expect(env).toContainEqual({ name: 'CHECKSUM_PATH', value: '/backup/etcd-snapshot.db' });
+    expect(spec.containers[0].env).toContainEqual({ name: 'SNAPSHOT_FILE', value: '/work/fetched/backup/etcd-snapshot.db' });
   });
 
   test('no host access, no API access, non-root: fits Pod Security "restricted"', () => {
