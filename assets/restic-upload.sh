@@ -57,6 +57,23 @@ r() {
   restic ${RESTIC_FLAGS:-} "$@"
 }
 
+# How long each step took, for the log: /proc/uptime in hundredths of a second, read without a
+# subprocess (busybox `date` has no sub-second field). `took` sets `elapsed` to the time since
+# its last call (not in $(...): a subshell would lose the mark).
+uptime_cs() {
+  read -r up _ < /proc/uptime
+  up="${up%.*}${up#*.}"
+  now_cs=${up#"${up%%[!0]*}"}
+}
+uptime_cs
+mark=${now_cs:-0}
+took() {
+  uptime_cs
+  d=$((${now_cs:-0} - mark))
+  mark=${now_cs:-0}
+  elapsed="$((d / 100)).$((d % 100 / 10))$((d % 10)) s"
+}
+
 # Metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
@@ -79,6 +96,8 @@ if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
     exit 1
   fi
   tags="${tags} --tag ${CHECKSUM_TAG}=${sha}"
+  took
+  echo "upload: ${CHECKSUM_TRAILER_FILE} matches the sha256 it ends with (${elapsed})"
 fi
 if [ -n "${BACKUP_META:-}" ]; then
   # Metadata (revision, key count) as tags, so `restic snapshots` shows it and a restore
@@ -109,7 +128,8 @@ if [ -n "${SPLIT_FILE:-}" ]; then
     k=$((k - 1))
   done
   rm "${SPLIT_FILE}"
-  echo "upload: ${SPLIT_FILE} (${size} bytes) in ${pieces} pieces of ${SPLIT_BYTES} bytes under ${SPLIT_DIR}"
+  took
+  echo "upload: ${SPLIT_FILE} (${size} bytes) in ${pieces} pieces of ${SPLIT_BYTES} bytes under ${SPLIT_DIR} (${elapsed})"
 fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
@@ -198,5 +218,8 @@ if [ -n "${drop}" ]; then
 fi
 
 # Only after a successful backup (set -e), only within this job's host+tag group.
+took
+echo "upload: backed up (${elapsed}, with opening the repository)"
 r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@"
-echo "upload: done"
+took
+echo "upload: done (forget and prune: ${elapsed})"

@@ -8,7 +8,9 @@
  *
  * Runs: the first backup, one of unchanged data, then BENCH_CHURN_RUNS (default 3) each after
  * an hour's churn as kube-apiserver makes it (small puts, rewritten values, deletes, a
- * compaction: fill-etcd.ts churn), printing what each added to the bucket.
+ * compaction: fill-etcd.ts churn), printing what each added to the bucket. After each of our
+ * runs, on the same etcd state, a KubeOne-style peer (save, `restic backup` of the file,
+ * `forget --prune`, no verification) into its own repository, for the ratio ours/peer.
  *
  * Prints a table and writes the same numbers to .bench/etcd-backup.json.
  *
@@ -39,6 +41,7 @@ import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images
 import { makeEtcdPki } from '../test/support/pki';
 import { PodResult, runPod } from '../test/support/pod-runner';
 import { cleanEnv } from '../test/support/processes';
+import { ResticOptions, resticOk } from '../test/support/restic';
 import { S3Server, startS3 } from '../test/support/s3';
 
 const MiB = 1024 * 1024;
@@ -126,6 +129,26 @@ function baseline(etcd: EtcdServer, file: string): Promise<Baseline> {
       resolve({ ms, maxRssBytes: Number(m[1]) * 1024, fileBytes: fs.statSync(file).size });
     });
   });
+}
+
+// ---------------------------------------------------------------------------
+// 2b. the peer: a KubeOne-style job (save, `restic backup`, `forget --prune`; no verification,
+// the file as one), run on the same etcd state right after each of our runs, into its own
+// repository on the same bucket. restic without a cache, as in a fresh pod.
+
+interface PeerRun { readonly ms: number; readonly storedBytesAfter: number }
+
+function runPeer(etcd: EtcdServer, s3: S3Server, work: string, first: boolean): PeerRun {
+  const opts: ResticOptions = { repository: s3.resticRepository('k8s/peer/etcd'), password: PASSWORD, s3, tmpDir: work, timeoutMs: 600_000 };
+  if (first) resticOk(['init'], opts);
+  const file = path.join(work, 'peer-snapshot.db');
+  const t0 = Date.now();
+  etcd.etcdctl(['snapshot', 'save', file], { timeoutMs: 600_000 });
+  resticOk(['backup', '--host', 'peer', '--tag', 'etcd', file], opts);
+  resticOk(['forget', '--host', 'peer', '--keep-last', '24', '--prune'], opts);
+  const ms = Date.now() - t0;
+  fs.rmSync(file, { force: true });
+  return { ms, storedBytesAfter: s3.listObjects('k8s/peer/etcd/').reduce((a, o) => a + o.size, 0) };
 }
 
 // ---------------------------------------------------------------------------
@@ -387,7 +410,7 @@ async function runBackupPod(
     snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : piecesBytes,
     storedBytesAfter: objects.reduce((a, o) => a + o.size, 0),
     storedObjectsAfter: objects.length,
-    uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep/i.test(l)).join('\n'),
+    uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep|^upload: .*\d+\.\d\d s/i.test(l)).join('\n'),
   };
   return { report, result };
 }
@@ -445,6 +468,13 @@ function printTable(r: any): void {
     const added = all[i].storedBytesAfter - all[i - 1].storedBytesAfter;
     console.log(`run ${i + 1} after churn                ${all[i].seconds.toFixed(2)} s (${r.ratio.churnedRuns[i - 2].toFixed(1)}x the save), +${fmtMiB(added)} stored (${(added / r.etcd.dbSizeBytes * 100).toFixed(1)}% of the database)`);
   }
+  // The peer, run for run on the same etcd state.
+  const peers = r.peers as PeerRun[];
+  console.log('');
+  for (let i = 0; i < peers.length; i++) {
+    const added = peers[i].storedBytesAfter - (i > 0 ? peers[i - 1].storedBytesAfter : 0);
+    console.log(`peer run ${i + 1}                        ${fmtS(peers[i].ms)} (${r.ratio.peerPerRun[i].toFixed(1)}x the save), +${fmtMiB(added)} stored; ours/peer ${r.ratio.podOverPeerPerRun[i].toFixed(2)}x`);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -487,6 +517,7 @@ async function main(): Promise<number> {
     fs.rmSync(baselineFile, { force: true });
 
     const reports: PodReport[] = [];
+    const peers: PeerRun[] = [];
     // Run 1: first backup; run 2: unchanged data; runs 3..: after an hour's churn each.
     const runs = 2 + CHURN_RUNS;
     for (let run = 1; run <= runs; run++) {
@@ -506,6 +537,9 @@ async function main(): Promise<number> {
       console.log(`  ${report.seconds.toFixed(2)} s (${report.containers.map((c) => `${c.name} ${c.seconds.toFixed(2)} s`).join(', ')})`);
       if (report.uploadStdoutTail) console.log(report.uploadStdoutTail.replace(/^/gm, '    upload| '));
       reports.push(report);
+      const peer = runPeer(etcd, s3, work, run === 1);
+      peers.push(peer);
+      console.log(`  peer (save, restic backup, forget --prune): ${fmtS(peer.ms)}`);
     }
     if (exitCode !== 0) return exitCode;
 
@@ -519,10 +553,13 @@ async function main(): Promise<number> {
       etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: VALUE_BYTES, loadSeconds: sec(loaded.ms) },
       baseline: base,
       pods: reports,
+      peers,
       ratio: {
         firstRun: reports[0].seconds / sec(base.ms),
         secondRun: reports[1].seconds / sec(base.ms),
         churnedRuns: reports.slice(2).map((p) => p.seconds / sec(base.ms)),
+        peerPerRun: peers.map((p) => sec(p.ms) / sec(base.ms)),
+        podOverPeerPerRun: reports.map((p, i) => p.seconds / sec(peers[i].ms)),
       },
       method: {
         times: 'wall clock around etcdctl snapshot save / runPod; per container ContainerResult.durationMs (includes runner setup of that container)',
