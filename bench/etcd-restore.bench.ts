@@ -11,6 +11,7 @@
  * members' data wiped) and the runbook's blocks run as written, nothing filled in.
  * Prints the time per block and writes the numbers to .bench/etcd-restore.json.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -20,6 +21,7 @@ import { BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAU
 import { startControlPlane } from '../test/support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { runPod } from '../test/support/pod-runner';
+import { ResticOptions, resticOk } from '../test/support/restic';
 import { RunbookRunner } from '../test/support/runbook-runner';
 import { startS3 } from '../test/support/s3';
 
@@ -96,7 +98,26 @@ async function main(): Promise<number> {
     const after = digest(cp, loaded.keys);
     if (after !== before) throw new Error(`the restored cluster differs from the snapshot: ${after} vs ${before}`);
 
+    // The restore path on its own, against a bare `snapshot restore` of a local file: restic
+    // restore of the newest snapshot plus the join of its pieces (the runbook's two commands),
+    // then the same `snapshot restore` each member runs.
+    const pathDir = path.join(work, 'restore-path');
+    const opts: ResticOptions = { repository: backup.resticRepository, password: PASSWORD, s3, tmpDir: work, timeoutMs: 600_000 };
+    const p0 = Date.now();
+    resticOk(['restore', 'latest', '--no-lock', '--host', 'prod', '--tag', 'etcd-snapshot', '--target', pathDir], opts);
+    const joined = path.join(pathDir, 'etcd-snapshot.db');
+    execFileSync('sh', ['-c', 'cat "$1"/p* > "$2"', 'sh', path.join(pathDir, 'backup/etcd-snapshot.parts'), joined]);
+    const fetchOnlyMs = Date.now() - p0;
+    const p1 = Date.now();
+    execFileSync('/usr/bin/etcdctl', ['snapshot', 'restore', joined, '--data-dir', path.join(pathDir, 'data')], { env: { ETCDCTL_API: '3', PATH: '/usr/bin:/bin' }, stdio: 'ignore' });
+    const bareRestoreMs = Date.now() - p1;
+
     const result = {
+      restorePath: {
+        resticRestoreAndJoinSeconds: fetchOnlyMs / 1000,
+        bareSnapshotRestoreSeconds: bareRestoreMs / 1000,
+        ratio: (fetchOnlyMs + bareRestoreMs) / bareRestoreMs,
+      },
       dbSizeBytes: dbSize({ etcdctl: (args: string[]) => execEtcdctl(cp, args) } as never),
       keys: loaded.keys,
       fetchSeconds: fetched / 1000,
@@ -107,6 +128,8 @@ async function main(): Promise<number> {
     console.log(`  fetch (restic restore + sha256 trailer check + scp to 3 nodes): ${result.fetchSeconds.toFixed(1)} s`);
     console.log(`  quorum lost -> healthy 3-member cluster, end to end: ${result.totalSeconds.toFixed(1)} s (dbSize ${(result.dbSizeBytes / 1024 / 1024).toFixed(0)} MiB, ${result.keys} keys, every value compared)`);
     for (const b of result.blocks) console.log(`    ${b.on.padEnd(12)} ${b.seconds.toFixed(1)} s`);
+    const rp = result.restorePath;
+    console.log(`  restore path: restic restore + join ${rp.resticRestoreAndJoinSeconds.toFixed(1)} s, then snapshot restore ${rp.bareSnapshotRestoreSeconds.toFixed(1)} s: ${rp.ratio.toFixed(2)}x a bare snapshot restore of a local file`);
     fs.mkdirSync('.bench', { recursive: true });
     fs.writeFileSync('.bench/etcd-restore.json', `${JSON.stringify(result, null, 2)}\n`);
     return 0;
@@ -122,8 +145,6 @@ async function main(): Promise<number> {
  * (64 MiB) streamed into one hash: 1 GiB fits neither a string nor one etcdctl response in time.
  */
 function digest(cp: Awaited<ReturnType<typeof startControlPlane>>, keys: number): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { execFileSync } = require('child_process');
   const key = (i: number) => `/registry/bench/value-${String(i).padStart(7, '0')}`;
   const ranges: string[] = [];
   for (let i = 0; i < keys; i += 1000) ranges.push(`/usr/bin/etcdctl --command-timeout=120s get ${key(i)} ${key(i + 1000)}`);
@@ -134,8 +155,6 @@ function digest(cp: Awaited<ReturnType<typeof startControlPlane>>, keys: number)
 
 /** Synchronous etcdctl against cp-1 (fill's size checks). */
 function execEtcdctl(cp: Awaited<ReturnType<typeof startControlPlane>>, args: string[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { execFileSync } = require('child_process');
   return execFileSync('/usr/bin/etcdctl', args, { env: { ...cp.etcdctlEnv('cp-1'), PATH: '/usr/bin:/bin' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
