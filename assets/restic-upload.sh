@@ -111,7 +111,7 @@ fi
 # A file in fixed-size pieces, so that restic deduplicates it by what changed. restic's
 # content-defined chunker cuts at runs of zero bytes (at least 512 KiB apart); a bbolt database
 # (an etcd snapshot) is 4 KiB pages with zero padding, so one page that changes or moves shifts
-# every later cut, and measured here an hour's churn re-uploaded 21-72 % of a 1.1 GiB etcd. In
+# every later cut, and measured here an hour's churn re-uploaded 8-72 % of a 1.1 GiB etcd. In
 # pieces of at most 512 KiB, each piece is one whole blob (restic never cuts below that size),
 # so an unchanged piece is stored once: the same churn added 0.4-2 %. The pieces are cut from
 # the end and the file truncated behind them, so the volume never holds much more than one copy.

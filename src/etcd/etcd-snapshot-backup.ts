@@ -49,9 +49,10 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
    */
   readonly resources?: EtcdBackupResources;
   /**
-   * Size limit of the volume the snapshot is written to (about the size of the etcd database;
-   * its pieces replace it as they are cut, so it never holds much more than one copy).
-   * @default Size.gibibytes(8) (etcd's recommended maximum database size)
+   * Size limit of the volume the snapshot is written to: at least the etcd database's size plus
+   * 32 MiB (the upload cuts the snapshot into pieces from its end, truncating the file every
+   * 32 MiB, so that much of it exists twice at most).
+   * @default Size.gibibytes(9) (etcd's recommended maximum database size, 8 GiB, with room for the cut)
    */
   readonly workspaceSize?: Size;
   /**
@@ -215,7 +216,7 @@ export class EtcdSnapshotBackup extends BackupJob {
 
     const source = props.source;
     // Volumes: the snapshot's (sized), the scripts, the etcd client certificates.
-    const workspace = props.workspaceSize ?? Size.gibibytes(8);
+    const workspace = props.workspaceSize ?? Size.gibibytes(9);
     const backupVol = kplus.Volume.fromEmptyDir(this, 'BackupVolume', 'backup', { sizeLimit: workspace });
     const tmpVol = this.tmpVolume(this);
     const scriptsVol = this.scriptsVolume(this);

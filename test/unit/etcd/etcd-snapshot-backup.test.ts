@@ -1,4 +1,4 @@
-import { Cron, Duration, Testing } from 'cdk8s';
+import { Cron, Duration, Size, Testing } from 'cdk8s';
 import { BackupRepository, Credentials, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
 import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
@@ -62,6 +62,10 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     expect(upload.volumeMounts.find((m: any) => m.mountPath === '/backup').readOnly).toBeFalsy();
     // Everything else it mounts stays read-only.
     expect(upload.volumeMounts.filter((m: any) => !['/backup', '/tmp'].includes(m.mountPath)).every((m: any) => m.readOnly)).toBe(true);
+    // An 8 GiB database (etcd's recommended maximum) fits with the 32 MiB the cut holds twice.
+    const backupVolume = (s: any) => s.volumes.find((v: any) => v.name === 'backup').emptyDir.sizeLimit;
+    expect(backupVolume(spec)).toBe('9216Mi');
+    expect(backupVolume(podSpec(synthEtcdBackup({ workspaceSize: Size.gibibytes(2) }).manifests))).toBe('2048Mi');
   });
 
   test('the piece size is one restic blob at most: a multiple of 4 KiB up to 512 KiB', () => {
