@@ -26,7 +26,8 @@ export interface EtcdBackupResources {
    */
   readonly snapshot?: kplus.ContainerResources;
   /**
-   * `upload` container (restic backup and prune).
+   * `upload` container (the sha256 check, the cut into pieces, restic backup and prune: 192 MiB
+   * peak measured for a 1.1 GiB etcd).
    * @default - 100m/1 CPU, 256Mi/1Gi memory
    */
   readonly upload?: kplus.ContainerResources;
@@ -146,10 +147,10 @@ const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
  * 2. `upload` (restic image): checks the snapshot's content against the sha256 `snapshot save`
  *    appended (a corrupt or truncated snapshot fails the job before anything is uploaded), cuts
  *    it into 512 KiB pieces (`ETCD_SNAPSHOT_PIECES_PATH`, so that restic stores only the pieces
- *    an hour's churn touched), then `restic backup` with `--host <cluster>` and tags (revision, key count, and that sha256 as
- *    `etcd-sha256`, which the drill and the runbook compare), then `restic forget --prune` with
- *    the retention, only after a successful backup and only when the key count did not drop
- *    sharply (`keyDropGuard`).
+ *    an hour's churn touched), then `restic backup` with `--host <cluster>` and tags (revision,
+ *    key count, and that sha256 as `etcd-sha256`, which the drill and the runbook compare), then
+ *    `restic forget --prune` with the retention, only after a successful backup and only when
+ *    the key count did not drop sharply (`keyDropGuard`).
  *
  * With certificates from the host (kubeadm, k3s, RKE2) both run as root with every
  * capability dropped: etcd's client key on the host is 0600 root, and `etcdctl snapshot save`
