@@ -543,6 +543,18 @@ async function main(): Promise<number> {
     }
     if (exitCode !== 0) return exitCode;
 
+    // What a prune costs on its own, against a forget that removes nothing (the cost every run
+    // pays even when pruning is skipped): for the prune cadence.
+    const ours: ResticOptions = { repository: s3.resticRepository(`k8s/${CLUSTER}/etcd`), password: PASSWORD, s3, tmpDir: work, timeoutMs: 600_000 };
+    const timed = (args: string[]) => {
+      const t0 = Date.now();
+      resticOk(args, ours);
+      return Date.now() - t0;
+    };
+    const forgetOnlyMs = timed(['forget', '--host', CLUSTER, '--tag', 'etcd-snapshot', '--group-by', 'host', '--keep-last', '24']);
+    const pruneMs = timed(['prune']);
+    console.log(`restic on our repository after ${reports.length} runs: forget (removing nothing) ${fmtS(forgetOnlyMs)}, prune ${fmtS(pruneMs)}`);
+
     const out = {
       date: new Date().toISOString(),
       host: { cpus: os.cpus().length, memBytes: os.totalmem(), kernel: os.release(), loadavgAtStart, loadavgAtEnd: os.loadavg() },
@@ -554,6 +566,7 @@ async function main(): Promise<number> {
       baseline: base,
       pods: reports,
       peers,
+      restic: { forgetOnlySeconds: sec(forgetOnlyMs), pruneSeconds: sec(pruneMs) },
       ratio: {
         firstRun: reports[0].seconds / sec(base.ms),
         secondRun: reports[1].seconds / sec(base.ms),
