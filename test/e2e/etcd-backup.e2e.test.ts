@@ -671,7 +671,7 @@ describe('restore drill pod, end to end', () => {
     expect(container(result, 'drill')).toBeUndefined();
   });
 
-  test('GIVEN leases in the snapshot that expire while a slow drill runs WHEN it compares THEN it compares at the snapshot\'s revision and passes', async () => {
+  test('GIVEN leases in the snapshot that expire while a slow drill runs WHEN it compares THEN it compares at the revision the backup counted at and passes', async () => {
     // kube-apiserver's /registry/masterleases/<ip> keys live on a 15 s lease; in the restored etcd
     // nothing renews it, so it is revoked soon after start and revision and key count move on.
     const lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '3']))![1];
@@ -724,5 +724,14 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/keys at revision \d+ after restore, the backup recorded/);
+  });
+
+  test('GIVEN a newest snapshot older than the revision its backup counted the keys at WHEN the drill runs THEN it fails on the revision', async () => {
+    // The backup counts just before the save, so the snapshot's own revision is never below the
+    // recorded one; a snapshot that is (another, older file under these tags) is refused.
+    const result = await drillAfterBackup('e2e-drill-revision', (opts, newest) => retag(opts, newest, 'etcd-revision', (n) => String(Number(n) + 1000)));
+    expect(result.succeeded).toBe(false);
+    expect(container(result, 'fetch')?.exitCode).toBe(0);
+    expect(container(result, 'drill')?.stderr).toMatch(/drill: the snapshot is at revision (\d+), older than the revision \d+ the backup counted its keys at/);
   });
 });
