@@ -1,13 +1,15 @@
 /**
  * assets/restic-fetch.sh, run by busybox ash (the restic image's shell) against a local restic
  * repository: it carries exactly the metadata tags the construct names, and refuses a snapshot
- * that lacks one or whose file's sha256 trailer does not match its etcd-sha256 tag.
+ * that lacks one or whose file's sha256 trailer does not match its etcd-sha256 tag; it joins a
+ * backup's pieces. Also the runbook's own join line, run as rendered, on both layouts.
  */
 import { execFileSync, spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { synthEtcdBackup } from '../support/charts';
 
 const SCRIPT = path.join(__dirname, '..', '..', 'assets', 'restic-fetch.sh');
 
@@ -102,5 +104,37 @@ describe('restic-fetch.sh', () => {
     expect(r.file?.subarray(0, -32).toString()).toBe(content);
     expect(r.piecesLeft).toBe(false);
     expect(r.expected).toMatch(/ETCD_REVISION=44\nETCD_KEYS=9\n$/);
+  });
+});
+
+/**
+ * The runbook's own join line, as rendered, run by bash on the paths it names: after `restic
+ * restore`, a backup holds either the pieces or (made before them) the single file.
+ */
+describe('the runbook\'s join of the fetched pieces', () => {
+  const target = '/tmp/etcd-restore';
+  const file = `${target}/backup/etcd-snapshot.db`;
+  const line = synthEtcdBackup().backup.restoreSection().split('\n').find((l) => l.startsWith('sh -c '))!;
+  beforeEach(() => fs.rmSync(target, { recursive: true, force: true }));
+  afterAll(() => fs.rmSync(target, { recursive: true, force: true }));
+
+  test('GIVEN the pieces WHEN the line runs THEN they are joined in order into the snapshot file', () => {
+    const content = crypto.randomBytes(5000);
+    const dir = `${target}/backup/etcd-snapshot.parts`;
+    fs.mkdirSync(dir, { recursive: true });
+    for (let k = 0; k * 400 < content.length; k++) fs.writeFileSync(path.join(dir, `p${100000 + k}`), content.subarray(k * 400, (k + 1) * 400));
+    const r = spawnSync('bash', ['-euc', line], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(file).equals(content)).toBe(true);
+  });
+
+  test('GIVEN a backup made before the pieces (the single file) WHEN the line runs THEN it leaves the file as it is', () => {
+    fs.mkdirSync(`${target}/backup`, { recursive: true });
+    fs.writeFileSync(file, 'the old layout');
+    const r = spawnSync('bash', ['-euc', line], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(fs.readFileSync(file, 'utf8')).toBe('the old layout');
   });
 });
