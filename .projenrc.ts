@@ -36,6 +36,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     'ajv@^8',
   ],
   keywords: ['cdk8s', 'kubernetes', 'backup', 'etcd', 'restic', 'velero'],
+  // 0.x: the API may still change between minor versions (CHANGELOG.md says how).
+  stability: 'experimental',
 
   // No GitHub, no publishing: nothing here may need the internet beyond the npm registry.
   github: false,
@@ -63,10 +65,22 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   gitignore: ['/examples/dist/', '/.bench/'],
 });
 
+// No release machinery here (release: false): the version is set by hand, with CHANGELOG.md.
+project.package.addVersion('0.1.0');
+
+// lib/ and .jsii are not committed. Installed from the git repository, npm installs the
+// devDependencies and runs `prepare` before it packs the package: build them there.
+project.addTask('prepare', {
+  description: 'Build lib/ and .jsii (npm runs this when the package is installed from git)',
+  exec: 'jsii --silence-warnings=reserved-word',
+});
+
 // Shell scripts run inside the containers; they ship with the package.
 project.npmignore?.exclude('/assets/**/*.test.*');
 // Upstream CRDs are test and import data, not part of the library.
 project.npmignore?.exclude('/crds/');
+// The contributors' side: CI, machine setup, benchmarks and the example fleet.
+project.npmignore?.exclude('/.ci/', '/scripts/', '/bench/', '/examples/');
 
 project.addTask('synth-example', {
   description: 'Synthesize the example fleet (examples/) into examples/dist/',
