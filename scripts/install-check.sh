@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# What a platform team does with the library, literally: make a fresh cdk8s app the way
+# `cdk8s init typescript-app` makes one (with the current cdk8s-plus in it), install cdk8s-backup
+# into it from the packed tarball or from the git repository, and synthesize a chart that uses
+# both. test/e2e/install.e2e.test.ts runs it and validates what it synthesized.
+#
+#   scripts/install-check.sh <app dir> tarball|git
+#
+# `git` installs the repository's HEAD commit (what is committed, not the working tree).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+app=$1
+from=$2
+# The cdk8s CLI a user gets from `npm install -g cdk8s-cli` today; pinned so CI is repeatable.
+cdk8s_cli=cdk8s-cli@2.207.60
+
+rm -rf "$app" "$app.logs"
+mkdir -p "$app" "$app.logs"
+logs=$app.logs
+cd "$app"
+
+# The template's post-init hook runs `cdk8s import`, which downloads the Kubernetes schema from
+# GitHub; these CI machines reach only the npm registry. The app does not use the imports, so
+# that one failure is accepted, and only when the template and its dependencies are in place.
+if ! npx -y "$cdk8s_cli" init typescript-app > "$logs/init.log" 2>&1; then
+  if ! { grep -q 'Command failed: npm run import' "$logs/init.log" && test -f main.ts && test -d node_modules/cdk8s-plus-33; }; then
+    cat "$logs/init.log" >&2
+    echo "install-check: cdk8s init failed" >&2
+    exit 1
+  fi
+fi
+
+case "$from" in
+  tarball)
+    # `npx projen package` (jsii-pacmak) packs what npm would publish: dist/js/<name>@<version>.jsii.tgz.
+    (cd "$repo" && npx projen package) > "$logs/package.log" 2>&1 || { cat "$logs/package.log" >&2; exit 1; }
+    version=$(node -p "require('$repo/package.json').version")
+    source="$repo/dist/js/cdk8s-backup@$version.jsii.tgz"
+    ;;
+  git)
+    source="git+file://$repo#$(git -C "$repo" rev-parse HEAD)"
+    ;;
+  *)
+    echo "install-check: the second argument is tarball or git, not '$from'" >&2
+    exit 2
+    ;;
+esac
+npm install --no-audit --no-fund "$source" > "$logs/install.log" 2>&1 || { cat "$logs/install.log" >&2; exit 1; }
+
+# A chart as README's "Install" section shows it, next to a plain cdk8s-plus-33 workload, with the
+# tolerations and node selection given as plain data.
+cat > main.ts <<'EOF'
+import { App, Chart } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-33';
+import { BackupRepository, ClusterBackup, Credentials, Encryption, EtcdSource } from 'cdk8s-backup';
+import { writeFileSync } from 'fs';
+
+const app = new App();
+const chart = new Chart(app, 'prod');
+
+new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27', portNumber: 80 }] });
+
+const backup = new ClusterBackup(chart, 'backup', {
+  clusterName: 'prod',
+  etcd: { source: EtcdSource.kubeadm() },
+  controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
+  repository: BackupRepository.s3({
+    bucket: 'acme-cluster-backups',
+    prefix: 'k8s',
+    region: 'eu-west-1',
+    credentials: Credentials.fromSecret('cluster-backup-s3'),
+    encryption: Encryption.repositoryPassword({ name: 'cluster-backup-repository', key: 'password' }),
+  }),
+  acknowledge: { keysStoredOutsideCluster: true },
+});
+app.synth();
+writeFileSync('dist/prod.runbook.md', backup.restoreRunbook());
+EOF
+
+npx cdk8s synth > "$logs/synth.log" 2>&1 || { cat "$logs/synth.log" >&2; exit 1; }
+ls dist
