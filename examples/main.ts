@@ -8,7 +8,7 @@ import * as path from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Database, DatabaseDumpBackupOptions, Encryption,
-  EtcdSnapshotBackupOptions, EtcdSource, Retention, VeleroVersion,
+  EtcdSnapshotBackupOptions, EtcdSource, Retention, SpreadSchedule, VeleroVersion,
 } from '../src';
 
 interface ClusterSpec {
@@ -20,7 +20,9 @@ interface ClusterSpec {
   readonly databases?: DatabaseDumpBackupOptions[];
 }
 
-const nightly = Cron.schedule({ minute: '0', hour: '2' });
+// Every job of the fleet starts at its own minute, derived from its name (stable across synths),
+// so the clusters do not all hit the bucket at once; nightly jobs between 01:00 and 04:59.
+const night = { fromHour: 1, toHour: 5 };
 
 // One storage definition for the fleet: every cluster and kind of backup gets its own path in it
 // (restic repositories at k8s/<cluster>/<kind>, Velero's location at k8s/<cluster>/velero).
@@ -41,7 +43,7 @@ const appsBackup = (cluster: string): ClusterVeleroOptions => ({
   storageLocation: { repository, default: true },
   schedules: [{
     name: `${cluster}-apps`,
-    schedule: nightly,
+    schedule: SpreadSchedule.daily(`${cluster}/velero-apps`, night),
     retention: Retention.gfs({ daily: 7, weekly: 5, monthly: 12 }),
     excludedNamespaces: ['kube-system', 'velero'],
     snapshotVolumes: true,
@@ -63,7 +65,8 @@ const fleet: ClusterSpec[] = [
         database: 'orders',
         credentials: { user: 'backup', password: { name: 'orders-db-backup', key: 'password' } },
       }),
-      drill: { requiredTable: 'orders' },
+      schedule: SpreadSchedule.daily('prod-eu/orders-db', night),
+      drill: { requiredTable: 'orders', schedule: SpreadSchedule.daily('prod-eu/orders-db-drill', { fromHour: 5, toHour: 7 }) },
     }],
   },
   {
@@ -89,9 +92,11 @@ export function buildFleet(app: App): Array<{ chart: Chart; backup: ClusterBacku
       clusterName: cluster.name,
       // A managed control plane (no etcd access) is backed up by Velero only.
       repository: selfManaged ? repository : undefined,
-      etcd: cluster.etcd,
+      etcd: cluster.etcd && { schedule: SpreadSchedule.hourly(`${cluster.name}/etcd`), ...cluster.etcd },
       managedControlPlane: !selfManaged,
-      controlPlaneConfig: cluster.controlPlaneNodes ? { nodes: cluster.controlPlaneNodes } : undefined,
+      controlPlaneConfig: cluster.controlPlaneNodes
+        ? { nodes: cluster.controlPlaneNodes, schedule: SpreadSchedule.daily(`${cluster.name}/config`, night) } : undefined,
+      restoreDrill: selfManaged ? { schedule: SpreadSchedule.daily(`${cluster.name}/drill`, { fromHour: 5, toHour: 7 }) } : undefined,
       velero: cluster.velero,
       databases: cluster.databases,
       // The repository password and S3 keys come from the platform team's vault.

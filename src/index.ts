@@ -1,5 +1,6 @@
 export * from './cluster-backup';
 export * from './policy/retention';
+export * from './policy/spread-schedule';
 export * from './repository/encryption';
 export * from './repository/secret-key-ref';
 export * from './repository/credentials';
