@@ -4,9 +4,8 @@ import * as kplus from 'cdk8s-plus-28';
 /**
  * CPU and memory of a container, as plain data (any cdk8s-plus, or none, can hand them over):
  * the requests the scheduler reserves and the limits the kubelet enforces. A field left out
- * keeps the container's default (each option says which); a request may not exceed its limit.
- *
- * @example { cpuRequest: '250m', cpuLimit: '2', memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(2) }
+ * keeps the container's default (each option says which); a request may not exceed its limit,
+ * e.g. `{ cpuRequest: '250m', cpuLimit: '2', memoryRequest: Size.mebibytes(256), memoryLimit: Size.gibibytes(2) }`.
  */
 export interface ResourceRequirements {
   /**

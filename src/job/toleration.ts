@@ -4,9 +4,8 @@ import { isLabelKey, isLabelValue } from '../internal/names';
 
 /**
  * A taint the pods tolerate: the fields of a Kubernetes `core/v1` Toleration, as plain data
- * (any cdk8s-plus, or none, can hand them over), checked when the job is built.
- *
- * @example { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }
+ * (any cdk8s-plus, or none, can hand them over), checked when the job is built, e.g.
+ * `{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }`.
  */
 export interface Toleration {
   /**
