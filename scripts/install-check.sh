@@ -51,7 +51,7 @@ npm install --no-audit --no-fund "$source" > "$logs/install.log" 2>&1 || { cat "
 # A chart as README's "Install" section shows it, next to a plain cdk8s-plus-33 workload, with the
 # tolerations and node selection given as plain data.
 cat > main.ts <<'EOF'
-import { App, Chart } from 'cdk8s';
+import { App, Chart, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-33';
 import { BackupRepository, ClusterBackup, Credentials, Encryption, EtcdSource } from 'cdk8s-backup';
 import { writeFileSync } from 'fs';
@@ -63,7 +63,15 @@ new kplus.Deployment(chart, 'web', { containers: [{ image: 'nginx:1.27', portNum
 
 const backup = new ClusterBackup(chart, 'backup', {
   clusterName: 'prod',
-  etcd: { source: EtcdSource.kubeadm() },
+  etcd: {
+    source: EtcdSource.kubeadm({
+      tolerations: [
+        { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'dedicated', value: 'control-plane', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
+    }),
+    resources: { upload: { cpuLimit: '1', memoryLimit: Size.gibibytes(1) } },
+  },
   controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
   repository: BackupRepository.s3({
     bucket: 'acme-cluster-backups',

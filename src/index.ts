@@ -12,6 +12,8 @@ export * from './repository/velero-external-credentials';
 export * from './job/backup-job-options';
 export * from './job/scheduled-job';
 export * from './job/backup-job';
+export * from './job/toleration';
+export * from './job/resource-requirements';
 export * from './etcd/etcd-source';
 export * from './etcd/etcd-snapshot-backup';
 export * from './config/control-plane-config-backup';

@@ -5,12 +5,12 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from '../etcd/etcd-source';
 import { renderScenario, RunbookBlock } from '../etcd/restore-procedure';
-import { resources } from '../internal/hardening';
 import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { shellWords } from '../internal/shell';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -65,7 +65,7 @@ export interface ControlPlaneConfigOptions extends BackupJobOptions {
    * Resources of the `upload` container.
    * @default - 100m/1 CPU, 128Mi/512Mi memory
    */
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: ResourceRequirements;
 }
 
 /**
@@ -196,7 +196,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
           resticRepository,
           image: restic,
           retention: this.retention!,
-          resources: props.resources ?? resources(100, 1000, 128, 512),
+          resources: containerResources(`${C}: resources`, props.resources, 100, 1000, 128, 512),
           scriptsVolume: scriptsVol,
           tmpVolume: tmpVol,
           source,

@@ -9,6 +9,7 @@ import { BackupJob } from '../job/backup-job';
 import {
   BackupDestination, BackupImages, BackupJobOptions, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE,
 } from '../job/backup-job-options';
+import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticRepositoryAccess, secretEnv } from '../job/restic-step';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -333,7 +334,7 @@ export interface DatabaseDumpBackupOptions extends BackupJobOptions {
    * Resources of the dump container (the dump streams: memory does not grow with the database).
    * @default - 100m/1 CPU, 128Mi/1Gi memory
    */
-  readonly resources?: kplus.ContainerResources;
+  readonly resources?: ResourceRequirements;
   /**
    * A restore drill of the newest dump, as a second CronJob ({@link DatabaseRestoreDrill}).
    * @default - no drill
@@ -452,7 +453,7 @@ export class DatabaseDumpBackup extends BackupJob {
           ...access.mounts,
         ],
         securityContext: security,
-        resources: props.resources ?? resources(100, 1000, 128, 1024),
+        resources: containerResources(`${C}: resources`, props.resources, 100, 1000, 128, 1024),
       }],
     });
     if (props.drill) {

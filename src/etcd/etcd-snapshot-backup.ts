@@ -4,12 +4,13 @@ import { Construct } from 'constructs';
 import { RestoreContext } from './distribution-restore';
 import { EtcdSource } from './etcd-source';
 import { EtcdRestoreTool, renderScenario, RestoreNode, RunbookBlock, WORKSTATION } from './restore-procedure';
-import { hardenedContainer, resources } from '../internal/hardening';
+import { hardenedContainer } from '../internal/hardening';
 import { checkNodeNames } from '../internal/names';
 import { shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadFileInPieces } from '../job/restic-step';
 import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
@@ -24,13 +25,13 @@ export interface EtcdBackupResources {
    * 30 MiB resident for a 1.1 GiB etcd; it never maps the snapshot).
    * @default - 100m/1 CPU, 64Mi/256Mi memory
    */
-  readonly snapshot?: kplus.ContainerResources;
+  readonly snapshot?: ResourceRequirements;
   /**
    * `upload` container (the sha256 check, the cut into pieces, restic backup and prune: 192 MiB
    * peak measured for a 1.1 GiB etcd).
    * @default - 100m/1 CPU, 256Mi/1Gi memory
    */
-  readonly upload?: kplus.ContainerResources;
+  readonly upload?: ResourceRequirements;
 }
 
 /**
@@ -271,7 +272,7 @@ export class EtcdSnapshotBackup extends BackupJob {
             ...certMounts,
           ],
           securityContext: root,
-          resources: res.snapshot ?? resources(100, 1000, 64, 256),
+          resources: containerResources('EtcdSnapshotBackup: resources.snapshot', res.snapshot, 100, 1000, 64, 256),
         },
       ],
       containers: [resticUploadContainer(this, {
@@ -279,7 +280,7 @@ export class EtcdSnapshotBackup extends BackupJob {
         resticRepository: this.resticRepository,
         image: images.restic,
         retention: this.retention!,
-        resources: res.upload ?? resources(100, 1000, 256, 1024),
+        resources: containerResources('EtcdSnapshotBackup: resources.upload', res.upload, 100, 1000, 256, 1024),
         scriptsVolume: scriptsVol,
         tmpVolume: tmpVol,
         source: uploadFileInPieces(SNAPSHOT_FILE, ETCD_SNAPSHOT_PIECES_PATH, SNAPSHOT_PIECE_BYTES),

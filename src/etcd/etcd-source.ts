@@ -1,8 +1,8 @@
-import * as kplus from 'cdk8s-plus-28';
 import { Distribution } from './distribution';
 import { checkLabels } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
+import { checkTolerations, Toleration } from '../job/toleration';
 
 /**
  * Overrides for an etcd that runs on the cluster's own control-plane nodes.
@@ -41,10 +41,10 @@ export interface HostEtcdOptions {
    */
   readonly nodeSelector?: { [label: string]: string };
   /**
-   * Taints the job tolerates on those nodes.
+   * Taints the job tolerates on those nodes (they replace the defaults).
    * @default - control-plane/master NoSchedule (kubeadm); plus etcd NoExecute and CriticalAddonsOnly (k3s/RKE2)
    */
-  readonly tolerations?: kplus.NodeTaintQuery[];
+  readonly tolerations?: Toleration[];
 }
 
 /**
@@ -109,8 +109,8 @@ export class EtcdSource {
       hostNetwork: false,
       nodeSelector: { [CONTROL_PLANE]: '' },
       tolerations: [
-        kplus.NodeTaintQuery.exists(CONTROL_PLANE, { effect: kplus.TaintEffect.NO_SCHEDULE }),
-        kplus.NodeTaintQuery.exists('node-role.kubernetes.io/master', { effect: kplus.TaintEffect.NO_SCHEDULE }),
+        { key: CONTROL_PLANE, operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
       ],
     });
   }
@@ -152,9 +152,9 @@ export class EtcdSource {
       hostNetwork: true,
       nodeSelector: { 'node-role.kubernetes.io/etcd': 'true' },
       tolerations: [
-        kplus.NodeTaintQuery.exists(CONTROL_PLANE, { effect: kplus.TaintEffect.NO_SCHEDULE }),
-        kplus.NodeTaintQuery.exists('node-role.kubernetes.io/etcd', { effect: kplus.TaintEffect.NO_EXECUTE }),
-        kplus.NodeTaintQuery.exists('CriticalAddonsOnly'),
+        { key: CONTROL_PLANE, operator: 'Exists', effect: 'NoSchedule' },
+        { key: 'node-role.kubernetes.io/etcd', operator: 'Exists', effect: 'NoExecute' },
+        { key: 'CriticalAddonsOnly', operator: 'Exists' },
       ],
     });
   }
@@ -164,7 +164,7 @@ export class EtcdSource {
     certs: EtcdCertificateFiles;
     hostNetwork: boolean;
     nodeSelector: { [label: string]: string };
-    tolerations: kplus.NodeTaintQuery[];
+    tolerations: Toleration[];
   }): EtcdSource {
     const opt = `EtcdSource.${distribution.name}`;
     const endpoint = o.endpoint ?? d.endpoint;
@@ -175,7 +175,8 @@ export class EtcdSource {
     }
     const nodeSelector = o.nodeSelector ?? d.nodeSelector;
     checkLabels(`${opt}({ nodeSelector })`, nodeSelector);
-    return new EtcdSource(distribution, endpoint, certs, undefined, o.hostNetwork ?? d.hostNetwork, nodeSelector, o.tolerations ?? d.tolerations);
+    const tolerations = checkTolerations(`${opt}({ tolerations })`, o.tolerations ?? d.tolerations).map((t) => ({ ...t }));
+    return new EtcdSource(distribution, endpoint, certs, undefined, o.hostNetwork ?? d.hostNetwork, nodeSelector, tolerations);
   }
 
   private constructor(
@@ -192,7 +193,7 @@ export class EtcdSource {
     /** Labels of the nodes the job must run on (empty: any node). */
     public readonly nodeSelector: { [label: string]: string },
     /** Taints the job tolerates. */
-    public readonly tolerations: kplus.NodeTaintQuery[],
+    public readonly tolerations: Toleration[],
   ) {}
 
   /** True when the job reads certificates from the node's filesystem. */

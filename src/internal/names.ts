@@ -45,6 +45,17 @@ export function checkLabels(option: string, labels: { [key: string]: string } | 
   }
 }
 
+/** A label key (also a taint key): an optional DNS-subdomain prefix and `/`, a name of at most 63 characters. @internal */
+export function isLabelKey(key: string): boolean {
+  const slash = typeof key === 'string' ? key.lastIndexOf('/') : -1;
+  return typeof key === 'string' && LABEL_KEY.test(key) && key.length - slash - 1 <= 63 && slash <= 253;
+}
+
+/** A label value (also a taint value), possibly empty. @internal */
+export function isLabelValue(value: string): boolean {
+  return typeof value === 'string' && LABEL_VALUE.test(value);
+}
+
 /** An IANA time zone name (what CronJob `timeZone` and Velero's `CRON_TZ=` accept). @internal */
 export function checkTimeZone(option: string, timeZone: string): void {
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(timeZone)) {

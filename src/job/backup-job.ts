@@ -3,6 +3,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
+import { checkTolerations, taintQuery, Toleration } from './toleration';
 import { readAsset } from '../internal/assets';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
@@ -78,7 +79,7 @@ export interface BackupCronJobOptions {
    * Taints the pods tolerate.
    * @default - none
    */
-  readonly tolerations?: kplus.NodeTaintQuery[];
+  readonly tolerations?: Toleration[];
   /**
    * Pin the pods to exactly this node (node names are not labels: a nodeAffinity on
    * `metadata.name`).
@@ -270,8 +271,8 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       initContainers: options.initContainers ?? [],
       containers: options.containers,
     });
-    const tolerations = options.tolerations ?? [];
-    if (tolerations.length > 0) cronJob.scheduling.tolerate(kplus.Node.tainted(...tolerations));
+    const tolerations = checkTolerations(`${this.constructor.name}: tolerations`, options.tolerations ?? []);
+    if (tolerations.length > 0) cronJob.scheduling.tolerate(kplus.Node.tainted(...tolerations.map(taintQuery)));
 
     // Fields cdk8s-plus-28 does not model.
     const pod = '/spec/jobTemplate/spec/template/spec';

@@ -49,6 +49,13 @@ describe.each([['tarball', 'packed tarball'], ['git', 'git repository']])('insta
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
     expect(kinds).toEqual(expect.arrayContaining([expect.stringMatching(/^Deployment\/prod-web-/), 'CronJob/prod-etcd-backup']));
     expect(objects.filter((o) => o.kind === 'CronJob')).toHaveLength(5);
+    // The plain-data tolerations and resources main.ts passes, from an app on cdk8s-plus-33.
+    const etcd = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'prod-etcd-backup').spec.jobTemplate.spec.template.spec;
+    expect(etcd.tolerations).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'dedicated', operator: 'Equal', value: 'control-plane', effect: 'NoExecute', tolerationSeconds: 300 },
+    ]);
+    expect(etcd.containers.find((c: any) => c.name === 'upload').resources.limits).toEqual({ cpu: '1', memory: '1024Mi' });
     expect(validateManifests(objects)).toEqual([]);
     expect(validateCustomResources(objects)).toEqual([]);
     expect(fs.readFileSync(path.join(app, 'dist', 'prod.runbook.md'), 'utf8')).toContain('etcdctl');
