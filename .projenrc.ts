@@ -39,6 +39,28 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   // 0.x: the API may still change between minor versions (CHANGELOG.md says how).
   stability: 'experimental',
 
+  // jsii language targets, named the way cdk8s and cdk8s-plus-28 name theirs (see their
+  // package.json `jsii.targets`). Nothing is published (release: false): these names decide the
+  // generated bindings (`npx jsii-pacmak --code-only`); scripts/python-package.sh builds and
+  // checks the Python one. The Go module path is the repository's path (placeholder for now).
+  publishToPypi: {
+    distName: 'cdk8s-backup',
+    module: 'cdk8s_backup',
+  },
+  publishToMaven: {
+    javaPackage: 'org.cdk8s.backup',
+    mavenGroupId: 'org.cdk8s',
+    mavenArtifactId: 'cdk8s-backup',
+  },
+  publishToGo: {
+    moduleName: 'example.invalid/cdk8s-backup-go',
+    packageName: 'cdk8sbackup',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'Org.Cdk8s.Backup',
+    packageId: 'Org.Cdk8s.Backup',
+  },
+
   // No GitHub, no publishing: nothing here may need the internet beyond the npm registry.
   github: false,
   release: false,
@@ -81,6 +103,16 @@ project.npmignore?.exclude('/assets/**/*.test.*');
 project.npmignore?.exclude('/crds/');
 // The contributors' side: CI, machine setup, benchmarks and the example fleet.
 project.npmignore?.exclude('/.ci/', '/scripts/', '/bench/', '/examples/');
+
+// The language packages. Only Python builds on these machines (Debian's build tools; PyPI is not
+// reachable, and pacmak's own Python packaging pip-installs its tools from there): its task runs
+// scripts/python-package.sh. Java, .NET and Go keep projen's tasks (npx projen package:java, ...)
+// for a machine with their toolchains and registries, and stay out of package-all.
+project.tasks.tryFind('package:python')!.reset('bash scripts/python-package.sh');
+const packageAll = project.tasks.tryFind('package-all')!;
+packageAll.reset();
+packageAll.spawn(project.tasks.tryFind('package:js')!);
+packageAll.spawn(project.tasks.tryFind('package:python')!);
 
 project.addTask('synth-example', {
   description: 'Synthesize the example fleet (examples/) into examples/dist/',
