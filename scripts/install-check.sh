@@ -33,8 +33,8 @@ fi
 
 case "$from" in
   tarball)
-    # `npx projen package` (jsii-pacmak) packs what npm would publish: dist/js/<name>@<version>.jsii.tgz.
-    (cd "$repo" && npx projen package) > "$logs/package.log" 2>&1 || { cat "$logs/package.log" >&2; exit 1; }
+    # `npx projen package:js` (jsii-pacmak) packs what npm would publish: dist/js/<name>@<version>.jsii.tgz.
+    (cd "$repo" && npx projen package:js) > "$logs/package.log" 2>&1 || { cat "$logs/package.log" >&2; exit 1; }
     version=$(node -p "require('$repo/package.json').version")
     source="$repo/dist/js/cdk8s-backup@$version.jsii.tgz"
     ;;

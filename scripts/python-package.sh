@@ -89,6 +89,9 @@ expect(z.read(f"{info}/top_level.txt").decode().split() == [module], "top_level.
 requires = {re.split(r"[\s(<>=~!]", r, maxsplit=1)[0] for r in meta.get_all("Requires-Dist") or []}
 want = {"jsii", "publication", "cdk8s", "cdk8s-plus-28", "constructs"}
 expect(requires == want, f"Requires-Dist {sorted(requires)}, expected {sorted(want)}")
+# 0.x is not "Production/Stable": jsii derives the classifier from the stability in .projenrc.ts.
+status = [c for c in meta.get_all("Classifier") or [] if c.startswith("Development Status")]
+expect(status == ["Development Status :: 4 - Beta"], f"classifier {status}, expected Development Status :: 4 - Beta")
 
 names = set(z.namelist())
 tgz = f"{module}/_jsii/{dist_name}@{version}.jsii.tgz"
