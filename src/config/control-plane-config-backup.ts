@@ -12,6 +12,7 @@ import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
+import { JobPlanFacts } from '../plan/job-plan';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 
@@ -208,6 +209,17 @@ export class ControlPlaneConfigBackup extends BackupJob {
         })],
       });
     }
+  }
+
+  /** @internal */
+  public _planFacts(): JobPlanFacts {
+    const files = [...this.paths, ...this.files].map((p) => `\`${p}\``).join(', ');
+    return {
+      ...super._planFacts(),
+      title: `Control-plane config: ${this.name}-<node>`,
+      what: [`Archives ${files} of each of the ${this.nodes.length} control-plane ${this.nodes.length === 1 ? 'node' : 'nodes'}, one CronJob per node.`],
+      writesTo: this.nodes.map((node) => ({ label: node, resticRepository: this.resticRepositories[node] })),
+    };
   }
 
   /**

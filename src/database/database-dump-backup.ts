@@ -11,6 +11,7 @@ import {
 } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticRepositoryAccess, secretEnv } from '../job/restic-step';
+import { JobPlanFacts } from '../plan/job-plan';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 import { SecretKeyRef } from '../repository/secret-key-ref';
@@ -463,6 +464,17 @@ export class DatabaseDumpBackup extends BackupJob {
     }
   }
 
+  /** @internal */
+  public _planFacts(): JobPlanFacts {
+    return {
+      ...super._planFacts(),
+      title: `Database dump: ${this.name}`,
+      what: [`Dumps the ${this.database.description} straight into restic (\`${this.database.dumpFileName}\` in each snapshot).`
+        + `${this.drill ? ` Drilled by \`${this.drill.name}\`.` : ''}`],
+      writesTo: [{ resticRepository: this.resticRepository }],
+    };
+  }
+
   /** The restore commands: the newest dump of this job, piped into the database client. */
   public restoreSection(): string {
     const restic = ['restic', '-r', this.resticRepository, ...(this.caCert ? ['--cacert', 'ca.crt'] : [])];
@@ -509,6 +521,8 @@ export class DatabaseRestoreDrill extends BackupJob {
   /** The drill's CronJob. */
   public readonly cronJob: kplus.CronJob;
 
+  private readonly check: string;
+
   constructor(scope: Construct, id: string, props: DatabaseRestoreDrillProps) {
     const C = 'DatabaseRestoreDrill';
     if (!props || !(props.backup instanceof DatabaseDumpBackup)) throw new Error(`${C}: backup is required (a DatabaseDumpBackup)`);
@@ -546,6 +560,7 @@ export class DatabaseRestoreDrill extends BackupJob {
       }
     }
     this.backup = backup;
+    this.check = `table \`${props.requiredTable}\` of database \`${database}\` has at least ${minRows} ${minRows === 1 ? 'row' : 'rows'}`;
 
     const tools = kplus.Volume.fromEmptyDir(this, 'ToolsVolume', 'tools', { sizeLimit: Size.mebibytes(256) });
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(8) });
@@ -597,5 +612,15 @@ export class DatabaseRestoreDrill extends BackupJob {
         resources: resources(200, 2000, 256, 2048),
       }],
     });
+  }
+
+  /** @internal */
+  public _planFacts(): JobPlanFacts {
+    return {
+      ...super._planFacts(),
+      title: `Database restore drill: ${this.name}`,
+      what: [`Restores the newest dump of \`${this.backup.name}\` into a throwaway server inside its pod and checks that the ${this.check}.`],
+      readsFrom: [{ resticRepository: this.backup.resticRepository }],
+    };
   }
 }

@@ -12,6 +12,7 @@ import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadFileInPieces } from '../job/restic-step';
+import { JobPlanFacts } from '../plan/job-plan';
 import { KeyDropGuard } from '../policy/key-drop-guard';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -300,6 +301,18 @@ export class EtcdSnapshotBackup extends BackupJob {
         user,
       })],
     });
+  }
+
+  /** @internal */
+  public _planFacts(): JobPlanFacts {
+    const guard = this.keyDropGuard.percent === undefined ? 'no guard against a sharp drop in keys (acknowledged data loss)'
+      : `a drop of more than ${this.keyDropGuard.percent} % in keys against the newest accepted snapshot fails the job and stops pruning`;
+    return {
+      ...super._planFacts(),
+      title: `etcd snapshots: ${this.name}`,
+      what: [`Snapshots the ${this.source.distribution.name} etcd at \`${this.source.endpoint}\` and checks it against its sha256; ${guard}.`],
+      writesTo: [{ resticRepository: this.resticRepository }],
+    };
   }
 
   /**

@@ -7,6 +7,8 @@ import { checkTolerations, taintQuery, Toleration } from './toleration';
 import { readAsset } from '../internal/assets';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
+import type { BackupAlerts } from '../monitoring/backup-alerts';
+import { describeJob, JobPlanFacts, PlannedCronJob } from '../plan/job-plan';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
@@ -136,6 +138,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   private readonly alertPrefix: string;
   private readonly alertGroup: string;
   private readonly scheduled: ScheduledJob[] = [];
+  private readonly planned: PlannedCronJob[] = [];
 
   constructor(scope: Construct, id: string, props: BackupJobProps) {
     super(scope, id);
@@ -207,6 +210,43 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   /** Every CronJob of the job, as monitoring and the runbook read it. */
   public get scheduledJobs(): ScheduledJob[] {
     return [...this.scheduled];
+  }
+
+  /**
+   * The job as a short Markdown summary to review next to its YAML: when it runs (the cron in
+   * words, its time zone, its run times in a day), where its pods run, what it keeps, where its
+   * backups go and how they are encrypted, which alerts watch it and the pitfalls it
+   * acknowledges. Starts with a `## ` heading. The same input gives the same text (no clock is
+   * read), so it can be checked into git with the YAML.
+   * @param alerts the alerts that watch this job, to say which and when they fire
+   */
+  public describe(alerts?: BackupAlerts): string {
+    return describeJob(this._planFacts(), alerts);
+  }
+
+  /**
+   * What `describe()` says; a kind adds what it does and where its backups go.
+   * @internal
+   */
+  public _planFacts(): JobPlanFacts {
+    const o = this.options;
+    return {
+      title: `${this.constructor.name} ${this.name}`,
+      what: [],
+      namespace: this.namespace,
+      schedule: this.schedule,
+      timeZone: this.timeZone,
+      retention: this.retention,
+      allowRetentionFinerThanSchedule: o.allowRetentionFinerThanSchedule ?? false,
+      acknowledge: o.acknowledge ?? {},
+      cronJobs: [...this.planned],
+      repository: o.repository,
+      writesTo: [],
+      readsFrom: [],
+      activeDeadline: o.activeDeadline ?? Duration.minutes(45),
+      backoffLimit: o.backoffLimit ?? 2,
+      startingDeadline: o.startingDeadline ?? Duration.minutes(15),
+    };
   }
 
   /**
@@ -292,6 +332,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     if (o.priorityClassName) raw.addJsonPatch(JsonPatch.add(`${pod}/priorityClassName`, o.priorityClassName));
 
     this.cronJobs.push(cronJob);
+    this.planned.push({ name, description: options.description, nodeName: options.nodeName, nodeSelector, tolerations, hostNetwork });
     const job = this;
     this.scheduled.push({
       cronJobName: name,

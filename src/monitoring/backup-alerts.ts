@@ -9,6 +9,8 @@ import {
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
 import { IBackupJob } from '../job/scheduled-job';
+import { PlannedAlert } from '../plan/planned-alert';
+import { durationWords } from '../plan/words';
 import { VeleroSchedule } from '../velero/velero-schedule';
 
 /**
@@ -346,6 +348,36 @@ export class BackupAlerts extends Construct {
       advice.set('VeleroMetricsAbsent', 'Prometheus has no Velero metrics, so no other Velero alert can fire: is Velero running, are its metrics on, and does a PodMonitor (or the chart\'s ServiceMonitor) select it?');
     }
     return [...advice.entries()].sort(([a], [b]) => compare(a, b)).map(([alert, text]) => ({ alert, advice: text }));
+  }
+
+  /**
+   * The alerts that watch one CronJob, or one Velero Schedule object (`cronJobName` undefined,
+   * `veleroSchedule` its name), with when each fires, in words, for the plan (`describe()`).
+   * Empty when it is not watched.
+   * @internal
+   */
+  public _plannedAlerts(target: { namespace?: string; cronJobName?: string; veleroSchedule?: string }): PlannedAlert[] {
+    const minutes = (d: string) => durationWords(parseInt(d, 10) * 60);
+    const t = this.cronJobs.find((c) => c.namespace === target.namespace && c.name === target.cronJobName);
+    if (t) {
+      const threshold = durationWords(t.thresholdSeconds);
+      return [
+        { alert: `${t.prefix}Failed`, severity: t.severity, fires: 'when a run fails (retries exhausted or deadline exceeded)' },
+        { alert: `${t.prefix}TooOld`, severity: t.severity, fires: `when the last successful run is older than ${threshold} (${this.staleAfterGaps} × the longest gap between runs, ${durationWords(t.gapSeconds)}) for ${minutes(TOO_OLD_FOR)}` },
+        { alert: `${t.prefix}NeverSucceeded`, severity: t.severity, fires: `when no successful run is recorded for ${threshold}` },
+      ];
+    }
+    const v = this.veleroSchedules.find((c) => c.name === target.veleroSchedule);
+    if (!v) return [];
+    const threshold = durationWords(v.thresholdSeconds);
+    const window = durationWords(Math.max(v.gapSeconds, MIN_FAILURE_WINDOW_SECONDS));
+    return [
+      { alert: 'VeleroBackupFailed', severity: v.severity, fires: `when a backup failed in the last ${window}` },
+      { alert: 'VeleroBackupPartiallyFailed', severity: 'warning', fires: `when a backup partially failed in the last ${window}` },
+      { alert: 'VeleroBackupTooOld', severity: v.severity, fires: `when the last successful backup is older than ${threshold} for ${minutes(TOO_OLD_FOR)}` },
+      { alert: 'VeleroBackupNeverSucceeded', severity: v.severity, fires: `when no backup has completed in ${threshold}` },
+      { alert: 'VeleroScheduleMissing', severity: v.severity, fires: `when Velero has not run the Schedule for ${minutes(SCHEDULE_MISSING_FOR)}` },
+    ];
   }
 
   /**

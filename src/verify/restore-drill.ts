@@ -8,6 +8,7 @@ import { hardenedContainer, resources } from '../internal/hardening';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticRepositoryAccess } from '../job/restic-step';
+import { JobPlanFacts } from '../plan/job-plan';
 
 /**
  * Options of a {@link RestoreDrill} (what `ClusterBackup` takes as `restoreDrill`).
@@ -90,6 +91,8 @@ export class RestoreDrill extends BackupJob {
   /** The CronJob. */
   public readonly cronJob: kplus.CronJob;
 
+  private readonly plan: { backup: EtcdSnapshotBackup; requiredKeys: string[] };
+
   constructor(scope: Construct, id: string, props: RestoreDrillProps) {
     const C = 'RestoreDrill';
     const backup = props.backup;
@@ -124,6 +127,7 @@ export class RestoreDrill extends BackupJob {
         throw new Error(`${C}: requiredKeys: expected an etcd key with a leading '/', on one line, e.g. '/registry/namespaces/kube-system'; got ${JSON.stringify(k)}`);
       }
     }
+    this.plan = { backup, requiredKeys };
     if (requiredKeys.length > 0) this.addScriptFile('required-keys.txt', requiredKeys.map((k) => `${k}\n`).join(''));
     const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
     const scriptsVol = this.scriptsVolume(this);
@@ -186,5 +190,17 @@ export class RestoreDrill extends BackupJob {
         resources: resources(100, 1000, 256, 2048),
       }],
     });
+  }
+
+  /** @internal */
+  public _planFacts(): JobPlanFacts {
+    const { backup, requiredKeys } = this.plan;
+    const keys = requiredKeys.length === 0 ? '' : ` and the keys ${requiredKeys.map((k) => `\`${k}\``).join(', ')}`;
+    return {
+      ...super._planFacts(),
+      title: `Restore drill: ${this.name}`,
+      what: [`Restores the newest snapshot of \`${backup.name}\` into a throwaway etcd inside its pod and compares the revision, the key count${keys} with what the backup recorded.`],
+      readsFrom: [{ resticRepository: backup.resticRepository }],
+    };
   }
 }

@@ -1,0 +1,71 @@
+import { Duration } from 'cdk8s';
+import { Retention } from '../../../src';
+import { cronInWords, runsPerDay } from '../../../src/plan/cron-words';
+import { retentionInWords } from '../../../src/plan/retention-words';
+import { durationWords } from '../../../src/plan/words';
+
+describe('cron in words', () => {
+  test.each([
+    ['0 * * * *', 'every hour at minute 0'],
+    ['@hourly', 'every hour at minute 0'],
+    ['@daily', 'every day at 00:00'],
+    ['@midnight', 'every day at 00:00'],
+    ['@weekly', 'on Sundays at 00:00'],
+    ['@monthly', 'on day 1 of the month at 00:00'],
+    ['@yearly', 'every year on January 1 at 00:00'],
+    ['0 2 * * *', 'every day at 02:00'],
+    ['30 4 * * *', 'every day at 04:30'],
+    ['30 3 * * 1', 'on Mondays at 03:30'],
+    ['30 3 * * MON', 'on Mondays at 03:30'],
+    ['0 0 * * 7', 'on Sundays at 00:00'],
+    ['0 2 * * 1-5', 'on weekdays (Monday to Friday) at 02:00'],
+    ['0 2 * * 6,0', 'on Saturdays and Sundays at 02:00'],
+    ['0 2 * * 1,3,5', 'on Mondays, Wednesdays and Fridays at 02:00'],
+    ['0 0,12 * * *', 'every day at 00:00 and 12:00'],
+    ['15 */6 * * *', 'every 6 hours at minute 15 (00:15, 06:15, 12:15 and 18:15)'],
+    ['*/15 * * * *', 'every 15 minutes'],
+    ['* * * * *', 'every minute'],
+    ['0,30 * * * *', 'every hour at minutes 0 and 30'],
+    ['0 8-18 * * 1-5', 'at minute 0 past the hours 8–18, on weekdays (Monday to Friday)'],
+    ['0 2 1,15 * *', 'on days 1 and 15 of the month at 02:00'],
+    // Kubernetes' cron: with both day fields set, a day runs when either matches.
+    ['0 2 1 * 0', 'on day 1 of the month or on Sundays at 02:00'],
+    ['0 2 * 1,4,7,10 *', 'every day in January, April, July and October at 02:00'],
+    ['0 3 * JAN-MAR *', 'every day in January–March at 03:00'],
+  ])('%s → %s', (expr, words) => {
+    expect(cronInWords(expr)).toBe(words);
+  });
+
+  test('a form it does not know is shown as it is, with a gloss of the fields', () => {
+    expect(cronInWords('0 0 L * *')).toBe('on the cron schedule `0 0 L * *` (minute, hour, day of month, month, day of week)');
+    expect(cronInWords('0 0 * *')).toContain('`0 0 * *`');
+  });
+
+  test('runs in a day: from the fields, the same on any day it is rendered', () => {
+    expect(runsPerDay('0 * * * *')).toBe('24 runs a day: 00:00, 01:00, 02:00, 03:00, …, 23:00');
+    expect(runsPerDay('15 */6 * * *')).toBe('4 runs a day: 00:15, 06:15, 12:15 and 18:15');
+    expect(runsPerDay('0 2 * * *')).toBeUndefined();
+  });
+});
+
+describe('retention in words', () => {
+  test.each([
+    [Retention.hourly24Daily7Weekly4(), 1, 'keeps 24 hourly, 7 daily and 4 weekly backups, reaching back 4 weeks; always at least the newest'],
+    [Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }), 24, 'keeps 7 daily, 4 weekly and 12 monthly backups, reaching back about 12 months; always at least the newest'],
+    [Retention.gfs({ last: 8, daily: 14 }), 6, 'keeps the last 8 and 14 daily backups, reaching back 2 weeks; always at least the newest'],
+    [Retention.keepLast(48), 1, 'keeps the last 48 backups, reaching back 2 days; always at least the newest'],
+    // A tier keeps one backup per period that has one: a weekly schedule's 7 daily reach 7 weeks.
+    [Retention.gfs({ daily: 7 }), 168, 'keeps 7 daily backups, reaching back 7 weeks; always at least the newest'],
+  ])('%s', (retention, gap, words) => {
+    expect(retentionInWords(retention, gap)).toBe(words);
+  });
+
+  test('max age: counted from the newest backup, not from now', () => {
+    expect(retentionInWords(Retention.maxAge(Duration.days(30)), 1)).toBe(
+      'keeps every backup younger than 30 days, counted back from the newest backup (not from now: if backups stop, the last ones are never aged out); always at least the newest');
+  });
+});
+
+test('durations in words', () => {
+  expect([45 * 60, 7200, 7800, 86400, 2 * 86400, 3 * 86400 + 3600].map(durationWords)).toEqual(['45 min', '2 h', '2 h 10 min', '24 h', '2 days', '3 days 1 h']);
+});
