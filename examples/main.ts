@@ -1,7 +1,7 @@
 /**
  * The example fleet: one chart per cluster, from one typed list. `npx projen synth-example`
- * writes the YAML and each cluster's restore runbook to examples/dist/ (what a platform team
- * would check into git).
+ * writes the YAML, each cluster's restore runbook and its plan (`describe()`) to examples/dist/
+ * (what a platform team would check into git).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -118,6 +118,8 @@ if (require.main === module) {
   app.synth();
   for (const { chart, backup } of built) {
     fs.writeFileSync(path.join(app.outdir, `${chart.node.id}.runbook.md`), backup.restoreRunbook());
+    // What runs where and when, in words: the file to read in the pull request next to the YAML.
+    fs.writeFileSync(path.join(app.outdir, `${chart.node.id}.plan.md`), backup.describe());
   }
-  console.log(`synthesized ${fleet.length} cluster charts and runbooks into ${app.outdir}`);
+  console.log(`synthesized ${fleet.length} cluster charts, runbooks and plans into ${app.outdir}`);
 }

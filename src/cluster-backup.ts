@@ -11,6 +11,7 @@ import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
+import { describeCluster } from './plan/cluster-plan';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
@@ -203,6 +204,7 @@ export class ClusterBackup extends Construct {
   public readonly databaseBackups: DatabaseDumpBackup[];
 
   private readonly props: ClusterBackupProps;
+  private readonly pitfallContext: PitfallContext;
 
   constructor(scope: Construct, id: string, props: ClusterBackupProps) {
     super(scope, id);
@@ -399,6 +401,7 @@ export class ClusterBackup extends Construct {
         })),
       ],
     };
+    this.pitfallContext = context;
     // From what is built here, so computed once (cdk8s validates the whole app once per chart).
     let found: string[] | undefined;
     this.node.addValidation({ validate: () => found ??= pitfalls(C, context, ack) });
@@ -420,6 +423,30 @@ export class ClusterBackup extends Construct {
       ...Object.values(this.configBackup?.resticRepositories ?? {}),
       ...this.databaseBackups.map((d) => d.resticRepository),
     ];
+  }
+
+  /**
+   * The backup plan of this cluster as short Markdown, to review next to the YAML in a pull
+   * request: a summary table, then per job what runs where and when (the cron in words, its time
+   * zone, its runs in a day), what it keeps, where it goes and how it is encrypted, which alerts
+   * watch it; the Velero Schedules and location; the keys; the acknowledged pitfalls (and whether
+   * this configuration needs each). The same input gives the same text (no clock is read).
+   */
+  public describe(): string {
+    const p = this.props;
+    return describeCluster({
+      clusterName: p.clusterName,
+      jobs: this.backupJobs,
+      veleroSchedules: this.veleroSchedules,
+      veleroLocation: this.veleroStorageLocation,
+      veleroNamespace: p.veleroNamespace ?? 'velero',
+      alerts: this.alerts,
+      alertsNamespace: p.managedControlPlane ? p.veleroNamespace ?? 'velero' : p.namespace ?? 'backup-system',
+      keyLocations: this.keyLocations,
+      externalKeys: p.externalKeys !== undefined,
+      acknowledge: p.acknowledge ?? {},
+      pitfallContext: this.pitfallContext,
+    });
   }
 
   /**

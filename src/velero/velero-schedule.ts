@@ -7,6 +7,8 @@ import { VeleroVersion } from './velero-version';
 import { Schedule as RawSchedule } from '../imports/velero.io';
 import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
+import type { BackupAlerts } from '../monitoring/backup-alerts';
+import { describeVeleroSchedule, VeleroPlanFacts } from '../plan/velero-plan';
 import { Retention } from '../policy/retention';
 
 /**
@@ -216,6 +218,9 @@ export class VeleroSchedule extends Construct {
   /** Velero's namespace, where the Schedules are. */
   public readonly namespace: string;
 
+  /** What `describe()` says. @internal */
+  public readonly _plan: VeleroPlanFacts;
+
   constructor(scope: Construct, id: string, props: VeleroScheduleProps) {
     super(scope, id);
     const C = 'VeleroSchedule';
@@ -267,6 +272,7 @@ export class VeleroSchedule extends Construct {
     }
     this.scheduleNames = [];
     this.tiers = [];
+    this._plan = { name, namespace, props, ttlHours: tiers.map((t) => t.hours * t.count), tiers: this.tiers };
     this.schedules = tiers.map((tier) => {
       const tierName = tier.suffix ? `${name}-${tier.suffix}` : name;
       checkObjectName(`${C}: name${tier.suffix ? ` (with the -${tier.suffix} tier suffix)` : ''}: Velero creates no Backups for Schedule names over 63 characters`, tierName, 63);
@@ -324,6 +330,17 @@ export class VeleroSchedule extends Construct {
         },
       });
     });
+  }
+
+  /**
+   * The Schedule as a short Markdown summary to review next to its YAML: what it backs up, when
+   * each Schedule object runs (in words, with its time zone) and how long its Backups are kept,
+   * where they go, and which alerts watch it. Starts with a `## ` heading; the same input gives
+   * the same text.
+   * @param alerts the alerts that watch this Schedule, to say which and when they fire
+   */
+  public describe(alerts?: BackupAlerts): string {
+    return describeVeleroSchedule(this._plan, alerts);
   }
 }
 

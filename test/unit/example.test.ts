@@ -31,15 +31,17 @@ describe('the example fleet (README main command)', () => {
     }
   });
 
-  test('two runs give byte-identical YAML and runbooks', () => {
+  test('two runs give byte-identical YAML, runbooks and plans', () => {
     const a = synthFleet();
     const b = synthFleet();
     expect([...a.keys()]).toEqual([
-      'edge-k3s.k8s.yaml', 'edge-k3s.runbook.md', 'eks-shop.k8s.yaml', 'eks-shop.runbook.md', 'infra-rke2.k8s.yaml', 'infra-rke2.runbook.md',
-      'legacy.k8s.yaml', 'legacy.runbook.md', 'prod-eu.k8s.yaml', 'prod-eu.runbook.md',
+      'edge-k3s.k8s.yaml', 'edge-k3s.plan.md', 'edge-k3s.runbook.md', 'eks-shop.k8s.yaml', 'eks-shop.plan.md', 'eks-shop.runbook.md',
+      'infra-rke2.k8s.yaml', 'infra-rke2.plan.md', 'infra-rke2.runbook.md', 'legacy.k8s.yaml', 'legacy.plan.md', 'legacy.runbook.md',
+      'prod-eu.k8s.yaml', 'prod-eu.plan.md', 'prod-eu.runbook.md',
     ]);
     for (const [file, content] of a) expect(b.get(file)).toBe(content);
     expect(a.get('prod-eu.runbook.md')).toContain('restore latest --no-lock --host prod-eu-cp-3 --tag control-plane-config');
+    expect(a.get('edge-k3s.plan.md')).toContain('every 6 hours at minute 15 (00:15, 06:15, 12:15 and 18:15)');
   }, 120_000);
 
   test('no Secret with data is rendered', () => {
