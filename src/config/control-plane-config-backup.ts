@@ -217,7 +217,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
     return {
       ...super._planFacts(),
       title: `Control-plane config: ${this.name}-<node>`,
-      what: [`Archives ${files} of each of the ${this.nodes.length} control-plane ${this.nodes.length === 1 ? 'node' : 'nodes'}, one CronJob per node.`],
+      what: [`Archives ${files} of ${this.nodes.length === 1 ? 'the control-plane node' : `each of the ${this.nodes.length} control-plane nodes`}, one CronJob per node.`],
       writesTo: this.nodes.map((node) => ({ label: node, resticRepository: this.resticRepositories[node] })),
     };
   }

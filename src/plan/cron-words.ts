@@ -130,7 +130,7 @@ function timePhrase(f: CronFields): { text: string; repeating: boolean } {
   const times = hours.flatMap((h) => minutes.map((m) => clock(h * 60 + m)));
   const hourStep = stepFromStart(hour);
   if (hourStep !== undefined && 24 % hourStep === 0 && minutes.length === 1) {
-    return { text: `every ${hourStep} hours at minute ${minutes[0]} (${cappedList(times)})`, repeating: true };
+    return { text: `every ${hourStep} hours at minute ${minutes[0]}`, repeating: true };
   }
   if (times.length <= 6) return { text: `at ${listWords(times)}`, repeating: false };
   return { text: `at ${minuteList} past the hours ${cappedList(compact(hours))}`, repeating: true };
@@ -138,7 +138,7 @@ function timePhrase(f: CronFields): { text: string; repeating: boolean } {
 
 /**
  * A cron schedule in words, e.g. `every hour at minute 0`, `every day at 02:00`, `on Mondays at
- * 03:30`, `every 6 hours at minute 15 (00:15, 06:15, 12:15 and 18:15)`; for a form it does not
+ * 03:30`, `every 6 hours at minute 15` (`runsPerDay` lists the times); for a form it does not
  * know, the expression with a gloss of its fields.
  * @internal
  */

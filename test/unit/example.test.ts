@@ -41,7 +41,7 @@ describe('the example fleet (README main command)', () => {
     ]);
     for (const [file, content] of a) expect(b.get(file)).toBe(content);
     expect(a.get('prod-eu.runbook.md')).toContain('restore latest --no-lock --host prod-eu-cp-3 --tag control-plane-config');
-    expect(a.get('edge-k3s.plan.md')).toContain('every 6 hours at minute 15 (00:15, 06:15, 12:15 and 18:15)');
+    expect(a.get('edge-k3s.plan.md')).toContain('every 6 hours at minute 15 (`15 */6 * * *`, time zone `Etc/UTC`); 4 runs a day: 00:15, 06:15, 12:15 and 18:15');
   }, 120_000);
 
   test('no Secret with data is rendered', () => {

@@ -22,7 +22,7 @@ describe('cron in words', () => {
     ['0 2 * * 6,0', 'on Saturdays and Sundays at 02:00'],
     ['0 2 * * 1,3,5', 'on Mondays, Wednesdays and Fridays at 02:00'],
     ['0 0,12 * * *', 'every day at 00:00 and 12:00'],
-    ['15 */6 * * *', 'every 6 hours at minute 15 (00:15, 06:15, 12:15 and 18:15)'],
+    ['15 */6 * * *', 'every 6 hours at minute 15'],
     ['*/15 * * * *', 'every 15 minutes'],
     ['* * * * *', 'every minute'],
     ['0,30 * * * *', 'every hour at minutes 0 and 30'],
