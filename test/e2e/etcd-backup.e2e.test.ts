@@ -657,6 +657,24 @@ describe('restore drill pod, end to end', () => {
     const result = await drillAfterBackup('e2e-drill');
     expectSucceeded(result);
     expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${etcd.dump().size} keys`));
+    // Its summary: which snapshot it restored, and what it counted there.
+    const [snap] = snapshots(repo('e2e-drill'));
+    const revision = Number(snap.tags!.find((t) => t.startsWith('etcd-revision='))!.split('=')[1]);
+    const summary = summaryOf(container(result, 'drill'));
+    expect(summary).toMatchObject({
+      kind: 'restore-drill',
+      cluster: 'e2e-drill',
+      job: 'e2e-drill-etcd-drill',
+      result: 'succeeded',
+      failedStep: null,
+      snapshotId: snap.id,
+      etcdRevision: revision,
+      keysExpected: etcd.dump().size,
+      keysRestored: etcd.dump().size,
+      requiredKeysChecked: 2,
+      requiredKeysMissing: 0,
+    });
+    expect(summary.snapshotRevision).toBeGreaterThanOrEqual(revision);
   });
 
   // The backup counts the keys at the current revision just before the save. Between the count
@@ -705,6 +723,8 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.stderr).toMatch(/this is not the snapshot the backup verified/);
     expect(container(result, 'drill')).toBeUndefined();
+    const [newest] = snapshots(repo('e2e-drill-corrupt'));
+    expect(summaryOf(container(result, 'fetch'))).toMatchObject({ kind: 'restore-drill', result: 'failed', failedStep: 'fetch', exitCode: 1, snapshotId: newest.id, keysRestored: null });
   });
 
   test('GIVEN a repository whose stored data has flipped bytes WHEN the drill runs THEN the fetch fails', async () => {
@@ -771,6 +791,7 @@ describe('restore drill pod, end to end', () => {
     result.cleanup();
     expect(result.succeeded).toBe(false);
     expect(container(result, 'drill')?.stderr).toMatch(/required key --help is missing after restore/);
+    expect(summaryOf(container(result, 'drill'))).toMatchObject({ result: 'failed', failedStep: 'required-keys', exitCode: 1, requiredKeysChecked: 3, requiredKeysMissing: 1 });
   });
 
   test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
@@ -779,6 +800,9 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/keys at revision \d+ after restore, the backup recorded/);
+    const summary = summaryOf(container(result, 'drill'));
+    expect(summary).toMatchObject({ result: 'failed', failedStep: 'key-count' });
+    expect(summary.keysExpected).toBe((summary.keysRestored as number) + 5);
   });
 
   test('GIVEN a newest snapshot older than the revision its backup counted the keys at WHEN the drill runs THEN it fails on the revision', async () => {
@@ -788,5 +812,6 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/drill: the snapshot is at revision (\d+), older than the revision \d+ the backup counted its keys at/);
+    expect(summaryOf(container(result, 'drill'))).toMatchObject({ result: 'failed', failedStep: 'revision' });
   });
 });
