@@ -9,6 +9,10 @@
 #   DUMP_COMPLETE_MARKER                                            the line a complete dump ends with
 #   DUMP_USER, DRILL_ROLES                                          roles to create before restoring
 #   DRILL_DIR, DRILL_DATABASE, DRILL_CHECK_SQL, DRILL_TABLE, DRILL_MIN_ROWS   the check
+#   SUMMARY_*                                                       what the summary line names (summary-lib.sh)
+#
+# Its last line on stdout is the job's summary (summary-lib.sh): the snapshot it restored and the
+# rows it counted, also when it fails.
 # shellcheck disable=SC3040 # pipefail: bash has it
 set -euo pipefail
 
@@ -20,21 +24,62 @@ r() {
   "${RESTIC_BIN}" ${RESTIC_FLAGS:-} "$@"
 }
 
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# What the summary reports, filled in as the steps run; `step` is the one running, named in the
+# summary when the drill fails there.
+step='fetch'
+id=''
+dump_bytes=''
+count=''
+pid=''
+drill_exit() {
+  drill_rc=$1
+  set +eu
+  trap - EXIT
+  # The throwaway server first: nothing may print after the summary.
+  if [ -n "${pid}" ]; then
+    kill -INT "${pid}" 2>/dev/null || true
+    wait "${pid}" 2>/dev/null || true
+  fi
+  summary_add host string "${BACKUP_HOST:-}"
+  summary_add snapshotId string "${id}"
+  summary_add dumpBytes number "${dump_bytes}"
+  summary_add database string "${DRILL_DATABASE:-}"
+  summary_add table string "${DRILL_TABLE:-}"
+  summary_add rows number "${count}"
+  summary_add minRows number "${DRILL_MIN_ROWS:-}"
+  summary_emit "${drill_rc}" "${step}"
+  exit "${drill_rc}"
+}
+trap 'drill_exit "$?"' EXIT
+
 dump="${DRILL_DIR}/${DUMP_FILE}"
 echo "drill: fetching the newest dump of host ${BACKUP_HOST}, tag ${BACKUP_TAG}"
-r dump --no-lock --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" latest "/${DUMP_FILE}" > "${dump}"
+# The newest snapshot by id, so the summary names the one restored (restic lists them oldest
+# first, one JSON object each starting with "time").
+id=$(r snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" | sed 's/},{"time":/}\n{"time":/g' | tail -n 1 \
+  | { grep -o '"id":"[0-9a-f]*"' || true; } | head -n 1 | cut -d'"' -f4)
+if [ -z "${id}" ]; then
+  echo "drill: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2
+  exit 1
+fi
+r dump --no-lock "${id}" "/${DUMP_FILE}" > "${dump}"
+dump_bytes=$(( $(wc -c < "${dump}") ))
+step='incomplete-dump'
 if ! tail -c 4096 "${dump}" | grep -qF -- "${DUMP_COMPLETE_MARKER}"; then
   echo "drill: the newest dump ($(wc -c < "${dump}") bytes) does not end with \"${DUMP_COMPLETE_MARKER}\": it is incomplete" >&2
   exit 1
 fi
 
+step='server'
 sock="${DRILL_DIR}/sock"
 mkdir -p "${sock}"
 initdb -D "${DRILL_DIR}/data" -U drill --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync --no-instructions > "${DRILL_DIR}/initdb.log" 2>&1 \
   || { cat "${DRILL_DIR}/initdb.log" >&2; exit 1; }
 postgres -D "${DRILL_DIR}/data" -c listen_addresses='' -c unix_socket_directories="${sock}" -c fsync=off > "${DRILL_DIR}/postgres.log" 2>&1 &
 pid=$!
-trap 'kill -INT "${pid}" 2>/dev/null || true; wait "${pid}" 2>/dev/null || true' EXIT
 # A local server, trust auth over the socket: nothing of the dump job's login applies.
 unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE
 q() {
@@ -51,6 +96,7 @@ if [ "${ready}" -ne 1 ]; then
   exit 1
 fi
 
+step='restore'
 for role in ${DUMP_USER:-} ${DRILL_ROLES:-}; do
   q -d postgres -c "CREATE ROLE \"${role}\"" 2>/dev/null || true
 done
@@ -60,6 +106,7 @@ if ! q -d postgres -f "${dump}" > "${DRILL_DIR}/restore.log" 2>&1; then
   echo "drill: the dump does not restore (see above)" >&2
   exit 1
 fi
+step='row-count'
 count=$(q -A -t -d "${DRILL_DATABASE}" -c "${DRILL_CHECK_SQL}") || { echo "drill: cannot count the rows of ${DRILL_TABLE} in ${DRILL_DATABASE}" >&2; exit 1; }
 if [ "${count}" -lt "${DRILL_MIN_ROWS}" ]; then
   echo "drill: ${DRILL_TABLE} has ${count} rows, fewer than ${DRILL_MIN_ROWS}" >&2

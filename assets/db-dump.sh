@@ -15,8 +15,31 @@
 #   DUMP_FILE                             the dump's file name inside the snapshot
 #   FORGET_ARGS                           the retention, as restic forget flags
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
+#   SUMMARY_*                             what the summary line names (summary-lib.sh)
+#
+# Its last line on stdout is the job's summary (summary-lib.sh), also when it fails.
 # shellcheck disable=SC3040 # pipefail: bash has it
 set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# What the summary reports, filled in as the steps run; `step` is the one running, named in the
+# summary when the job fails there.
+step='arguments'
+snapshot_id=''
+backup_summary=''
+removed=''
+dump_summary() {
+  # From the EXIT trap: nothing here may fail the job or change its exit code.
+  dump_exit_rc=$1
+  set +eu
+  trap - EXIT
+  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" ""
+  summary_emit "${dump_exit_rc}" "${step}"
+  exit "${dump_exit_rc}"
+}
+trap 'dump_summary "$?"' EXIT
 
 : "${RESTIC_BIN:?}" "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${DUMP_FILE:?}" "${FORGET_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -32,6 +55,7 @@ r() {
 # Create the repository on first use, and only when it really does not exist: a wrong password,
 # a network error or missing permissions must fail the job, not trigger an init. --no-lock: see
 # restic-upload.sh (a stale exclusive lock of a killed prune must not block the unlock below).
+step='repository'
 rc=0
 out=$(r cat config --no-lock 2>&1 >/dev/null) || rc=$?
 if [ "${rc}" -ne 0 ]; then
@@ -58,26 +82,38 @@ r unlock --remove-all
 
 # The dump's own exit status, apart from restic's: a dump that dies midway (server killed,
 # connection lost) still hands restic a well-formed, truncated stream, which restic saves.
+# --json: what restic did (the snapshot id, what it added) comes from its last message, the
+# summary, instead of from text meant for people (restic-upload.sh does the same).
+step='backup'
 dump_rc_file="${TMPDIR:-/tmp}/db-dump.rc"
-report="${TMPDIR:-/tmp}/db-dump-restic.log"
+report="${TMPDIR:-/tmp}/db-dump-restic.json"
 rm -f "${dump_rc_file}"
 restic_rc=0
 {
   dump_rc=0
   "$@" || dump_rc=$?
   echo "${dump_rc}" > "${dump_rc_file}"
-} | r backup --stdin --stdin-filename "${DUMP_FILE}" --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" 2>&1 | tee "${report}" || restic_rc=$?
+} | r backup --json --stdin --stdin-filename "${DUMP_FILE}" --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${report}" || restic_rc=$?
 dump_rc=$(cat "${dump_rc_file}" 2>/dev/null || echo 255)
+backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
+summary_field snapshot_id "${backup_summary}"
+snapshot_id=${v}
+if [ -n "${backup_summary}" ]; then
+  summary_field data_added "${backup_summary}"; added=${v}
+  summary_field total_bytes_processed "${backup_summary}"; total=${v}
+  echo "db-dump: snapshot ${snapshot_id:-?} saved: a dump of ${total} bytes, ${added} bytes added to the repository"
+fi
 
 if [ "${dump_rc}" -ne 0 ] || [ "${restic_rc}" -ne 0 ]; then
-  snapshot=$(sed -n 's/^snapshot \([0-9a-f]*\) saved$/\1/p' "${report}" | tail -n 1)
-  if [ -n "${snapshot}" ]; then
+  if [ -n "${snapshot_id}" ]; then
     # Not a restore candidate: it would be `latest`, and could displace a complete dump in the
     # retention. Removed before anything else happens; no prune.
-    r forget "${snapshot}"
-    echo "db-dump: removed the snapshot ${snapshot} of the incomplete dump" >&2
+    r forget "${snapshot_id}"
+    echo "db-dump: removed the snapshot ${snapshot_id} of the incomplete dump" >&2
+    snapshot_id=''
   fi
   if [ "${dump_rc}" -ne 0 ]; then
+    step='dump'
     echo "db-dump: the dump ($1) failed with exit ${dump_rc} (see above); nothing pruned" >&2
     exit "${dump_rc}"
   fi
@@ -85,7 +121,18 @@ if [ "${dump_rc}" -ne 0 ] || [ "${restic_rc}" -ne 0 ]; then
   exit "${restic_rc}"
 fi
 
-# Only after a complete dump (set -e), only within this job's host+tag group.
+# Only after a complete dump (set -e), only within this job's host+tag group. --json: the
+# snapshots the retention removed, for the summary (restic-upload.sh says how it is read).
+step='retention'
+forgotten="${TMPDIR:-/tmp}/db-dump-forget.out"
+rc=0
 # shellcheck disable=SC2086 # FORGET_ARGS is a flag list of safe words
-r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune ${FORGET_ARGS}
+r forget --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune ${FORGET_ARGS} > "${forgotten}" || rc=$?
+# A prune that fails after forget removed snapshots: the summary still names them.
+summary_read_forget "${forgotten}" "${snapshot_id}"
+snapshot_id=${snapshot_id_full}
+[ "${rc}" -eq 0 ] || exit "${rc}"
+# shellcheck disable=SC2086 # ids are hex words
+set -- ${removed_ids}
+echo "db-dump: the retention removed $# snapshot(s)${removed_ids:+: $*}"
 echo "db-dump: done"

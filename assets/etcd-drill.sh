@@ -10,6 +10,9 @@
 #   DRILL_DIR         empty scratch space for the restored data directory
 #   DRILL_PORT        client port of the throwaway etcd (peer: DRILL_PORT + 1)
 #   REQUIRED_KEYS     file listing keys that must exist, one per line (optional)
+#   SUMMARY_*         what the summary line names (summary-lib.sh)
+#
+# Its last line on stdout is the job's summary (summary-lib.sh): what it restored and counted.
 # shellcheck disable=SC3040 # pipefail: bash (etcd image) has it
 set -euo pipefail
 
@@ -19,6 +22,31 @@ set -euo pipefail
 : "${ETCD_REVISION:?}" "${ETCD_KEYS:?}"
 # shellcheck source-path=SCRIPTDIR source=etcd-lib.sh
 . "${0%/*}/etcd-lib.sh"   # no coreutils: no dirname
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# What the summary reports, filled in as the checks run. It names the first check that failed,
+# or the step that was running when one ended the script (set -e).
+step=''
+running='revision'
+revision=''
+keys=''
+checked=0
+missing=0
+fail() {
+  [ -n "${step}" ] || step=$1
+  failed=1
+}
+drill_exit() {
+  drill_rc=$1
+  set +eu
+  trap - EXIT
+  stop_local_etcd
+  summary_add_etcd_drill "${SNAPSHOT_ID:-}" "${ETCD_REVISION}" "${revision}" "${ETCD_KEYS}" "${keys}" "${checked}" "${missing}"
+  summary_emit "${drill_rc}" "${step:-${running}}"
+  exit "${drill_rc}"
+}
+trap 'drill_exit "$?"' EXIT
 
 client="http://127.0.0.1:${DRILL_PORT}"
 peer="http://127.0.0.1:$((DRILL_PORT + 1))"
@@ -29,32 +57,37 @@ failed=0
 # leases that expired while it was down) is that one or a later one, never an earlier one.
 revision=$(snapshot_revision "${SNAPSHOT_FILE}")
 case "${revision}" in
-  '' | *[!0-9]*) echo "drill: cannot read the revision of ${SNAPSHOT_FILE}" >&2; failed=1 ;;
+  '' | *[!0-9]*) echo "drill: cannot read the revision of ${SNAPSHOT_FILE}" >&2; fail 'revision' ;;
   *)
     if [ "${revision}" -lt "${ETCD_REVISION}" ]; then
       echo "drill: the snapshot is at revision ${revision}, older than the revision ${ETCD_REVISION} the backup counted its keys at" >&2
-      failed=1
+      fail 'revision'
     fi
     ;;
 esac
 
 echo "drill: restoring the snapshot with ${snapshot_tool}"
+running='restore'
 restore_snapshot "${SNAPSHOT_FILE}" "${DRILL_DIR}/data" drill "${peer}"
-trap stop_local_etcd EXIT
+running='start'
 start_local_etcd "${DRILL_DIR}/data" drill "${peer}" "${client}" "${peer}" "${DRILL_DIR}/etcd.log"
 
 # Everything at the recorded revision: what the backup counted, not what the lessor left since.
+running='key-count'
 keys=$(keys_at_revision "${ETCD_REVISION}")
 if [ "${keys}" != "${ETCD_KEYS}" ]; then
   echo "drill: ${keys} keys at revision ${ETCD_REVISION} after restore, the backup recorded ${ETCD_KEYS}" >&2
-  failed=1
+  fail 'key-count'
 fi
 if [ -n "${REQUIRED_KEYS:-}" ]; then
+  running='required-keys'
   while IFS= read -r key; do
     [ -n "${key}" ] || continue
+    checked=$((checked + 1))
     if ! key_exists_at_revision "${ETCD_REVISION}" "${key}"; then
       echo "drill: required key ${key} is missing after restore" >&2
-      failed=1
+      missing=$((missing + 1))
+      fail 'required-keys'
     fi
   done < "${REQUIRED_KEYS}"
 fi

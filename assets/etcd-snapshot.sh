@@ -9,6 +9,8 @@
 #   ETCDCTL_*               how to reach the live etcd (endpoint, certificates)
 #   ETCD_REACH_TIMEOUT      bound of the first question to etcd (is it there at all?)
 #   ETCD_SNAPSHOT_TIMEOUT   bound of the whole `snapshot save`, sized for the largest database
+#   SUMMARY_*               what the summary line names (summary-lib.sh); SUMMARY_START_FILE
+#                           on the volume the upload step shares, so its line has the job's time
 #
 # ETCDCTL_DIAL_TIMEOUT does not bound `snapshot save` (etcd-io/etcd#10298): against an endpoint
 # that accepts connections and never answers it hangs until the Job's deadline, with no error.
@@ -20,6 +22,23 @@ set -euo pipefail
 : "${SNAPSHOT_FILE:?}" "${SNAPSHOT_META:?}" "${ETCDCTL_ENDPOINTS:?}" "${ETCD_REACH_TIMEOUT:?}" "${ETCD_SNAPSHOT_TIMEOUT:?}"
 # shellcheck source-path=SCRIPTDIR source=etcd-lib.sh
 . "${0%/*}/etcd-lib.sh"   # no coreutils: no dirname
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# The upload step ends the job with its summary line; this step prints one only when the job
+# ends here, failed.
+metadata_json=''
+snapshot_exit() {
+  snapshot_rc=$1
+  set +eu
+  trap - EXIT
+  if [ "${snapshot_rc}" -ne 0 ]; then
+    summary_add_backup "" "" "" "" "${metadata_json}"
+    summary_emit "${snapshot_rc}" snapshot
+  fi
+  exit "${snapshot_rc}"
+}
+trap 'snapshot_exit "$?"' EXIT
 
 # One quick question first, so an unreachable etcd fails in seconds with a message rather than
 # after the whole snapshot bound; it also tells how large the database is.
@@ -56,6 +75,7 @@ case "${revision}:${count}" in
   :* | *[!0-9:]*) echo "snapshot: cannot read the revision and key count from: ${out}" >&2; exit 1 ;;
 esac
 
+metadata_json="{\"etcd-revision\":${revision},\"etcd-keys\":${count}}"
 echo "snapshot: etcd at ${ETCDCTL_ENDPOINTS} answers, database ${size}, ${count} keys at revision ${revision}; saving (bound: ${ETCD_SNAPSHOT_TIMEOUT})"
 rc=0
 ETCDCTL_COMMAND_TIMEOUT="${ETCD_SNAPSHOT_TIMEOUT}" etcdctl snapshot save "${SNAPSHOT_FILE}" || rc=$?

@@ -17,11 +17,30 @@
 #                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
 #   EXPECTED_FILE                                             KEY=value output for the drill
 #   TMPDIR, RESTIC_CACHE_DIR                                  writable scratch
+#   SUMMARY_*                                                 what the summary line names (summary-lib.sh)
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${FETCH_DIR:?}" "${CHECKSUM_PATH:?}" "${CHECKSUM_TAG:?}" "${EXPECTED_FILE:?}"
 : "${METADATA_TAGS?}"
+
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# The drill ends the job with its summary line; this step prints one only when the job ends
+# here, failed.
+id=''
+fetch_exit() {
+  fetch_rc=$1
+  set +eu
+  trap - EXIT
+  if [ "${fetch_rc}" -ne 0 ]; then
+    summary_add_etcd_drill "${id}"
+    summary_emit "${fetch_rc}" fetch
+  fi
+  exit "${fetch_rc}"
+}
+trap 'fetch_exit "$?"' EXIT
 
 # RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
 r() {

@@ -24,8 +24,31 @@
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
 #                                         newest accepted snapshot of the group (see below)
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
+#   SUMMARY_*                             what the summary line names (summary-lib.sh)
+#
+# Its last line on stdout is the job's summary (summary-lib.sh), also when it fails.
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=summary-lib.sh
+. "${0%/*}/summary-lib.sh"
+summary_begin
+# What the summary reports, filled in as the steps run; `step` is the one running, named in the
+# summary when the job fails there.
+step='arguments'
+snapshot_id=''
+backup_summary=''
+removed=''
+upload_summary() {
+  # From the EXIT trap: nothing here may fail the job or change its exit code.
+  upload_rc=$1
+  set +eu
+  trap - EXIT
+  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
+  summary_emit "${upload_rc}" "${step}"
+  exit "${upload_rc}"
+}
+trap 'upload_summary "$?"' EXIT
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${BACKUP_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -35,6 +58,7 @@ fi
 
 # A missing required path fails the job before anything is uploaded or pruned: a config backup
 # without the cluster CA cannot bring a control plane back.
+step='required-paths'
 if [ -n "${BACKUP_REQUIRED_FILE:-}" ]; then
   missing=0
   while IFS= read -r path; do
@@ -77,6 +101,7 @@ took() {
 # Metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
 if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
+  step='checksum'
   : "${CHECKSUM_TAG:?}"
   sha=$(tail -c 32 "${CHECKSUM_TRAILER_FILE}" | od -An -v -tx1 | tr -d ' \n')
   case "${sha}" in
@@ -100,12 +125,19 @@ if [ -n "${CHECKSUM_TRAILER_FILE:-}" ]; then
   echo "upload: ${CHECKSUM_TRAILER_FILE} matches the sha256 it ends with (${elapsed})"
 fi
 if [ -n "${BACKUP_META:-}" ]; then
+  step='metadata'
   # Metadata (revision, key count) as tags, so `restic snapshots` shows it and a restore
   # drill can compare without downloading. Values are digits/hex only: safe to split below.
+  # The summary has them too, by tag name (a number when it is one: counts are).
+  metadata_json=''
   while IFS='=' read -r key value; do
     case "${key}${value}" in *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
-    tags="${tags} --tag $(printf '%s' "${key}" | tr 'A-Z_' 'a-z-')=${value}"
+    name=$(printf '%s' "${key}" | tr 'A-Z_' 'a-z-')
+    tags="${tags} --tag ${name}=${value}"
+    case "${value}" in '' | *[!0-9]* | 0?*) value="\"${value}\"" ;; esac
+    metadata_json="${metadata_json}${metadata_json:+,}\"${name}\":${value}"
   done < "${BACKUP_META}"
+  metadata_json="{${metadata_json}}"
 fi
 
 # A file in fixed-size pieces, so that restic deduplicates it by what changed. restic's
@@ -116,6 +148,7 @@ fi
 # so an unchanged piece is stored once: the same churn added 0.4-2 %. The pieces are cut from
 # the end and the file truncated behind them, so the volume never holds much more than one copy.
 if [ -n "${SPLIT_FILE:-}" ]; then
+  step='split'
   : "${SPLIT_DIR:?}" "${SPLIT_BYTES:?}"
   size=$(stat -c %s "${SPLIT_FILE}")
   pieces=$(( (size + SPLIT_BYTES - 1) / SPLIT_BYTES ))
@@ -140,6 +173,7 @@ fi
 # password, a network error or missing permissions fail the job, not trigger an init. (unlock
 # takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it: restic
 # cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
+step='repository'
 rc=0
 out=$(r unlock --remove-all 2>&1) || rc=$?
 if [ "${rc}" -ne 0 ]; then
@@ -167,6 +201,7 @@ fi
 # until someone decides: restore, or accept the drop by removing the tag.
 drop=""
 if [ -n "${DROP_GUARD_TAG:-}" ]; then
+  step='key-drop-guard'
   : "${DROP_GUARD_MAX_PERCENT:?}"
   current=""
   for t in ${tags}; do
@@ -194,15 +229,43 @@ what="${BACKUP_ARGS}"
 # restic exits 3 when it could not read some files, but it has saved the snapshot by then: it
 # would become `latest` for a restore and could displace a complete backup in the retention.
 # Remove it and fail.
-report="${TMPDIR:-/tmp}/restic-backup.log"
+# --json: what restic did (the snapshot id, what it added) comes from its last message on stdout,
+# the summary, instead of from text meant for people. stderr goes to the log as it comes, and to
+# a file for the errors below.
+step='backup'
+report="${TMPDIR:-/tmp}/restic-backup.json"
+errors="${TMPDIR:-/tmp}/restic-backup.err"
 rc=0
 # shellcheck disable=SC2086 # ${tags} and ${what} are flag lists with safe values (see above)
-r backup --host "${BACKUP_HOST}" ${tags} ${what} 2>&1 | tee "${report}" || rc=$?
+{ r backup --json --host "${BACKUP_HOST}" ${tags} ${what} 2>&1 > "${report}" | tee "${errors}" >&2; } || rc=$?
+backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
+summary_field snapshot_id "${backup_summary}"
+snapshot_id=${v}
+if [ -n "${backup_summary}" ]; then
+  summary_field files_new "${backup_summary}"; new=${v}
+  summary_field files_changed "${backup_summary}"; changed=${v}
+  summary_field files_unmodified "${backup_summary}"; unmodified=${v}
+  summary_field data_added "${backup_summary}"; added=${v}
+  summary_field total_bytes_processed "${backup_summary}"; total=${v}
+  echo "upload: snapshot ${snapshot_id:-?} saved: files ${new} new, ${changed} changed, ${unmodified} unmodified; ${added} bytes added to the repository, of ${total}"
+fi
 if [ "${rc}" -ne 0 ]; then
-  snapshot=$(sed -n 's/^snapshot \([0-9a-f]*\) saved$/\1/p' "${report}" | tail -n 1)
-  if [ -n "${snapshot}" ]; then
-    r forget "${snapshot}"
-    echo "upload: the backup was incomplete (exit ${rc}, see above); removed its snapshot ${snapshot}; nothing pruned" >&2
+  # With --json, restic reports each file it could not read as a JSON message on stderr; restic
+  # 0.14's holds only the errno (later versions add the error's text): in words for the log.
+  grep '"message_type":"error"' "${errors}" | grep -v '"message":' | while IFS= read -r line; do
+    item=$(printf '%s' "${line}" | sed -n 's/.*"item":"\([^"]*\)".*/\1/p')
+    errno=$(printf '%s' "${line}" | sed -n 's/.*"Err":\([0-9]*\).*/\1/p')
+    case "${errno}" in
+      13) why='permission denied' ;;
+      2) why='no such file or directory' ;;
+      *) why="errno ${errno:-?}" ;;
+    esac
+    echo "upload: could not read ${item:-?}: ${why}" >&2
+  done || true
+  if [ -n "${snapshot_id}" ]; then
+    r forget "${snapshot_id}"
+    echo "upload: the backup was incomplete (exit ${rc}, see above); removed its snapshot ${snapshot_id}; nothing pruned" >&2
+    snapshot_id=''
   else
     echo "upload: the backup failed (exit ${rc}, see above); nothing pruned" >&2
   fi
@@ -210,7 +273,8 @@ if [ "${rc}" -ne 0 ]; then
 fi
 
 if [ -n "${drop}" ]; then
-  snapshot=$(sed -n 's/^snapshot \([0-9a-f]*\) saved$/\1/p' "${report}" | tail -n 1)
+  step='key-drop-guard'
+  snapshot=${snapshot_id}
   echo "upload: DATA LOSS SUSPECTED: this backup has ${drop}." >&2
   echo "upload: kept it as snapshot ${snapshot} (tag count-drop) and every older snapshot: NOTHING was pruned, and every run fails like this until you decide." >&2
   echo "upload: if the cluster lost its data, restore from snapshot ${previous_id} (see the restore runbook); if the drop is intended, accept it: restic -r \"\${RESTIC_REPOSITORY}\" tag --remove count-drop ${snapshot}" >&2
@@ -220,6 +284,18 @@ fi
 # Only after a successful backup (set -e), only within this job's host+tag group.
 took
 echo "upload: backed up (${elapsed}, with opening the repository)"
-r forget --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@"
+# --json: the snapshots the retention removed, by id, for the summary (prune's report stays in
+# the log: summary_read_forget).
+step='retention'
+forgotten="${TMPDIR:-/tmp}/restic-forget.out"
+rc=0
+r forget --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@" > "${forgotten}" || rc=$?
+# A prune that fails after forget removed snapshots: the summary still names them.
+summary_read_forget "${forgotten}" "${snapshot_id}"
+snapshot_id=${snapshot_id_full}
+[ "${rc}" -eq 0 ] || exit "${rc}"
 took
+# shellcheck disable=SC2086 # ids are hex words
+set -- ${removed_ids}
+echo "upload: the retention removed $# snapshot(s)${removed_ids:+: $*}"
 echo "upload: done (forget and prune: ${elapsed})"

@@ -136,6 +136,8 @@ export const ETCD_SNAPSHOT_PATH = SNAPSHOT_FILE;
 /** 512 KiB: restic's smallest chunk, so every piece is one whole blob; 256 KiB saved little more (1.3 % instead of 2 %) for twice the pieces. */
 const SNAPSHOT_PIECE_BYTES = 512 * 1024;
 const SNAPSHOT_META = `${BACKUP_DIR}/etcd-snapshot.env`;
+/** When the job started, written by its first container, for the duration in the upload's summary line (not backed up). */
+const SUMMARY_START_FILE = `${BACKUP_DIR}/summary-start`;
 
 /**
  * An hourly (by default) CronJob that snapshots etcd, checks the snapshot against the sha256 etcd
@@ -266,6 +268,7 @@ export class EtcdSnapshotBackup extends BackupJob {
             SNAPSHOT_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
             ETCD_REACH_TIMEOUT: kplus.EnvValue.fromValue(`${reachSeconds}s`),
             ETCD_SNAPSHOT_TIMEOUT: kplus.EnvValue.fromValue(`${snapshotTimeout.toSeconds()}s`),
+            SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
           },
           volumeMounts: [
             { path: BACKUP_DIR, volume: backupVol },
@@ -291,6 +294,7 @@ export class EtcdSnapshotBackup extends BackupJob {
           BACKUP_META: kplus.EnvValue.fromValue(SNAPSHOT_META),
           CHECKSUM_TRAILER_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
           CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
+          SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
           ...(this.keyDropGuard.percent === undefined ? {} : {
             DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),

@@ -13,6 +13,9 @@ import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfa
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
 
+/** The shell library of the summary line (assets/summary-lib.sh), in every job's scripts. */
+const SUMMARY_LIB = 'summary-lib.sh';
+
 /**
  * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
  */
@@ -24,7 +27,10 @@ export interface BackupJobProps extends BackupJobOptions, BackupDestination {
   readonly name: string;
   /** What the job is, as the `app.kubernetes.io/component` label, e.g. `etcd-snapshot`. */
   readonly component: string;
-  /** Scripts from the package's `assets/` the containers run, mounted at `/scripts`. */
+  /**
+   * Scripts from the package's `assets/` the containers run, mounted at `/scripts` (with
+   * `summary-lib.sh`, which every script sources for the summary line it ends with).
+   */
   readonly scripts: string[];
   /**
    * Further files for `/scripts` (path lists, key lists), by file name.
@@ -199,7 +205,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       });
     }
     const data: { [file: string]: string } = {};
-    for (const script of props.scripts) data[script] = readAsset(script);
+    for (const script of [...props.scripts, SUMMARY_LIB]) data[script] = readAsset(script);
     Object.assign(data, props.scriptFiles ?? {});
     // An inline CA bundle is public: it travels with the scripts every restic container mounts.
     const caPem = props.repository._caCertPem();
@@ -308,8 +314,8 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       dns: hostNetwork ? { policy: kplus.DnsPolicy.CLUSTER_FIRST_WITH_HOST_NET } : undefined,
       securityContext: user ? { ensureNonRoot: true, user, group: user, fsGroup: user } : { ensureNonRoot: false, user: 0, group: 0 },
       podMetadata: { labels },
-      initContainers: options.initContainers ?? [],
-      containers: options.containers,
+      initContainers: (options.initContainers ?? []).map((c) => this.withSummaryEnv(c, name)),
+      containers: options.containers.map((c) => this.withSummaryEnv(c, name)),
     });
     const tolerations = checkTolerations(`${this.constructor.name}: tolerations`, options.tolerations ?? []);
     if (tolerations.length > 0) cronJob.scheduling.tolerate(kplus.Node.tainted(...tolerations.map(taintQuery)));
@@ -353,6 +359,23 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       failureAdvice: options.failureAdvice,
     });
     return cronJob;
+  }
+
+  /**
+   * What the summary line a script ends with names (assets/summary-lib.sh): the job's kind (its
+   * component label), cluster and CronJob. Only for containers that run one of the scripts.
+   */
+  private withSummaryEnv(c: kplus.ContainerProps, cronJobName: string): kplus.ContainerProps {
+    if (!(c.command ?? []).some((w) => w.startsWith('/scripts/'))) return c;
+    return {
+      ...c,
+      envVariables: {
+        ...c.envVariables,
+        SUMMARY_KIND: kplus.EnvValue.fromValue(this.labels['app.kubernetes.io/component']),
+        SUMMARY_CLUSTER: kplus.EnvValue.fromValue(this.clusterName),
+        SUMMARY_JOB: kplus.EnvValue.fromValue(cronJobName),
+      },
+    };
   }
 }
 

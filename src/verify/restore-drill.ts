@@ -74,6 +74,8 @@ export interface RestoreDrillProps extends RestoreDrillOptions {
 }
 
 const WORK = '/work';
+/** When the drill started, written by the fetch, for the duration in the drill's summary line. */
+const SUMMARY_START_FILE = `${WORK}/summary-start`;
 const UID = 65532;
 
 /**
@@ -158,6 +160,7 @@ export class RestoreDrill extends BackupJob {
           // etcd-drill.sh reads them back as ETCD_REVISION and ETCD_KEYS.
           METADATA_TAGS: kplus.EnvValue.fromValue(`${ETCD_REVISION_TAG} ${ETCD_KEYS_TAG}`),
           EXPECTED_FILE: kplus.EnvValue.fromValue(`${WORK}/expected.env`),
+          SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
           ...access.env,
         },
         volumeMounts: [
@@ -181,6 +184,7 @@ export class RestoreDrill extends BackupJob {
           DRILL_PORT: kplus.EnvValue.fromValue(String(port)),
           ...(requiredKeys.length > 0 ? { REQUIRED_KEYS: kplus.EnvValue.fromValue('/scripts/required-keys.txt') } : {}),
           ETCDCTL_API: kplus.EnvValue.fromValue('3'),
+          SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
         },
         volumeMounts: [
           { path: WORK, volume: workVol },

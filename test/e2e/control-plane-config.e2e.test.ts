@@ -22,6 +22,7 @@ import { PodResult, runPod } from '../support/pod-runner';
 import { cleanEnv } from '../support/processes';
 import { ResticOptions, ResticSnapshot, resticOk, snapshots } from '../support/restic';
 import { S3Server, startS3 } from '../support/s3';
+import { summaryOf } from '../support/summary';
 
 const PASSWORD = 'correct horse battery staple';
 const CLUSTER = 'e2e-cp';
@@ -389,6 +390,21 @@ describe('control-plane config backup, end to end', () => {
       expect(mainChart.backup.resticRepositories[node]).toBe(s3!.resticRepository(repoPath(node)));
 
       const snaps = nodeSnapshots(node);
+      // The node's summary line: its own CronJob, its restic host (the node), the snapshot restic lists.
+      const summary = summaryOf(upload(results[node]));
+      expect(summary).toMatchObject({
+        kind: 'control-plane-config',
+        cluster: CLUSTER,
+        job: jobName(mainChart, node),
+        host: node,
+        result: 'succeeded',
+        snapshotId: snaps[0].id,
+        filesChanged: 0,
+        retentionRemoved: [],
+        metadata: null,
+      });
+      expect(summary.filesNew).toBe(summary.filesTotal);
+      expect(summary.bytesAdded).toBeGreaterThan(0);
       // only this node's snapshot(s) in this node's repository, under the node's name from spec.nodeName
       expect(snaps.map((s) => s.hostname)).toEqual([node]);
       expect(snaps[0].tags).toEqual([TAG]);
@@ -438,11 +454,18 @@ describe('control-plane config backup, end to end', () => {
     const runs = [await runJob(pruning.manifests, name, 'cp-1'), await runJob(pruning.manifests, name, 'cp-1')];
 
     // THEN
-    for (const r of runs) {
-      expectSucceeded(r);
-      expect({ stdout: upload(r).stdout }).toEqual({ stdout: expect.stringMatching(/remove 1 snapshots/) });
-    }
+    for (const r of runs) expectSucceeded(r);
+    const summaries = runs.map((r) => summaryOf(upload(r)));
     const cp1After = nodeSnapshots('cp-1');
+    // Each run removed the one snapshot before it, and says so by id.
+    expect(summaries.map((x) => x.retentionRemoved)).toEqual([[cp1Before[0].id], [summaries[0].snapshotId]]);
+    expect(summaries[1].snapshotId).toBe(cp1After[0].id);
+    // Nothing changed on the node between the runs: restic read no file again and stored next to nothing (the new snapshot's tree).
+    for (const x of summaries) {
+      expect(x).toMatchObject({ filesNew: 0, filesChanged: 0 });
+      expect(x.filesUnmodified).toBe(x.filesTotal);
+      expect(x.bytesAdded).toBeLessThan(8192);
+    }
     expect(cp1After).toHaveLength(1);
     expect(cp1After[0].hostname).toBe('cp-1');
     expect(cp1After[0].id).not.toBe(cp1Before[0].id);
@@ -472,6 +495,7 @@ describe('control-plane config backup, end to end', () => {
     // only sa.key is reported: the other required paths (incl. the encryption config) are there
     expect(c.stderr.match(/required path/g)).toHaveLength(1);
     expect(c.stdout).not.toMatch(/initializing repository/);
+    expect(summaryOf(c)).toMatchObject({ kind: 'control-plane-config', host: BROKEN_NODE, result: 'failed', failedStep: 'required-paths', snapshotId: null });
     expect(objects(repoPath(BROKEN_NODE))).toEqual([]);
     expect(s3!.listObjects('')).toEqual(bucketBefore);
   });
@@ -515,7 +539,9 @@ describe('control-plane config backup, end to end', () => {
     });
     // only the other user's file is unreadable: root still owns (and reads) the rest
     expect(((c.stdout + c.stderr).match(/permission denied/g) ?? []).length).toBe(1);
-    expect(c.stdout + c.stderr).not.toMatch(/Applying Policy|remove \d+ snapshots|upload: done/);
+    expect(c.stdout + c.stderr).not.toMatch(/Applying Policy|remove \d+ snapshots|retention removed|upload: done/);
+    // The incomplete snapshot is gone, so the summary names none; the retention never ran.
+    expect(summaryOf(c)).toMatchObject({ result: 'failed', failedStep: 'backup', exitCode: 3, snapshotId: null, retentionRemoved: null });
     // restic saved the incomplete snapshot before exiting 3: the job removes it again, so
     // `restore latest` still finds the last complete backup.
     expect(c.stderr).toMatch(/the backup was incomplete \(exit 3, see above\); removed its snapshot [0-9a-f]+; nothing pruned/);

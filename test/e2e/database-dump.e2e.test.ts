@@ -22,6 +22,7 @@ import { pgBin, startPostgres, startPostgresLike } from '../support/postgres';
 import { cleanEnv } from '../support/processes';
 import { ResticOptions, restic, snapshots } from '../support/restic';
 import { S3Server, startS3 } from '../support/s3';
+import { summaryOf } from '../support/summary';
 
 const PASSWORD = 'correct horse battery staple';
 const ROWS = 3000;
@@ -131,6 +132,7 @@ describe('PostgreSQL dump, end to end', () => {
   let pgManifests: any[];
   let pgBackup: DatabaseDumpBackup;
   let pgLogin: { user: string; password: string };
+  let pgDumpBytes: number;
 
   test('pg_dump streams into restic; the restore section brings back every row', async () => {
     // GIVEN a server with a few thousand rows (NULLs, tabs, newlines, quotes, backslashes, non-ASCII)
@@ -154,6 +156,23 @@ describe('PostgreSQL dump, end to end', () => {
     expect(snaps[0].hostname).toBe('e2e-pg');
     expect(snaps[0].tags).toEqual(['db-dump-e2e-pg-pg-app']);
     expect(snaps[0].paths).toEqual(['/app.sql']);
+    const summary = summaryOf(result.containers.find((c) => c.name === 'dump'));
+    expect(summary).toMatchObject({
+      kind: 'database-dump',
+      cluster: 'e2e-pg',
+      job: backup.cronJob.name,
+      host: 'e2e-pg',
+      result: 'succeeded',
+      failedStep: null,
+      snapshotId: snaps[0].id,
+      filesNew: 1,
+      filesTotal: 1,
+      retentionRemoved: [],
+      metadata: null,
+    });
+    expect(summary.bytesAdded).toBeGreaterThan(0);
+    expect(summary.bytesTotal).toBeGreaterThan(ROWS * 10);
+    pgDumpBytes = summary.bytesTotal as number;
 
     // AND the runbook's commands restore it into a fresh server (the roles exist, the database not yet)
     const target = await track(startPostgresLike(source));
@@ -170,12 +189,26 @@ describe('PostgreSQL dump, end to end', () => {
     ok.cleanup();
     expectSucceeded(ok);
     expect(ok.containers.find((c) => c.name === 'drill')!.stdout).toContain(`drill: ok, app.items has ${ROWS} rows`);
+    const [dumped] = snapshots(repo(pgBackup));
+    expect(summaryOf(ok.containers.find((c) => c.name === 'drill'))).toMatchObject({
+      kind: 'database-drill',
+      cluster: 'e2e-pg',
+      job: drill,
+      result: 'succeeded',
+      snapshotId: dumped.id,
+      dumpBytes: pgDumpBytes,
+      database: 'app',
+      table: 'items',
+      rows: ROWS,
+      minRows: ROWS,
+    });
 
     // a wrong repository password: the drill fails
     const wrong = await runJob(pgManifests, pgLogin, drill, 'not the password');
     wrong.cleanup();
     expect(wrong.succeeded).toBe(false);
     expect(wrong.containers.find((c) => c.name === 'drill')!.stderr).toMatch(/wrong password/);
+    expect(summaryOf(wrong.containers.find((c) => c.name === 'drill'))).toMatchObject({ result: 'failed', failedStep: 'fetch', snapshotId: null, rows: null });
 
     // a truncated dump planted as the newest of the group: the drill fails
     const full = restic(['dump', '--no-lock', '--host', pgBackup.resticHost, '--tag', pgBackup.resticTag, 'latest', '/app.sql'], repo(pgBackup));
@@ -187,6 +220,12 @@ describe('PostgreSQL dump, end to end', () => {
     bad.cleanup();
     expect(bad.succeeded).toBe(false);
     expect(bad.containers.find((c) => c.name === 'drill')!.stderr).toMatch(/does not end with "-- PostgreSQL database dump complete": it is incomplete/);
+    // It names the snapshot it fetched: the planted one, the newest.
+    const planted = snapshots(repo(pgBackup)).filter((x) => x.id !== dumped.id);
+    expect(planted).toHaveLength(1);
+    expect(summaryOf(bad.containers.find((c) => c.name === 'drill'))).toMatchObject({
+      result: 'failed', failedStep: 'incomplete-dump', snapshotId: planted[0].id, dumpBytes: Buffer.byteLength(truncated), rows: null,
+    });
   });
 
   test('pg_dumpall of the whole server (roles too) restores with the restore section into a server whose superuser has another name', async () => {
@@ -239,7 +278,8 @@ describe('PostgreSQL dump, end to end', () => {
     const log = dump.stdout + dump.stderr;
     expect(log).toMatch(/removed the snapshot [0-9a-f]+ of the incomplete dump/);
     expect(log).toMatch(/the dump \(pg_dump\) failed with exit 1 \(see above\); nothing pruned/);
-    expect(log).not.toMatch(/remove \d+ snapshots/);
+    expect(log).not.toMatch(/remove \d+ snapshots|retention removed/);
+    expect(summaryOf(dump)).toMatchObject({ kind: 'database-dump', result: 'failed', failedStep: 'dump', exitCode: 1, snapshotId: null, retentionRemoved: null });
     expect(snapshots(repo(backup)).map((s) => s.id)).toEqual([goodSnap.id]);
     expect(restic(['check', '--no-lock'], repo(backup)).status).toBe(0);
   });
@@ -275,6 +315,9 @@ describe('MariaDB dump, end to end', () => {
     drill.cleanup();
     expectSucceeded(drill);
     expect(drill.containers.find((c) => c.name === 'drill')!.stdout).toContain(`drill: ok, app.items has ${ROWS} rows`);
+    expect(summaryOf(drill.containers.find((c) => c.name === 'drill'))).toMatchObject({
+      kind: 'database-drill', result: 'succeeded', snapshotId: snaps[0].id, database: 'app', table: 'items', rows: ROWS,
+    });
   });
 
   test('a wrong password fails the job before anything is uploaded', async () => {

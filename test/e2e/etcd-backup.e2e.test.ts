@@ -22,6 +22,7 @@ import { freePort } from '../support/processes';
 import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, resticOk, snapshots } from '../support/restic';
 import { S3Server, startS3 } from '../support/s3';
 import { GatedRequest, startS3Gate } from '../support/s3-gate';
+import { summaryOf } from '../support/summary';
 
 const PASSWORD = 'correct horse battery staple';
 const KEYS = 3000;
@@ -175,6 +176,27 @@ describe('etcd backup pod, end to end', () => {
     expect(Number(tags.get('etcd-revision'))).toBe(etcd.revision());
     expect(tags.get('etcd-sha256')).toMatch(/^[0-9a-f]{64}$/);
 
+    // The job's last line says what it did, in restic's numbers, naming the snapshot restic lists.
+    const summary = summaryOf(container(result, 'upload'));
+    expect(summary).toMatchObject({
+      kind: 'etcd-snapshot',
+      cluster: 'e2e-restore',
+      job: backup.cronJob.name,
+      host: 'e2e-restore',
+      result: 'succeeded',
+      failedStep: null,
+      exitCode: 0,
+      snapshotId: snaps[0].id,
+      retentionRemoved: [],
+      metadata: { 'etcd-keys': before.size, 'etcd-revision': etcd.revision() },
+    });
+    expect(summary.bytesAdded).toBeGreaterThan(0);
+    expect(summary.filesChanged).toBe(0);
+    expect(summary.backupSeconds).toBeGreaterThan(0);
+    // From the snapshot step's start (its start file), through the upload.
+    expect(summary.durationSeconds).toBeGreaterThan(summary.backupSeconds as number);
+    expect(summary.durationSeconds * 1000).toBeLessThan(result.containers.reduce((ms, c) => ms + c.durationMs, 0) + 1000);
+
     // Restore as README says (restic restore, then join the pieces in order), then start a second
     // etcd on it and compare every key.
     const target = path.join(work, 'restore-1');
@@ -185,6 +207,7 @@ describe('etcd backup pod, end to end', () => {
     expect(pieces[pieces.length - 1].length).toBeGreaterThan(0);
     expect(pieces[pieces.length - 1].length).toBeLessThanOrEqual(512 * 1024);
     expect(fs.existsSync(path.join(target, 'backup/etcd-snapshot.db'))).toBe(false);
+    expect(summary).toMatchObject({ filesNew: pieces.length, filesTotal: pieces.length, bytesTotal: pieces.reduce((n, p) => n + p.length, 0) });
     const file = path.join(target, 'etcd-snapshot.db');
     fs.writeFileSync(file, Buffer.concat(pieces));
     // The tag is the sha256 etcd appended: the hash of everything before the last 32 bytes.
@@ -237,6 +260,16 @@ describe('etcd backup pod, end to end', () => {
     const unchanged = inB.filter((h) => inA.includes(h)).length;
     expect(unchanged).toBeGreaterThan(0);
     expect(unchanged).toBeLessThan(inB.length);
+
+    // The summary lines: the first run added the whole snapshot, the second only what changed
+    // (restic reads every piece again, each cut anew, but stores only the new ones).
+    const [sumA, sumB] = [summaryOf(container(first.result, 'upload')), summaryOf(container(second.result, 'upload'))];
+    expect(sumA).toMatchObject({ snapshotId: a.id, filesTotal: inA.length, filesNew: inA.length });
+    expect(sumB).toMatchObject({ snapshotId: b.id, filesTotal: inB.length, retentionRemoved: [] });
+    expect((sumB.filesNew as number) + (sumB.filesChanged as number) + (sumB.filesUnmodified as number)).toBe(inB.length);
+    expect(sumA.bytesAdded).toBeGreaterThan(Number(split![1]) / 2);
+    expect(sumB.bytesAdded).toBeGreaterThan(0);
+    expect(sumB.bytesAdded).toBeLessThan((sumA.bytesAdded as number) / 4);
   });
 
   test('external etcd: certificates from a Secret, the whole pod non-root, and it restores', async () => {
@@ -301,6 +334,10 @@ describe('etcd backup pod, end to end', () => {
     expect(container(result, 'upload')?.stderr).toMatch(/etcd-snapshot\.db is corrupt: the sha256 of its content is [0-9a-f]{64}, but the sha256 `snapshot save` appended says [0-9a-f]{64}\. Nothing uploaded, nothing pruned/);
     expect(s3.listObjects('k8s/e2e-corrupt/')).toEqual(objectsBefore);
     expect(snapshots(repo('e2e-corrupt')).map((s) => s.id)).toEqual(snapsBefore);
+    // The failed run ends with a summary line too, naming the step, with nothing backed up.
+    expect(summaryOf(container(result, 'upload'))).toMatchObject({
+      kind: 'etcd-snapshot', cluster: 'e2e-corrupt', result: 'failed', failedStep: 'checksum', exitCode: 1, snapshotId: null, bytesAdded: null, retentionRemoved: null,
+    });
   });
 
   test('a wrong repository password fails the job and changes nothing', async () => {
@@ -315,6 +352,7 @@ describe('etcd backup pod, end to end', () => {
     expect(container(result, 'upload')?.exitCode).not.toBe(0);
     expect(container(result, 'upload')?.stderr).toMatch(/wrong password/);
     expect(s3.listObjects('k8s/e2e-password/')).toEqual(objectsBefore);
+    expect(summaryOf(container(result, 'upload'))).toMatchObject({ result: 'failed', failedStep: 'repository', exitCode: 1, snapshotId: null });
   });
 
   test('an unreachable S3 endpoint fails the job with nothing pruned', async () => {
@@ -324,7 +362,9 @@ describe('etcd backup pod, end to end', () => {
     const upload = container(result, 'upload');
     expect(upload?.exitCode).not.toBe(0);
     expect(upload?.stderr).toMatch(/nothing uploaded, nothing pruned/);
-    expect(upload?.stdout + upload!.stderr).not.toMatch(/forget|removed/i);
+    const log = `${upload?.stdout}${upload!.stderr}`.split('\n').filter((l) => !l.startsWith('{"summary":'));
+    expect(log.join('\n')).not.toMatch(/forget|removed/i);
+    expect(summaryOf(upload)).toMatchObject({ result: 'failed', failedStep: 'repository', retentionRemoved: null });
   });
 
   test('a stale lock left by a killed run does not block the next run', async () => {
@@ -366,6 +406,7 @@ describe('etcd backup pod, end to end', () => {
     // ... and snapshots of other groups in the same repository, which this job must not touch.
     seed('2024-01-01 00:00:00', 'another-cluster', 'etcd-snapshot');
     seed('2024-01-01 00:00:00', 'e2e-retention', 'something-else');
+    const idsBefore = snapshots(opts).map((s) => s.id);
 
     const { result } = await runBackup({ cluster: 'e2e-retention', retention: Retention.gfs({ hourly: 3, daily: 3 }) });
     result.cleanup();
@@ -381,6 +422,12 @@ describe('etcd backup pod, end to end', () => {
     expect(mine).toHaveLength(4);
     expect(left.filter((s) => s.hostname === 'another-cluster')).toHaveLength(1);
     expect(left.filter((s) => s.tags?.includes('something-else'))).toHaveLength(1);
+    // The summary names exactly the snapshots the retention removed.
+    const removed = idsBefore.filter((id) => !left.some((s) => s.id === id));
+    expect(removed).toHaveLength(6);
+    const summary = summaryOf(container(result, 'upload'));
+    expect([...(summary.retentionRemoved as string[])].sort()).toEqual([...removed].sort());
+    expect(left.map((s) => s.id)).toContain(summary.snapshotId);
   });
 });
 
@@ -472,6 +519,8 @@ describe('faults, end to end', () => {
       expect(snap?.stderr).toMatch(/did not answer within 5s\. Check on this node that etcd runs/);
       expect(snap?.stderr).toMatch(/Nothing was uploaded or pruned/);
       expect(container(result, 'upload')).toBeUndefined();
+      // The job ends in the snapshot step: that step's last line is the job's summary.
+      expect(summaryOf(snap)).toMatchObject({ kind: 'etcd-snapshot', cluster: 'e2e-hang', result: 'failed', failedStep: 'snapshot', snapshotId: null, metadata: null });
     } finally {
       await blackhole.stop();
     }
@@ -495,6 +544,7 @@ describe('faults, end to end', () => {
       expect(snap?.stderr).toMatch(/context deadline exceeded/);
       expect(snap?.stderr).toMatch(/raise the job's snapshotTimeout/);
       expect(container(result, 'upload')).toBeUndefined();
+      expect(summaryOf(snap)).toMatchObject({ result: 'failed', failedStep: 'snapshot', metadata: { 'etcd-keys': etcd.dump().size } });
     } finally {
       await blackhole.stop();
     }
@@ -536,6 +586,11 @@ describe('a wiped cluster, end to end', () => {
       expect(now).toHaveLength(2 + run);
       expect(now.map((x) => x.id)).toEqual(expect.arrayContaining(good.map((x) => x.id)));
       expect(now.filter((x) => x.tags?.includes('count-drop'))).toHaveLength(run);
+      const summary = summaryOf(upload);
+      expect(summary).toMatchObject({ result: 'failed', failedStep: 'key-drop-guard', retentionRemoved: null, metadata: { 'etcd-keys': 100 } });
+      // The kept snapshot (restic 0.14 reports its short id here; 0.15+ the full one).
+      const kept = now.filter((x) => x.tags?.includes('count-drop'))[run - 1];
+      expect(kept.id.startsWith(summary.snapshotId as string)).toBe(true);
     }
 
     // WHEN an operator accepts the drop with the command from the log, THEN pruning resumes.
@@ -602,6 +657,24 @@ describe('restore drill pod, end to end', () => {
     const result = await drillAfterBackup('e2e-drill');
     expectSucceeded(result);
     expect(container(result, 'drill')?.stdout).toMatch(new RegExp(`drill: ok, revision \\d+, ${etcd.dump().size} keys`));
+    // Its summary: which snapshot it restored, and what it counted there.
+    const [snap] = snapshots(repo('e2e-drill'));
+    const revision = Number(snap.tags!.find((t) => t.startsWith('etcd-revision='))!.split('=')[1]);
+    const summary = summaryOf(container(result, 'drill'));
+    expect(summary).toMatchObject({
+      kind: 'restore-drill',
+      cluster: 'e2e-drill',
+      job: 'e2e-drill-etcd-drill',
+      result: 'succeeded',
+      failedStep: null,
+      snapshotId: snap.id,
+      etcdRevision: revision,
+      keysExpected: etcd.dump().size,
+      keysRestored: etcd.dump().size,
+      requiredKeysChecked: 2,
+      requiredKeysMissing: 0,
+    });
+    expect(summary.snapshotRevision).toBeGreaterThanOrEqual(revision);
   });
 
   // The backup counts the keys at the current revision just before the save. Between the count
@@ -650,6 +723,8 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.stderr).toMatch(/this is not the snapshot the backup verified/);
     expect(container(result, 'drill')).toBeUndefined();
+    const [newest] = snapshots(repo('e2e-drill-corrupt'));
+    expect(summaryOf(container(result, 'fetch'))).toMatchObject({ kind: 'restore-drill', result: 'failed', failedStep: 'fetch', exitCode: 1, snapshotId: newest.id, keysRestored: null });
   });
 
   test('GIVEN a repository whose stored data has flipped bytes WHEN the drill runs THEN the fetch fails', async () => {
@@ -716,6 +791,7 @@ describe('restore drill pod, end to end', () => {
     result.cleanup();
     expect(result.succeeded).toBe(false);
     expect(container(result, 'drill')?.stderr).toMatch(/required key --help is missing after restore/);
+    expect(summaryOf(container(result, 'drill'))).toMatchObject({ result: 'failed', failedStep: 'required-keys', exitCode: 1, requiredKeysChecked: 3, requiredKeysMissing: 1 });
   });
 
   test('GIVEN a newest snapshot that lacks keys the backup recorded WHEN the drill runs THEN it fails on the key count', async () => {
@@ -724,6 +800,9 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/keys at revision \d+ after restore, the backup recorded/);
+    const summary = summaryOf(container(result, 'drill'));
+    expect(summary).toMatchObject({ result: 'failed', failedStep: 'key-count' });
+    expect(summary.keysExpected).toBe((summary.keysRestored as number) + 5);
   });
 
   test('GIVEN a newest snapshot older than the revision its backup counted the keys at WHEN the drill runs THEN it fails on the revision', async () => {
@@ -733,5 +812,6 @@ describe('restore drill pod, end to end', () => {
     expect(result.succeeded).toBe(false);
     expect(container(result, 'fetch')?.exitCode).toBe(0);
     expect(container(result, 'drill')?.stderr).toMatch(/drill: the snapshot is at revision (\d+), older than the revision \d+ the backup counted its keys at/);
+    expect(summaryOf(container(result, 'drill'))).toMatchObject({ result: 'failed', failedStep: 'revision' });
   });
 });

@@ -250,6 +250,36 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     expect(expectValidManifests(manifests)).toBeUndefined();
   });
 
+  test('every container that runs a script is told what its summary line names: the job\'s kind, cluster and CronJob; the scripts have summary-lib.sh', () => {
+    const credentials = { password: { name: 'app-db', key: 'password' }, user: 'backup' };
+    const { manifests } = synth({
+      databases: [{ database: Database.postgres({ host: 'db.prod.example.com', database: 'app', credentials }), drill: { requiredTable: 'orders' } }],
+    });
+    const cronJobs = manifests.filter((m) => m.kind === 'CronJob');
+    expect(cronJobs.map((c) => c.metadata.labels['app.kubernetes.io/component']).sort()).toEqual([
+      'control-plane-config', 'control-plane-config', 'control-plane-config', 'database-drill', 'database-dump', 'etcd-snapshot', 'restore-drill',
+    ]);
+    for (const c of cronJobs) {
+      const pod = c.spec.jobTemplate.spec.template.spec;
+      const scripted = [...(pod.initContainers ?? []), ...pod.containers].filter((x: any) => (x.command ?? []).some((w: string) => w.startsWith('/scripts/')));
+      expect(scripted.length).toBeGreaterThan(0);
+      for (const x of scripted) {
+        const env = Object.fromEntries(x.env.filter((e: any) => e.name.startsWith('SUMMARY_') && e.name !== 'SUMMARY_START_FILE').map((e: any) => [e.name, e.value]));
+        expect({ cronJob: c.metadata.name, container: x.name, env }).toEqual({
+          cronJob: c.metadata.name,
+          container: x.name,
+          env: { SUMMARY_KIND: c.metadata.labels['app.kubernetes.io/component'], SUMMARY_CLUSTER: 'prod', SUMMARY_JOB: c.metadata.name },
+        });
+      }
+      // The restic binary's copy runs no script: nothing to tell it.
+      for (const x of [...(pod.initContainers ?? []), ...pod.containers].filter((y: any) => !scripted.includes(y))) {
+        expect((x.env ?? []).map((e: any) => e.name)).not.toContain('SUMMARY_KIND');
+      }
+      const scripts = pod.volumes.find((v: any) => v.name === 'scripts').configMap.name;
+      expect(Object.keys(manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === scripts).data)).toContain('summary-lib.sh');
+    }
+  });
+
   test('databases without a repository, or with a nested namespace, are errors', () => {
     const database = Database.postgres({ host: 'db.example.com', database: 'app', credentials: { password: { name: 'db', key: 'pw' } } });
     const managed = { etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true };
