@@ -410,7 +410,7 @@ async function runBackupPod(
     snapshotFileBytes: snapshotFile && fs.existsSync(snapshotFile) ? fs.statSync(snapshotFile).size : piecesBytes,
     storedBytesAfter: objects.reduce((a, o) => a + o.size, 0),
     storedObjectsAfter: objects.length,
-    uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep|^upload: .*\d+\.\d\d s/i.test(l)).join('\n'),
+    uploadStdoutTail: (upload?.stdout ?? '').split('\n').filter((l) => /Added to the repository|processed|Files:|Dirs:|remove|keep|^upload: .*\d+\.\d\d s|^\{"summary"/i.test(l)).join('\n'),
   };
   return { report, result };
 }
