@@ -17,13 +17,17 @@ const REPO = path.join(__dirname, '..', '..');
 const SCRIPT = path.join(REPO, 'scripts', 'install-check.sh');
 const VERSION: string = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')).version;
 
+// One `cdk8s init` for both installs (each copies it), made on first use.
+const FRESH_APP = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'install-fresh-')), 'app');
+afterAll(() => fs.rmSync(path.dirname(FRESH_APP), { recursive: true, force: true }));
+
 describe.each([['tarball', 'packed tarball'], ['git', 'git repository']])('installed from the %s (%s) into a fresh cdk8s app', (from) => {
   let app: string;
   let objects: any[];
 
   beforeAll(() => {
     app = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'install-')), 'app');
-    execFileSync('bash', [SCRIPT, app, from], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 9 * 60_000 });
+    execFileSync('bash', [SCRIPT, app, from, FRESH_APP], { stdio: ['ignore', 'pipe', 'inherit'], timeout: 9 * 60_000 });
     objects = parseAllDocuments(fs.readFileSync(path.join(app, 'dist', 'prod.k8s.yaml'), 'utf8'))
       .map((d) => d.toJSON()).filter((o) => o);
   }, 10 * 60_000);
