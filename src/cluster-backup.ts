@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
 import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
+import { configError } from './internal/host-spelling';
 import { checkDnsLabel } from './internal/names';
 import { shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';
@@ -213,26 +214,26 @@ export class ClusterBackup extends Construct {
     this.props = props;
     const repository = props.repository;
     const databases = props.databases ?? [];
-    if (props.etcd && !repository) throw new Error(`${C}: repository is required to back up etcd (and the control-plane config)`);
-    if (databases.length > 0 && !repository) throw new Error(`${C}: repository is required to back up databases`);
+    if (props.etcd && !repository) throw configError(`${C}: repository is required to back up etcd (and the control-plane config)`);
+    if (databases.length > 0 && !repository) throw configError(`${C}: repository is required to back up databases`);
     if (repository && !props.etcd && databases.length === 0) {
-      throw new Error(`${C}: repository is only used for etcd, control-plane config and database backups; a Velero-only cluster uses velero.storageLocation (pass the same definition there as velero.storageLocation.repository)`);
+      throw configError(`${C}: repository is only used for etcd, control-plane config and database backups; a Velero-only cluster uses velero.storageLocation (pass the same definition there as velero.storageLocation.repository)`);
     }
-    if (props.externalKeys && !repository) throw new Error(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
+    if (props.externalKeys && !repository) throw configError(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
     checkInputs(C, props);
     if (props.etcd && props.managedControlPlane) {
-      throw new Error(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
+      throw configError(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
     }
     if (!props.etcd && databases.length === 0 && (!props.velero || props.velero.schedules.length === 0)) {
-      throw new Error(`${C}: nothing to back up: set etcd, databases and/or velero.schedules`);
+      throw configError(`${C}: nothing to back up: set etcd, databases and/or velero.schedules`);
     }
     if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
-      throw new Error(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
+      throw configError(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
     }
     const source = props.etcd?.source;
-    if (props.etcd && !source) throw new Error(`${C}: etcd.source is required, e.g. { source: EtcdSource.kubeadm() }`);
+    if (props.etcd && !source) throw configError(`${C}: etcd.source is required, e.g. { source: EtcdSource.kubeadm() }`);
     if (props.controlPlaneConfig && !source?.usesHostPaths) {
-      throw new Error(`${C}: controlPlaneConfig backs up the control-plane nodes of an etcd on them (kubeadm, k3s, RKE2); ${source ? 'an external etcd has none here' : 'set etcd'}`);
+      throw configError(`${C}: controlPlaneConfig backs up the control-plane nodes of an etcd on them (kubeadm, k3s, RKE2); ${source ? 'an external etcd has none here' : 'set etcd'}`);
     }
     // The composite decides where its jobs live (Pod Security differs): a nested namespace would
     // be silently overridden, so it is an error.
@@ -242,11 +243,11 @@ export class ClusterBackup extends Construct {
     ];
     for (const [option, nested] of nestedOptions) {
       if (nested?.namespace !== undefined) {
-        throw new Error(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
+        throw configError(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
       }
       // One place for opt-outs: the composite passes its own to every job.
       if (nested?.acknowledge !== undefined) {
-        throw new Error(`${C}: ${option}.acknowledge: ClusterBackup passes its own acknowledge to every job it composes; set acknowledge on the ClusterBackup instead`);
+        throw configError(`${C}: ${option}.acknowledge: ClusterBackup passes its own acknowledge to every job it composes; set acknowledge on the ClusterBackup instead`);
       }
     }
 
@@ -278,11 +279,11 @@ export class ClusterBackup extends Construct {
       if (source.usesHostPaths) {
         const config = props.controlPlaneConfig;
         if (!config || !config.nodes || config.nodes.length === 0) {
-          throw new Error(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution.name} control plane back)`);
+          throw configError(`${C}: controlPlaneConfig.nodes must list every control-plane node, so their certificates and manifests are backed up too (etcd alone cannot bring a ${source.distribution.name} control plane back)`);
         }
         const members = props.etcd.controlPlaneNodes;
         if (members !== undefined && [...members].sort().join(',') !== [...config.nodes].sort().join(',')) {
-          throw new Error(`${C}: etcd.controlPlaneNodes (${members.join(', ')}) and controlPlaneConfig.nodes (${config.nodes.join(', ')}) differ; every control-plane node runs an etcd member: leave etcd.controlPlaneNodes unset`);
+          throw configError(`${C}: etcd.controlPlaneNodes (${members.join(', ')}) and controlPlaneConfig.nodes (${config.nodes.join(', ')}) differ; every control-plane node runs an etcd member: leave etcd.controlPlaneNodes unset`);
         }
         // Pitfall: a config backup without the PKI (CA, service-account keys).
         const pki = source.distribution.pkiPaths;
@@ -340,10 +341,10 @@ export class ClusterBackup extends Construct {
     this.veleroSchedules = (props.velero?.schedules ?? []).map((s, i) => {
       const option = `${C}: velero.schedules[${s.name ?? i}]`;
       if (location && s.storageLocation !== undefined && s.storageLocation !== location.locationName) {
-        throw new Error(`${option}.storageLocation is ${JSON.stringify(s.storageLocation)}, but this ClusterBackup creates the location ${JSON.stringify(location.locationName)} for its Schedules; omit storageLocation to write there (a location created elsewhere: leave velero.storageLocation out)`);
+        throw configError(`${option}.storageLocation is ${JSON.stringify(s.storageLocation)}, but this ClusterBackup creates the location ${JSON.stringify(location.locationName)} for its Schedules; omit storageLocation to write there (a location created elsewhere: leave velero.storageLocation out)`);
       }
       if (location?.readOnly) {
-        throw new Error(`${option}: velero.storageLocation is readOnly, so every backup of this Schedule fails; make the location read-write, or restore from it without Schedules`);
+        throw configError(`${option}: velero.storageLocation is readOnly, so every backup of this Schedule fails; make the location read-write, or restore from it without Schedules`);
       }
       return new VeleroSchedule(this, `Velero${i}`, {
         namespace: veleroNs,
@@ -358,7 +359,7 @@ export class ClusterBackup extends Construct {
     this.veleroSchedules.forEach((v, i) => v.scheduleNames.forEach((n) => {
       const first = seen.get(n);
       if (first !== undefined && first !== i) {
-        throw new Error(`${C}: velero.schedules[${i}] and velero.schedules[${first}] both create the Schedule ${JSON.stringify(n)}; on apply the last one wins and a tier is lost; give them different names`);
+        throw configError(`${C}: velero.schedules[${i}] and velero.schedules[${first}] both create the Schedule ${JSON.stringify(n)}; on apply the last one wins and a tier is lost; give them different names`);
       }
       seen.set(n, i);
     }));
@@ -548,7 +549,7 @@ function checkInputs(C: string, props: ClusterBackupProps): void {
 function checkVeleroPathApart(C: string, velero: string, restic: string[]): void {
   for (const r of restic) {
     if (r === velero || r.startsWith(`${velero}/`) || velero.startsWith(`${r}/`)) {
-      throw new Error(`${C}: velero.storageLocation.prefix puts Velero's location at ${velero}, which ${r.startsWith(`${velero}/`) ? 'contains' : r === velero ? 'is' : 'lies inside'} the restic repository ${r}; Velero marks a location whose path holds other directories Unavailable, so give it a path of its own (the default is '<clusterName>/velero')`);
+      throw configError(`${C}: velero.storageLocation.prefix puts Velero's location at ${velero}, which ${r.startsWith(`${velero}/`) ? 'contains' : r === velero ? 'is' : 'lies inside'} the restic repository ${r}; Velero marks a location whose path holds other directories Unavailable, so give it a path of its own (the default is '<clusterName>/velero')`);
     }
   }
 }
@@ -572,11 +573,11 @@ function namespace(scope: Construct, id: string, name: string, level: string): k
  */
 function checkNamespaces(C: string, n: { hostNs: string; ns: string; veleroNs: string; hostAccess: boolean; etcd: boolean }): void {
   if (n.hostAccess && n.hostNs === n.ns) {
-    throw new Error(`${C}: hostAccessNamespace and namespace are both ${JSON.stringify(n.ns)}; the host-path jobs need Pod Security 'privileged' and everything else is kept 'restricted', so give them different namespaces`);
+    throw configError(`${C}: hostAccessNamespace and namespace are both ${JSON.stringify(n.ns)}; the host-path jobs need Pod Security 'privileged' and everything else is kept 'restricted', so give them different namespaces`);
   }
   for (const [option, value] of [['namespace', n.ns], ['hostAccessNamespace', n.hostNs]] as const) {
     if ((option === 'namespace' ? n.etcd : n.hostAccess) && value === n.veleroNs) {
-      throw new Error(`${C}: ${option} is Velero's namespace ${JSON.stringify(value)}; ours get Pod Security labels (which would break Velero's node agent), so use another namespace`);
+      throw configError(`${C}: ${option} is Velero's namespace ${JSON.stringify(value)}; ours get Pod Security labels (which would break Velero's node agent), so use another namespace`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { Cron } from 'cdk8s';
+import { inHostSpelling } from './internal/host-spelling';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from './policy/pitfall-rules';
 import { Retention } from './policy/retention';
@@ -74,6 +75,6 @@ const RULES: PitfallRule[] = [
  * @internal
  */
 export function pitfalls(prefix: string, context: PitfallContext, ack: PitfallAcknowledgements): string[] {
-  return RULES.filter((r) => !ack[r.acknowledgement]).flatMap((r) => r.check(context)).map((m) => `${prefix}: ${m}`);
+  return RULES.filter((r) => !ack[r.acknowledgement]).flatMap((r) => r.check(context)).map((m) => inHostSpelling(`${prefix}: ${m}`));
 }
 

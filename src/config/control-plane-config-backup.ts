@@ -5,6 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from '../etcd/etcd-source';
 import { renderScenario, RunbookBlock } from '../etcd/restore-procedure';
+import { configError } from '../internal/host-spelling';
 import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { shellWords } from '../internal/shell';
@@ -129,11 +130,11 @@ export class ControlPlaneConfigBackup extends BackupJob {
       alertPrefix: 'ControlPlaneConfigBackup',
       alertGroup: 'control-plane-config',
     });
-    if (!props.source) throw new Error(`${C}: source is required, e.g. EtcdSource.kubeadm()`);
+    if (!props.source) throw configError(`${C}: source is required, e.g. EtcdSource.kubeadm()`);
 
     const defaults = props.source.distribution.controlPlaneConfig;
     if (!defaults && (props.paths === undefined || props.requiredPaths === undefined)) {
-      throw new Error(`${C}: the distribution ${JSON.stringify(props.source.distribution.name)} has no default config paths; set paths (and files) and requiredPaths explicitly`);
+      throw configError(`${C}: the distribution ${JSON.stringify(props.source.distribution.name)} has no default config paths; set paths (and files) and requiredPaths explicitly`);
     }
     this.paths = checkPaths(`${C}: paths`, props.paths ?? defaults!.paths);
     this.files = checkPaths(`${C}: files`, props.files ?? defaults?.files ?? []);
@@ -144,20 +145,20 @@ export class ControlPlaneConfigBackup extends BackupJob {
       if (!required.includes(file)) required.push(file);
     }
     if (this.paths.length + this.files.length === 0) {
-      throw new Error(`${C}: paths and files are both empty: nothing to back up`);
+      throw configError(`${C}: paths and files are both empty: nothing to back up`);
     }
     checkNoOverlap(C, [...this.paths, ...this.files]);
     for (const r of required) {
       if (!this.paths.some((p) => within(r, p)) && !this.files.includes(r)) {
         const which = props.requiredPaths === undefined ? ` (${props.source.distribution.name}'s default: a rebuilt node needs it)` : '';
-        throw new Error(`${C}: requiredPaths${which}: ${r} is not inside any backed-up path (${[...this.paths, ...this.files].join(', ')}); add it to paths or files${which ? ', or set requiredPaths yourself' : ''}`);
+        throw configError(`${C}: requiredPaths${which}: ${r} is not inside any backed-up path (${[...this.paths, ...this.files].join(', ')}); add it to paths or files${which ? ', or set requiredPaths yourself' : ''}`);
       }
     }
     const exclude = checkExcludes(C, props.exclude ?? [], [...this.paths, ...this.files], required);
 
     const nodes = props.nodes;
     if (!nodes || nodes.length === 0) {
-      throw new Error(`${C}: nodes must list every control-plane node by name (kubectl get nodes -l node-role.kubernetes.io/control-plane)`);
+      throw configError(`${C}: nodes must list every control-plane node by name (kubectl get nodes -l node-role.kubernetes.io/control-plane)`);
     }
     checkNodeNames(`${C}: nodes`, nodes);
     const lines = (xs: string[]) => xs.map((x) => `${x}\n`).join('');
@@ -295,11 +296,11 @@ function checkPaths(option: string, paths: string[]): string[] {
     // Besides mounts, the paths become lines of restic's file lists and words of the runbook.
     checkHostPath(option, p, '/etc/kubernetes');
     if (p.split('/').length < 3) {
-      throw new Error(`${option}: ${JSON.stringify(p)} is a top-level directory; back up the directories you need below it (e.g. /etc/kubernetes, not /etc)`);
+      throw configError(`${option}: ${JSON.stringify(p)} is a top-level directory; back up the directories you need below it (e.g. /etc/kubernetes, not /etc)`);
     }
     const reserved = RESERVED.find((r) => within(p, r) || within(r, p));
     if (reserved) {
-      throw new Error(`${option}: ${JSON.stringify(p)} overlaps ${reserved}, which the backup container needs for itself`);
+      throw configError(`${option}: ${JSON.stringify(p)} overlaps ${reserved}, which the backup container needs for itself`);
     }
   }
   return [...paths];
@@ -308,27 +309,27 @@ function checkPaths(option: string, paths: string[]): string[] {
 function checkNoOverlap(construct: string, paths: string[]): void {
   for (const a of paths) {
     for (const b of paths) {
-      if (a !== b && within(a, b)) throw new Error(`${construct}: ${a} is inside ${b}, which is already backed up; list it once`);
+      if (a !== b && within(a, b)) throw configError(`${construct}: ${a} is inside ${b}, which is already backed up; list it once`);
     }
-    if (paths.indexOf(a) !== paths.lastIndexOf(a)) throw new Error(`${construct}: ${a} is listed twice`);
+    if (paths.indexOf(a) !== paths.lastIndexOf(a)) throw configError(`${construct}: ${a} is listed twice`);
   }
 }
 
 function checkExcludes(construct: string, exclude: string[], paths: string[], required: string[]): string[] {
   for (const e of exclude) {
     if (!e || /[\n\r]/.test(e) || e !== e.trim()) {
-      throw new Error(`${construct}: exclude: ${JSON.stringify(e)} is not a restic exclude pattern (one non-empty pattern, no surrounding whitespace)`);
+      throw configError(`${construct}: exclude: ${JSON.stringify(e)} is not a restic exclude pattern (one non-empty pattern, no surrounding whitespace)`);
     }
     if (/^\/?\**$/.test(e)) {
-      throw new Error(`${construct}: exclude: ${JSON.stringify(e)} excludes everything`);
+      throw configError(`${construct}: exclude: ${JSON.stringify(e)} excludes everything`);
     }
   }
   // A plain-path pattern removes that path and everything below it.
   const excluded = (p: string) => exclude.some((e) => !/[*?[]/.test(e) && within(p, e));
   if (paths.every(excluded)) {
-    throw new Error(`${construct}: exclude removes every backed-up path (${paths.join(', ')}); nothing would be backed up`);
+    throw configError(`${construct}: exclude removes every backed-up path (${paths.join(', ')}); nothing would be backed up`);
   }
   const lost = required.filter(excluded);
-  if (lost.length > 0) throw new Error(`${construct}: exclude removes required paths: ${lost.join(', ')}`);
+  if (lost.length > 0) throw configError(`${construct}: exclude removes required paths: ${lost.join(', ')}`);
   return [...exclude];
 }

@@ -2,6 +2,7 @@ import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { hardenedContainer, resources } from '../internal/hardening';
+import { configError } from '../internal/host-spelling';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { shellComment, shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
@@ -108,13 +109,13 @@ export class Database {
    */
   public static postgres(options: PostgresDatabaseOptions): Database {
     const o = 'Database.postgres';
-    if (!options) throw new Error(`${o}: options are required, e.g. { host, database, credentials }`);
+    if (!options) throw configError(`${o}: options are required, e.g. { host, database, credentials }`);
     const all = options.allDatabases ?? false;
     if (all && options.database !== undefined) {
-      throw new Error(`${o}: give either database or allDatabases: true, not both (got database ${JSON.stringify(options.database)})`);
+      throw configError(`${o}: give either database or allDatabases: true, not both (got database ${JSON.stringify(options.database)})`);
     }
     if (!all && options.database === undefined) {
-      throw new Error(`${o}: database is required (the database to pg_dump), or set allDatabases: true to pg_dumpall the whole server`);
+      throw configError(`${o}: database is required (the database to pg_dump), or set allDatabases: true to pg_dumpall the whole server`);
     }
     return new Database(POSTGRES, o, options.host, options.port, all ? undefined : options.database, options.credentials, 63);
   }
@@ -124,7 +125,7 @@ export class Database {
    */
   public static mysql(options: MysqlDatabaseOptions): Database {
     const o = 'Database.mysql';
-    if (!options) throw new Error(`${o}: options are required, e.g. { host, database, credentials }`);
+    if (!options) throw configError(`${o}: options are required, e.g. { host, database, credentials }`);
     return new Database(MYSQL, o, options.host, options.port, options.database, options.credentials, 64);
   }
 
@@ -145,21 +146,21 @@ export class Database {
   private constructor(engine: Engine, o: string, host: string, port: number | undefined, database: string | undefined,
     credentials: DatabaseCredentials, maxName: number) {
     if (typeof host !== 'string' || !isHost(host)) {
-      throw new Error(`${o}: host must be a DNS name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 address, e.g. db.prod.svc.cluster.local; got ${JSON.stringify(host)}`);
+      throw configError(`${o}: host must be a DNS name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 address, e.g. db.prod.svc.cluster.local; got ${JSON.stringify(host)}`);
     }
     const p = port ?? engine.defaultPort;
-    if (!Number.isInteger(p) || p < 1 || p > 65535) throw new Error(`${o}: port must be a whole number from 1 to 65535; got ${port}`);
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw configError(`${o}: port must be a whole number from 1 to 65535; got ${port}`);
     if (database !== undefined && (typeof database !== 'string' || database.length > maxName || !DB_NAME.test(database))) {
-      throw new Error(`${o}: database must be letters, digits, '_' and '-' (not starting with '-'), at most ${maxName} characters; got ${JSON.stringify(database)}`);
+      throw configError(`${o}: database must be letters, digits, '_' and '-' (not starting with '-'), at most ${maxName} characters; got ${JSON.stringify(database)}`);
     }
-    if (!credentials) throw new Error(`${o}: credentials are required, e.g. { password: { name: 'db-backup', key: 'password' } }`);
+    if (!credentials) throw configError(`${o}: credentials are required, e.g. { password: { name: 'db-backup', key: 'password' } }`);
     checkSecretKeyRef(`${o}: credentials.password`, credentials.password);
     if (credentials.user !== undefined && credentials.userSecret !== undefined) {
-      throw new Error(`${o}: credentials: give either user or userSecret, not both`);
+      throw configError(`${o}: credentials: give either user or userSecret, not both`);
     }
     if (credentials.userSecret !== undefined) checkSecretKeyRef(`${o}: credentials.userSecret`, credentials.userSecret);
     if (credentials.user !== undefined && (typeof credentials.user !== 'string' || credentials.user.length > 63 || !USER_NAME.test(credentials.user))) {
-      throw new Error(`${o}: credentials.user must be letters, digits, '_', '.', '@' and '-', at most 63 characters; got ${JSON.stringify(credentials.user)}`);
+      throw configError(`${o}: credentials.user must be letters, digits, '_', '.', '@' and '-', at most 63 characters; got ${JSON.stringify(credentials.user)}`);
     }
     this.engine = engine;
     this.host = host;
@@ -390,7 +391,7 @@ export class DatabaseDumpBackup extends BackupJob {
   constructor(scope: Construct, id: string, props: DatabaseDumpBackupProps) {
     const C = 'DatabaseDumpBackup';
     if (!props || !(props.database instanceof Database)) {
-      throw new Error(`${C}: database is required, e.g. Database.postgres({ host, database, credentials }) or Database.mysql({...})`);
+      throw configError(`${C}: database is required, e.g. Database.postgres({ host, database, credentials }) or Database.mysql({...})`);
     }
     const db = props.database;
     const name = props.name ?? `${props.clusterName}-${db._shortKind()}-${(db.databaseName ?? 'all').toLowerCase().replace(/_/g, '-')}`;
@@ -525,7 +526,7 @@ export class DatabaseRestoreDrill extends BackupJob {
 
   constructor(scope: Construct, id: string, props: DatabaseRestoreDrillProps) {
     const C = 'DatabaseRestoreDrill';
-    if (!props || !(props.backup instanceof DatabaseDumpBackup)) throw new Error(`${C}: backup is required (a DatabaseDumpBackup)`);
+    if (!props || !(props.backup instanceof DatabaseDumpBackup)) throw configError(`${C}: backup is required (a DatabaseDumpBackup)`);
     const backup = props.backup;
     const db = backup.database;
     super(scope, id, {
@@ -544,19 +545,19 @@ export class DatabaseRestoreDrill extends BackupJob {
       alertGroup: 'database-drill',
     });
     if (typeof props.requiredTable !== 'string' || !TABLE.test(props.requiredTable) || props.requiredTable.length > 127) {
-      throw new Error(`${C}: requiredTable must be a table name of letters, digits and '_' (optionally schema.table); got ${JSON.stringify(props.requiredTable)}`);
+      throw configError(`${C}: requiredTable must be a table name of letters, digits and '_' (optionally schema.table); got ${JSON.stringify(props.requiredTable)}`);
     }
     const database = props.requiredDatabase ?? db.databaseName;
-    if (database === undefined) throw new Error(`${C}: requiredDatabase is required when the backup dumps all databases`);
+    if (database === undefined) throw configError(`${C}: requiredDatabase is required when the backup dumps all databases`);
     if (!DB_NAME.test(database) || database.length > 64) {
-      throw new Error(`${C}: requiredDatabase must be letters, digits, '_' and '-'; got ${JSON.stringify(database)}`);
+      throw configError(`${C}: requiredDatabase must be letters, digits, '_' and '-'; got ${JSON.stringify(database)}`);
     }
     const minRows = props.minRows ?? 1;
-    if (!Number.isInteger(minRows) || minRows < 0) throw new Error(`${C}: minRows must be a whole number ≥ 0; got ${props.minRows}`);
+    if (!Number.isInteger(minRows) || minRows < 0) throw configError(`${C}: minRows must be a whole number ≥ 0; got ${props.minRows}`);
     const roles = props.roles ?? [];
     for (const r of roles) {
       if (typeof r !== 'string' || r.length > 63 || !USER_NAME.test(r)) {
-        throw new Error(`${C}: roles: ${JSON.stringify(r)} is not a role name (letters, digits, '_', '.', '@' and '-')`);
+        throw configError(`${C}: roles: ${JSON.stringify(r)} is not a role name (letters, digits, '_', '.', '@' and '-')`);
       }
     }
     this.backup = backup;

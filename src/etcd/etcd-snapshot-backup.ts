@@ -5,6 +5,7 @@ import { RestoreContext } from './distribution-restore';
 import { EtcdSource } from './etcd-source';
 import { EtcdRestoreTool, renderScenario, RestoreNode, RunbookBlock, WORKSTATION } from './restore-procedure';
 import { hardenedContainer } from '../internal/hardening';
+import { configError } from '../internal/host-spelling';
 import { checkNodeNames } from '../internal/names';
 import { shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
@@ -192,27 +193,27 @@ export class EtcdSnapshotBackup extends BackupJob {
       alertPrefix: 'EtcdBackup',
       alertGroup: 'etcd',
     });
-    if (!props.source) throw new Error('EtcdSnapshotBackup: source is required, e.g. EtcdSource.kubeadm()');
+    if (!props.source) throw configError('EtcdSnapshotBackup: source is required, e.g. EtcdSource.kubeadm()');
     this.resticHost = props.clusterName;
     this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
     this.keyDropGuard = props.keyDropGuard ?? KeyDropGuard.maxDropPercent(50);
     this.source = props.source;
     if (props.controlPlaneNodes !== undefined && !props.source.usesHostPaths) {
-      throw new Error('EtcdSnapshotBackup: controlPlaneNodes names the nodes of an etcd on the control plane (kubeadm, k3s, RKE2); an external etcd has its own members: remove it');
+      throw configError('EtcdSnapshotBackup: controlPlaneNodes names the nodes of an etcd on the control plane (kubeadm, k3s, RKE2); an external etcd has its own members: remove it');
     }
     this.controlPlaneNodes = checkNodeNames('EtcdSnapshotBackup: controlPlaneNodes', props.controlPlaneNodes ?? []);
     this.memberAddresses = checkMemberAddresses(props.memberAddresses ?? {}, props.source.usesHostPaths ? this.controlPlaneNodes : undefined);
     const etcdImage = props.images?.etcd ?? DEFAULT_ETCD_IMAGE;
     const version = props.etcdVersion ?? /:v?(\d+\.\d+\.\d+)(-\d+)?$/.exec(etcdImage)?.[1];
     if (version === undefined) {
-      throw new Error(`EtcdSnapshotBackup: etcdVersion is required when the etcd image ${JSON.stringify(etcdImage)} has no version tag: the restore procedure uses the tools of the cluster's etcd version, e.g. etcdVersion: '3.5.16'`);
+      throw configError(`EtcdSnapshotBackup: etcdVersion is required when the etcd image ${JSON.stringify(etcdImage)} has no version tag: the restore procedure uses the tools of the cluster's etcd version, e.g. etcdVersion: '3.5.16'`);
     }
     this._restoreTool = EtcdRestoreTool.forVersion('EtcdSnapshotBackup: etcdVersion', version);
     const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
     const deadline = props.activeDeadline ?? Duration.minutes(45);
     if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
-      throw new Error(`EtcdSnapshotBackup: snapshotTimeout must be at least 5 seconds and shorter than activeDeadline (${deadline.toSeconds()} s), so the job fails with a message instead of being killed; got ${snapshotTimeout.toSeconds()} s`);
+      throw configError(`EtcdSnapshotBackup: snapshotTimeout must be at least 5 seconds and shorter than activeDeadline (${deadline.toSeconds()} s), so the job fails with a message instead of being killed; got ${snapshotTimeout.toSeconds()} s`);
     }
     // The reachability check gets at most 30 s: an etcd that answers nothing in that time is not
     // going to stream a snapshot.
@@ -415,11 +416,11 @@ function checkMemberAddresses(addresses: { [member: string]: string }, nodes: st
   const C = 'EtcdSnapshotBackup: memberAddresses';
   for (const [member, address] of Object.entries(addresses)) {
     if (nodes !== undefined && !nodes.includes(member)) {
-      throw new Error(`${C}: ${JSON.stringify(member)} is not one of controlPlaneNodes (${nodes.join(', ') || 'none given'})`);
+      throw configError(`${C}: ${JSON.stringify(member)} is not one of controlPlaneNodes (${nodes.join(', ') || 'none given'})`);
     }
     checkNodeNames(`${C} (member names)`, [member]);
     if (typeof address !== 'string' || !isHost(address)) {
-      throw new Error(`${C}.${member}: expected an IPv4 address, a bracketed IPv6 address or a DNS name its peers reach it at; got ${JSON.stringify(address)}`);
+      throw configError(`${C}.${member}: expected an IPv4 address, a bracketed IPv6 address or a DNS name its peers reach it at; got ${JSON.stringify(address)}`);
     }
   }
   return { ...addresses };

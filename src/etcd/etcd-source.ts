@@ -1,4 +1,5 @@
 import { Distribution } from './distribution';
+import { configError } from '../internal/host-spelling';
 import { checkLabels } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
@@ -133,7 +134,7 @@ export class EtcdSource {
    * control plane the job cannot run on). Needs no host access.
    */
   public static external(options: ExternalEtcdOptions): EtcdSource {
-    if (!options) throw new Error('EtcdSource.external(options): { endpoint, tlsSecret } are required');
+    if (!options) throw configError('EtcdSource.external(options): { endpoint, tlsSecret } are required');
     checkEndpoint('EtcdSource.external({ endpoint })', options.endpoint);
     checkSecretName('EtcdSource.external({ tlsSecret })', options.tlsSecret);
     const certs = { ca: options.caKey ?? 'ca.crt', cert: options.certKey ?? 'tls.crt', key: options.keyKey ?? 'tls.key' };
@@ -204,10 +205,10 @@ export class EtcdSource {
 
 function checkEndpoint(option: string, endpoint: string): void {
   if (!endpoint || /[,\s]/.test(endpoint)) {
-    throw new Error(`${option}: etcdctl snapshot save takes exactly one endpoint (no commas or spaces); got ${JSON.stringify(endpoint)}`);
+    throw configError(`${option}: etcdctl snapshot save takes exactly one endpoint (no commas or spaces); got ${JSON.stringify(endpoint)}`);
   }
   const m = /^https:\/\/([^/:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
   if (!m || Number(m[2]) > 65535) {
-    throw new Error(`${option}: expected https://HOST:PORT (etcd client certificates need TLS), e.g. https://$(HOST_IP):2379; got ${JSON.stringify(endpoint)}`);
+    throw configError(`${option}: expected https://HOST:PORT (etcd client certificates need TLS), e.g. https://$(HOST_IP):2379; got ${JSON.stringify(endpoint)}`);
   }
 }

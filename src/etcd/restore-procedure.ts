@@ -1,3 +1,4 @@
+import { configError } from '../internal/host-spelling';
 import { shellQuote, shellWords } from '../internal/shell';
 
 /**
@@ -61,10 +62,10 @@ export class EtcdRestoreTool {
   /** From a version like `3.5.16`. */
   public static forVersion(option: string, version: string): EtcdRestoreTool {
     const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version ?? '');
-    if (!m) throw new Error(`${option}: expected an etcd version like '3.5.16'; got ${JSON.stringify(version)}`);
+    if (!m) throw configError(`${option}: expected an etcd version like '3.5.16'; got ${JSON.stringify(version)}`);
     const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
     if (major !== 3 || minor < 4) {
-      throw new Error(`${option}: the restore procedure knows etcd 3.4 to 3.6 (Kubernetes 1.28 runs 3.5); got ${JSON.stringify(version)}`);
+      throw configError(`${option}: the restore procedure knows etcd 3.4 to 3.6 (Kubernetes 1.28 runs 3.5); got ${JSON.stringify(version)}`);
     }
     return new EtcdRestoreTool(version, minor, patch);
   }

@@ -1,3 +1,4 @@
+import { configError } from './host-spelling';
 /**
  * Checks of names, labels and time zones every construct shares, so each rule exists once.
  */
@@ -11,14 +12,14 @@ const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 /** A name that becomes (part of) a DNS-label object name. @internal */
 export function checkDnsLabel(option: string, value: string, max: number): void {
   if (!value || value.length > max || !DNS_LABEL.test(value)) {
-    throw new Error(`${option}: expected lowercase letters, digits and '-' (starting and ending with a letter or digit), at most ${max} characters; got ${JSON.stringify(value)}${value && value.length > max ? ` (${value.length} characters)` : ''}`);
+    throw configError(`${option}: expected lowercase letters, digits and '-' (starting and ending with a letter or digit), at most ${max} characters; got ${JSON.stringify(value)}${value && value.length > max ? ` (${value.length} characters)` : ''}`);
   }
 }
 
 /** A DNS-subdomain object name. @internal */
 export function checkObjectName(option: string, name: string, max: number): string {
   if (!name || name.length > max || !DNS_SUBDOMAIN.test(name)) {
-    throw new Error(`${option}: expected a DNS subdomain (lowercase letters, digits, '-', '.') of at most ${max} characters; got ${JSON.stringify(name)}${name && name.length > max ? ` (${name.length} characters)` : ''}`);
+    throw configError(`${option}: expected a DNS subdomain (lowercase letters, digits, '-', '.') of at most ${max} characters; got ${JSON.stringify(name)}${name && name.length > max ? ` (${name.length} characters)` : ''}`);
   }
   return name;
 }
@@ -28,9 +29,9 @@ export function checkNodeNames(option: string, nodes: string[]): string[] {
   const seen = new Set<string>();
   for (const node of nodes) {
     if (!node || node.length > 253 || !DNS_SUBDOMAIN.test(node)) {
-      throw new Error(`${option}: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
+      throw configError(`${option}: ${JSON.stringify(node)} is not a node name (a DNS subdomain: lowercase letters, digits, '-' and '.')`);
     }
-    if (seen.has(node)) throw new Error(`${option}: ${JSON.stringify(node)} is listed twice`);
+    if (seen.has(node)) throw configError(`${option}: ${JSON.stringify(node)} is listed twice`);
     seen.add(node);
   }
   return [...nodes];
@@ -40,7 +41,7 @@ export function checkNodeNames(option: string, nodes: string[]): string[] {
 export function checkLabels(option: string, labels: { [key: string]: string } | undefined): void {
   for (const [k, v] of Object.entries(labels ?? {})) {
     if (!LABEL_KEY.test(k) || k.split('/').pop()!.length > 63 || !LABEL_VALUE.test(v)) {
-      throw new Error(`${option}: ${JSON.stringify(k)}: ${JSON.stringify(v)} is not a valid label key/value`);
+      throw configError(`${option}: ${JSON.stringify(k)}: ${JSON.stringify(v)} is not a valid label key/value`);
     }
   }
 }
@@ -59,19 +60,19 @@ export function isLabelValue(value: string): boolean {
 /** An IANA time zone name (what CronJob `timeZone` and Velero's `CRON_TZ=` accept). @internal */
 export function checkTimeZone(option: string, timeZone: string): void {
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(timeZone)) {
-    throw new Error(`${option}: give the bare IANA name, e.g. 'Europe/Berlin'; got ${JSON.stringify(timeZone)}`);
+    throw configError(`${option}: give the bare IANA name, e.g. 'Europe/Berlin'; got ${JSON.stringify(timeZone)}`);
   }
   try {
     // Throws a RangeError for names the IANA database does not know.
     new Intl.DateTimeFormat('en-US', { timeZone });
   } catch {
-    throw new Error(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
+    throw configError(`${option}: ${JSON.stringify(timeZone)} is not an IANA time zone name (e.g. 'Europe/Berlin', 'Etc/UTC')`);
   }
   // Intl matches names case-insensitively; Go's time.LoadLocation (the kubelet's CronJob
   // controller, Velero's cron) opens the zoneinfo file by name, which is case-sensitive.
   const exact = ZONES().find((z) => z.toLowerCase() === timeZone.toLowerCase());
   if (exact !== undefined && exact !== timeZone) {
-    throw new Error(`${option}: time zone names are case-sensitive (Kubernetes and Velero look them up as files); use ${JSON.stringify(exact)}, not ${JSON.stringify(timeZone)}`);
+    throw configError(`${option}: time zone names are case-sensitive (Kubernetes and Velero look them up as files); use ${JSON.stringify(exact)}, not ${JSON.stringify(timeZone)}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { configError } from './host-spelling';
 /**
  * Host paths (hostPath volumes, certificate files, config archives), checked once for every
  * construct that takes them.
@@ -28,7 +29,7 @@ export function checkHostPath(option: string, path: string, example: string = '/
     && path.startsWith('/')
     && path.slice(1).split('/').every((s) => SEGMENT.test(s) && s !== '.' && s !== '..' && s.length <= MAX_SEGMENT);
   if (!ok) {
-    throw new Error(`${option}: expected an absolute host path of segments of letters, digits, '.', '_', '-', '+' and '@' separated by single '/' (no '.' or '..' segment, no trailing '/'), e.g. ${example}; got ${JSON.stringify(path)}`);
+    throw configError(`${option}: expected an absolute host path of segments of letters, digits, '.', '_', '-', '+' and '@' separated by single '/' (no '.' or '..' segment, no trailing '/'), e.g. ${example}; got ${JSON.stringify(path)}`);
   }
   return path;
 }

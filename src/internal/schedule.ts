@@ -1,5 +1,6 @@
 import { Cron } from 'cdk8s';
 import { CronExpressionParser } from 'cron-parser';
+import { configError } from './host-spelling';
 
 const MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 
@@ -15,21 +16,21 @@ export function checkSchedule(option: string, schedule: Cron): string {
   if (VALID.has(expr)) return expr;
   if (expr.startsWith('@')) {
     if (!MACROS.includes(expr)) {
-      throw new Error(`${option}: unknown cron macro ${JSON.stringify(expr)}; use one of ${MACROS.join(', ')}`);
+      throw configError(`${option}: unknown cron macro ${JSON.stringify(expr)}; use one of ${MACROS.join(', ')}`);
     }
   } else {
     const fields = expr.split(/\s+/);
     if (fields.length !== 5) {
-      throw new Error(`${option}: a CronJob schedule has 5 fields (minute hour day-of-month month day-of-week); got ${JSON.stringify(expr)}`);
+      throw configError(`${option}: a CronJob schedule has 5 fields (minute hour day-of-month month day-of-week); got ${JSON.stringify(expr)}`);
     }
     if (/TZ=/.test(expr)) {
-      throw new Error(`${option}: put the time zone in the timeZone option, not in the schedule; got ${JSON.stringify(expr)}`);
+      throw configError(`${option}: put the time zone in the timeZone option, not in the schedule; got ${JSON.stringify(expr)}`);
     }
   }
   try {
     CronExpressionParser.parse(expr === '@midnight' ? '@daily' : expr, { tz: 'UTC' }).next();
   } catch (e) {
-    throw new Error(`${option}: invalid cron expression ${JSON.stringify(expr)}: ${(e as Error).message}`);
+    throw configError(`${option}: invalid cron expression ${JSON.stringify(expr)}: ${(e as Error).message}`);
   }
   VALID.add(expr);
   return expr;
@@ -97,7 +98,7 @@ function computeLongestGapHours(expr: string): number {
     if (day >= 366) break;
     previous = day;
   }
-  if (previous === undefined) throw new Error(`the schedule ${JSON.stringify(expr)} never runs`);
+  if (previous === undefined) throw configError(`the schedule ${JSON.stringify(expr)} never runs`);
   return longest / 60;
 }
 

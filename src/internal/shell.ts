@@ -1,3 +1,4 @@
+import { configError } from './host-spelling';
 /**
  * Shell text for the runbook, which operators paste into a shell: every value is one literal
  * word, whatever it contains.
@@ -24,7 +25,7 @@ const UNPASTEABLE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/;
  */
 export function shellQuote(value: string): string {
   if (UNPASTEABLE.test(value)) {
-    throw new Error(`shellQuote: ${JSON.stringify(value)} holds a control character other than a line break; no quoting keeps it literal when pasted into a terminal`);
+    throw configError(`shellQuote: ${JSON.stringify(value)} holds a control character other than a line break; no quoting keeps it literal when pasted into a terminal`);
   }
   if (BARE_WORD.test(value)) return value;
   return `'${value.replace(/'/g, "'\\''")}'`;

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'net';
+import { configError } from './host-spelling';
 
 /**
  * Storage endpoints (restic's S3 endpoint, Velero's `s3Url`). WHATWG URL parsing accepts `'`,
@@ -30,10 +31,10 @@ export function checkHttpUrlHost(option: string, value: string): void {
   const m = authority === undefined ? null : /^([^:[\]]+|\[[^\]]*\])(?::([0-9]{1,5}))?$/.exec(authority);
   const port = m?.[2] === undefined ? undefined : Number(m[2]);
   if (!m || !isHost(m[1]) || (port !== undefined && (port < 1 || port > 65535))) {
-    throw new Error(`${option}: expected http(s)://HOST[:PORT] where HOST is a DNS name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 address and PORT is 1-65535, e.g. https://minio.example.com:9000; got ${JSON.stringify(value)}`);
+    throw configError(`${option}: expected http(s)://HOST[:PORT] where HOST is a DNS name (letters, digits, '-' and '.'), an IPv4 address or a bracketed IPv6 address and PORT is 1-65535, e.g. https://minio.example.com:9000; got ${JSON.stringify(value)}`);
   }
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(value)) {
-    throw new Error(`${option}: expected a URL without whitespace or control characters; got ${JSON.stringify(value)}`);
+    throw configError(`${option}: expected a URL without whitespace or control characters; got ${JSON.stringify(value)}`);
   }
 }

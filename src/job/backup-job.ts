@@ -5,6 +5,7 @@ import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { checkTolerations, taintQuery, Toleration } from './toleration';
 import { readAsset } from '../internal/assets';
+import { configError, inHostSpelling } from '../internal/host-spelling';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
 import type { BackupAlerts } from '../monitoring/backup-alerts';
@@ -149,12 +150,12 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   constructor(scope: Construct, id: string, props: BackupJobProps) {
     super(scope, id);
     const C = this.constructor.name;
-    if (!props.repository) throw new Error(`${C}: repository is required, e.g. BackupRepository.s3({...})`);
+    if (!props.repository) throw configError(`${C}: repository is required, e.g. BackupRepository.s3({...})`);
     checkDnsLabel(`${C}: clusterName`, props.clusterName, 63);
     checkDnsLabel(`${C}: name (CronJob names are limited to 52 characters; set \`name\` to a shorter one)`, props.name, 52);
     if (props.namespace !== undefined) checkDnsLabel(`${C}: namespace`, props.namespace, 63);
     if (props.backoffLimit !== undefined && (!Number.isInteger(props.backoffLimit) || props.backoffLimit < 0 || props.backoffLimit > 10)) {
-      throw new Error(`${C}: backoffLimit must be a whole number from 0 to 10; got ${props.backoffLimit}`);
+      throw configError(`${C}: backoffLimit must be a whole number from 0 to 10; got ${props.backoffLimit}`);
     }
     if (props.priorityClassName !== undefined) checkDnsLabel(`${C}: priorityClassName`, props.priorityClassName, 253);
     if (props.timeZone !== undefined) checkTimeZone(`${C}: timeZone`, props.timeZone);
@@ -165,7 +166,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       const finest = retention.finestPeriodHours;
       const gap = longestGapHours(schedule.expressionString.trim());
       if (finest !== undefined && gap > finest && !props.allowRetentionFinerThanSchedule) {
-        throw new Error(`${C}: retention (${retention}) keeps backups per ${finest === 1 ? 'hour' : `${finest} hours`}, but the schedule ${JSON.stringify(schedule.expressionString)} runs only every ${gap} hours at worst; run more often, use a coarser retention, or set allowRetentionFinerThanSchedule: true`);
+        throw configError(`${C}: retention (${retention}) keeps backups per ${finest === 1 ? 'hour' : `${finest} hours`}, but the schedule ${JSON.stringify(schedule.expressionString)} runs only every ${gap} hours at worst; run more often, use a coarser retention, or set allowRetentionFinerThanSchedule: true`);
       }
     }
     for (const [k, v] of Object.entries(props.images ?? {})) {
@@ -201,7 +202,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
         validate: () => found ??= [
           ...(ack.inClusterRepository ? [] : inClusterEndpointPitfall(props.repository.endpoint)),
           ...(ack.shortRetention ? [] : shortRetentionPitfall('retention', retention, schedule)),
-        ].map((m) => `${C}: ${m}`),
+        ].map((m) => inHostSpelling(`${C}: ${m}`)),
       });
     }
     const data: { [file: string]: string } = {};
@@ -346,7 +347,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       // namespace is fine until something needs to find it.
       get namespace(): string {
         if (!job.namespace) {
-          throw new Error(`${job.constructor.name}: the CronJob ${name} has no namespace (neither the namespace option nor its chart's namespace is set); `
+          throw configError(`${job.constructor.name}: the CronJob ${name} has no namespace (neither the namespace option nor its chart's namespace is set); `
             + 'the alerts match kube-state-metrics series by namespace, so set one of them');
         }
         return job.namespace;
@@ -382,7 +383,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
 /** An image reference (registry/repository:tag or @digest). @internal */
 export function checkImage(option: string, image: string): string {
   if (!/^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)+$/.test(image)) {
-    throw new Error(`${option} must be an image reference like registry.example.com/etcd:3.5.16-0; got ${JSON.stringify(image)}`);
+    throw configError(`${option} must be an image reference like registry.example.com/etcd:3.5.16-0; got ${JSON.stringify(image)}`);
   }
   return image;
 }

@@ -1,5 +1,6 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { configError } from '../internal/host-spelling';
 
 /**
  * CPU and memory of a container, as plain data (any cdk8s-plus, or none, can hand them over):
@@ -42,10 +43,10 @@ const FIELDS = ['cpuRequest', 'cpuLimit', 'memoryRequest', 'memoryLimit'];
 export function containerResources(option: string, given: ResourceRequirements | undefined,
   cpuRequestMillis: number, cpuLimitMillis: number, memRequestMi: number, memLimitMi: number): kplus.ContainerResources {
   const g = given ?? {};
-  if (typeof g !== 'object') throw new Error(`${option}: expected { cpuRequest, cpuLimit, memoryRequest, memoryLimit }; got ${JSON.stringify(g)}`);
+  if (typeof g !== 'object') throw configError(`${option}: expected { cpuRequest, cpuLimit, memoryRequest, memoryLimit }; got ${JSON.stringify(g)}`);
   const unknown = Object.keys(g).filter((f) => !FIELDS.includes(f) && (g as any)[f] !== undefined);
   if (unknown.length > 0) {
-    throw new Error(`${option}: unknown field ${unknown.map((f) => `'${f}'`).join(', ')}; resources have cpuRequest, cpuLimit, memoryRequest and memoryLimit`
+    throw configError(`${option}: unknown field ${unknown.map((f) => `'${f}'`).join(', ')}; resources have cpuRequest, cpuLimit, memoryRequest and memoryLimit`
       + ' (plain data, not cdk8s-plus ContainerResources)');
   }
   const cpuRequest = g.cpuRequest === undefined ? undefined : cpuMillis(`${option}.cpuRequest`, g.cpuRequest);
@@ -55,11 +56,11 @@ export function containerResources(option: string, given: ResourceRequirements |
   const cpuReq = cpuRequest ?? cpuRequestMillis;
   const cpuLim = cpuLimit ?? cpuLimitMillis;
   if (cpuReq > cpuLim) {
-    throw new Error(`${option}: cpuRequest (${cpuReq}m${cpuRequest === undefined ? ', the default' : ''}) is above cpuLimit `
+    throw configError(`${option}: cpuRequest (${cpuReq}m${cpuRequest === undefined ? ', the default' : ''}) is above cpuLimit `
       + `(${cpuLim}m${cpuLimit === undefined ? ', the default' : ''}); Kubernetes rejects a request above its limit: lower cpuRequest or raise cpuLimit`);
   }
   if (memRequest > memLimit) {
-    throw new Error(`${option}: memoryRequest (${memRequest}Mi${g.memoryRequest === undefined ? ', the default' : ''}) is above memoryLimit `
+    throw configError(`${option}: memoryRequest (${memRequest}Mi${g.memoryRequest === undefined ? ', the default' : ''}) is above memoryLimit `
       + `(${memLimit}Mi${g.memoryLimit === undefined ? ', the default' : ''}); Kubernetes rejects a request above its limit: lower memoryRequest or raise memoryLimit`);
   }
   return {
@@ -78,7 +79,7 @@ function cpuMillis(option: string, quantity: string): number {
   const m = typeof quantity === 'string' ? /^(?:(\d+)m|(\d+(?:\.\d{1,3})?|\.\d{1,3}))$/.exec(quantity) : null;
   const millis = m ? (m[1] !== undefined ? Number(m[1]) : Math.round(Number(m[2]) * 1000)) : NaN;
   if (!m || millis < 1) {
-    throw new Error(`${option}: expected a CPU quantity of at least 1m, in cores ('1', '0.5') or millicores ('250m'); got ${JSON.stringify(quantity)}`);
+    throw configError(`${option}: expected a CPU quantity of at least 1m, in cores ('1', '0.5') or millicores ('250m'); got ${JSON.stringify(quantity)}`);
   }
   return millis;
 }
@@ -88,10 +89,10 @@ function mebibytes(option: string, size: Size): number {
   try {
     mi = size.toMebibytes({ rounding: SizeRoundingBehavior.NONE });
   } catch {
-    throw new Error(`${option}: expected a cdk8s Size, e.g. Size.mebibytes(256) or Size.gibibytes(1); got ${JSON.stringify(size)}`);
+    throw configError(`${option}: expected a cdk8s Size, e.g. Size.mebibytes(256) or Size.gibibytes(1); got ${JSON.stringify(size)}`);
   }
   if (!Number.isInteger(mi) || mi < 1) {
-    throw new Error(`${option}: expected a whole number of mebibytes, at least 1 (e.g. Size.mebibytes(256)); got ${mi} MiB`);
+    throw configError(`${option}: expected a whole number of mebibytes, at least 1 (e.g. Size.mebibytes(256)); got ${mi} MiB`);
   }
   return mi;
 }

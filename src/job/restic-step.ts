@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { hardenedContainer } from '../internal/hardening';
+import { configError } from '../internal/host-spelling';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 import { RepositoryFile } from '../repository/repository-backend';
@@ -32,7 +33,7 @@ export function uploadDirectory(dir: string): UploadSource {
 export function uploadFileInPieces(file: string, dir: string, pieceBytes: number): UploadSource {
   // restic's chunker never cuts below 512 KiB: a piece up to that size is always one whole blob.
   if (!Number.isInteger(pieceBytes) || pieceBytes < 4096 || pieceBytes > 512 * 1024 || pieceBytes % 4096 !== 0) {
-    throw new Error(`uploadFileInPieces: pieceBytes must be a multiple of 4096 between 4096 and 524288; got ${pieceBytes}`);
+    throw configError(`uploadFileInPieces: pieceBytes must be a multiple of 4096 between 4096 and 524288; got ${pieceBytes}`);
   }
   return { args: [dir], split: { file, dir, pieceBytes } };
 }

@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
+import { configError } from '../internal/host-spelling';
 import { isLabelKey, isLabelValue } from '../internal/names';
 
 /**
@@ -51,44 +52,44 @@ const EFFECTS: { [effect: string]: kplus.TaintEffect } = {
  * @internal
  */
 export function checkTolerations(option: string, tolerations: Toleration[]): Toleration[] {
-  if (!Array.isArray(tolerations)) throw new Error(`${option}: expected a list of tolerations; got ${JSON.stringify(tolerations)}`);
+  if (!Array.isArray(tolerations)) throw configError(`${option}: expected a list of tolerations; got ${JSON.stringify(tolerations)}`);
   tolerations.forEach((t, i) => {
     const at = `${option}[${i}]`;
-    if (t === null || typeof t !== 'object') throw new Error(`${at}: expected { key, operator, value, effect, tolerationSeconds }; got ${JSON.stringify(t)}`);
+    if (t === null || typeof t !== 'object') throw configError(`${at}: expected { key, operator, value, effect, tolerationSeconds }; got ${JSON.stringify(t)}`);
     const unknown = Object.keys(t).filter((f) => !FIELDS.includes(f) && (t as any)[f] !== undefined);
     if (unknown.length > 0) {
-      throw new Error(`${at}: unknown field ${unknown.map((f) => `'${f}'`).join(', ')}; a toleration has key, operator, value, effect and tolerationSeconds`
+      throw configError(`${at}: unknown field ${unknown.map((f) => `'${f}'`).join(', ')}; a toleration has key, operator, value, effect and tolerationSeconds`
         + ' (plain data, not a cdk8s-plus NodeTaintQuery)');
     }
     const operator = t.operator ?? 'Equal';
-    if (!OPERATORS.includes(operator)) throw new Error(`${at}: operator must be 'Equal' or 'Exists'; got ${JSON.stringify(t.operator)}`);
+    if (!OPERATORS.includes(operator)) throw configError(`${at}: operator must be 'Equal' or 'Exists'; got ${JSON.stringify(t.operator)}`);
     if (t.key !== undefined && t.key !== '' && !isLabelKey(t.key)) {
-      throw new Error(`${at}: key must be a taint key (a label key like 'node-role.kubernetes.io/control-plane'); got ${JSON.stringify(t.key)}`);
+      throw configError(`${at}: key must be a taint key (a label key like 'node-role.kubernetes.io/control-plane'); got ${JSON.stringify(t.key)}`);
     }
     if (operator === 'Exists') {
       if (t.value !== undefined && t.value !== '') {
-        throw new Error(`${at}: operator 'Exists' matches any value, so it takes none; drop value ${JSON.stringify(t.value)}, or use operator 'Equal'`);
+        throw configError(`${at}: operator 'Exists' matches any value, so it takes none; drop value ${JSON.stringify(t.value)}, or use operator 'Equal'`);
       }
     } else {
       if (t.key === undefined || t.key === '') {
-        throw new Error(`${at}: a toleration without a key matches every taint only with operator 'Exists'; set key, or operator: 'Exists'`);
+        throw configError(`${at}: a toleration without a key matches every taint only with operator 'Exists'; set key, or operator: 'Exists'`);
       }
       if (t.value === undefined) {
-        throw new Error(`${at}: operator 'Equal' (the default) needs a value; set value (\`''\` for a taint without one), or operator: 'Exists' to tolerate any value of ${JSON.stringify(t.key)}`);
+        throw configError(`${at}: operator 'Equal' (the default) needs a value; set value (\`''\` for a taint without one), or operator: 'Exists' to tolerate any value of ${JSON.stringify(t.key)}`);
       }
       if (!isLabelValue(t.value)) {
-        throw new Error(`${at}: value must be a taint value (up to 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit); got ${JSON.stringify(t.value)}`);
+        throw configError(`${at}: value must be a taint value (up to 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit); got ${JSON.stringify(t.value)}`);
       }
     }
     if (t.effect !== undefined && !(t.effect in EFFECTS)) {
-      throw new Error(`${at}: effect must be 'NoSchedule', 'PreferNoSchedule' or 'NoExecute' (or unset for every effect); got ${JSON.stringify(t.effect)}`);
+      throw configError(`${at}: effect must be 'NoSchedule', 'PreferNoSchedule' or 'NoExecute' (or unset for every effect); got ${JSON.stringify(t.effect)}`);
     }
     if (t.tolerationSeconds !== undefined) {
       if (!Number.isInteger(t.tolerationSeconds) || t.tolerationSeconds < 0) {
-        throw new Error(`${at}: tolerationSeconds must be a whole number of seconds, 0 or more; got ${t.tolerationSeconds}`);
+        throw configError(`${at}: tolerationSeconds must be a whole number of seconds, 0 or more; got ${t.tolerationSeconds}`);
       }
       if (t.effect !== 'NoExecute') {
-        throw new Error(`${at}: tolerationSeconds applies only to effect 'NoExecute' (the eviction it delays); got effect ${JSON.stringify(t.effect)}`);
+        throw configError(`${at}: tolerationSeconds applies only to effect 'NoExecute' (the eviction it delays); got effect ${JSON.stringify(t.effect)}`);
       }
     }
   });

@@ -6,6 +6,7 @@ import {
   PrometheusRuleSpecGroupsRules,
   PrometheusRuleSpecGroupsRulesExpr,
 } from '../imports/monitoring.coreos.com';
+import { configError, inHostSpelling } from '../internal/host-spelling';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
 import { IBackupJob } from '../job/scheduled-job';
@@ -222,7 +223,7 @@ export class BackupAlerts extends Construct {
     checkLabels(`${C}: ruleLabels`, props.ruleLabels);
     const stale = props.staleAfterGaps ?? 2;
     if (typeof stale !== 'number' || !Number.isFinite(stale) || stale < 1) {
-      throw new Error(`${C}: staleAfterGaps must be a finite number ≥ 1 (how many times the longest gap between runs may pass without a successful backup); got ${stale}`);
+      throw configError(`${C}: staleAfterGaps must be a finite number ≥ 1 (how many times the longest gap between runs may pass without a successful backup); got ${stale}`);
     }
     this.staleAfterGaps = stale;
     if (props.runbookUrl !== undefined) this.runbookUrl = checkRunbookUrl(`${C}: runbookUrl`, props.runbookUrl);
@@ -244,7 +245,7 @@ export class BackupAlerts extends Construct {
 
     this.node.addValidation({
       validate: () => this.cronJobs.length + this.veleroSchedules.length > 0 ? [] : [
-        `${C}: nothing is watched, so the PrometheusRule would be empty; call watch(), watchVeleroSchedule() or watchCronJob()`,
+        inHostSpelling(`${C}: nothing is watched, so the PrometheusRule would be empty; call watch(), watchVeleroSchedule() or watchCronJob()`),
       ],
     });
   }
@@ -260,7 +261,7 @@ export class BackupAlerts extends Construct {
     const severity = checkSeverity(`${C}: severity`, options.severity);
     const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
     const jobs = job.scheduledJobs;
-    if (jobs.length === 0) throw new Error(`${C}: ${job.node.path} has no CronJob to watch`);
+    if (jobs.length === 0) throw configError(`${C}: ${job.node.path} has no CronJob to watch`);
     for (const j of jobs) {
       this.addCronJob(C, j.alertPrefix, j.alertGroup, {
         namespace: j.namespace,
@@ -304,7 +305,7 @@ export class BackupAlerts extends Construct {
       const name = tier.name;
       const expr = tier.schedule.expressionString;
       const key = `velero schedule ${name}`;
-      if (this.watched.has(key)) throw new Error(`${C}: the Velero Schedule ${JSON.stringify(name)} is already watched; watch each once`);
+      if (this.watched.has(key)) throw configError(`${C}: the Velero Schedule ${JSON.stringify(name)} is already watched; watch each once`);
       const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${name}`, expr, tier.timeZone);
       this.watched.add(key);
       this.veleroSchedules.push({
@@ -404,10 +405,10 @@ export class BackupAlerts extends Construct {
   }): void {
     const key = `cronjob ${t.namespace}/${t.name}`;
     if (this.watched.has(key)) {
-      throw new Error(`${C}: the CronJob ${t.namespace}/${t.name} is already watched; watch each CronJob once`);
+      throw configError(`${C}: the CronJob ${t.namespace}/${t.name} is already watched; watch each CronJob once`);
     }
     if (!t.schedule || typeof t.schedule.expressionString !== 'string') {
-      throw new Error(`${C}: schedule of ${t.namespace}/${t.name}: expected a Cron, e.g. Cron.daily(); got ${JSON.stringify(t.schedule)}`);
+      throw configError(`${C}: schedule of ${t.namespace}/${t.name}: expected a Cron, e.g. Cron.daily(); got ${JSON.stringify(t.schedule)}`);
     }
     const schedule = checkSchedule(`${C}: schedule of ${t.namespace}/${t.name}`, t.schedule);
     const { gapSeconds, thresholdSeconds } = this.thresholds(`${C}: schedule of ${t.namespace}/${t.name}`, schedule, t.timeZone);
@@ -431,9 +432,9 @@ export class BackupAlerts extends Construct {
     try {
       gapHours = longestGapHours(expr.trim());
     } catch (e) {
-      throw new Error(`${option}: cannot compute the gap between runs of ${JSON.stringify(expr)}: ${(e as Error).message}`);
+      throw configError(`${option}: cannot compute the gap between runs of ${JSON.stringify(expr)}: ${(e as Error).message}`);
     }
-    if (!(gapHours > 0)) throw new Error(`${option}: ${JSON.stringify(expr)} never runs`);
+    if (!(gapHours > 0)) throw configError(`${option}: ${JSON.stringify(expr)} never runs`);
     const gapSeconds = Math.round(gapHours * 3600);
     // A daylight-saving switch moves a run by up to one hour.
     const dst = timeZone !== undefined && !UTC_ZONES.has(timeZone) ? 3600 : 0;
@@ -559,16 +560,16 @@ export class BackupAlerts extends Construct {
 
 function checkSeverity(option: string, severity: string | undefined): string {
   const s = severity ?? 'critical';
-  if (!SEVERITIES.includes(s)) throw new Error(`${option}: expected ${SEVERITIES.map((x) => `'${x}'`).join(' or ')}; got ${JSON.stringify(severity)}`);
+  if (!SEVERITIES.includes(s)) throw configError(`${option}: expected ${SEVERITIES.map((x) => `'${x}'`).join(' or ')}; got ${JSON.stringify(severity)}`);
   return s;
 }
 
 function checkDescription(option: string, description: string): string {
   if (typeof description !== 'string' || description.trim() === '') {
-    throw new Error(`${option}: expected what is backed up in words, e.g. 'etcd snapshot of cluster prod'; got ${JSON.stringify(description)}`);
+    throw configError(`${option}: expected what is backed up in words, e.g. 'etcd snapshot of cluster prod'; got ${JSON.stringify(description)}`);
   }
   if (/\{\{|\}\}/.test(description)) {
-    throw new Error(`${option}: must not contain {{ or }} (Prometheus reads annotations as templates); got ${JSON.stringify(description)}`);
+    throw configError(`${option}: must not contain {{ or }} (Prometheus reads annotations as templates); got ${JSON.stringify(description)}`);
   }
   return description.trim();
 }
@@ -578,15 +579,15 @@ function checkRunbookUrl(option: string, url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
+    throw configError(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
+    throw configError(`${option}: expected an http(s) URL like https://wiki.example.com/backup-runbook; got ${JSON.stringify(url)}`);
   }
   if (url.includes('#')) {
-    throw new Error(`${option}: must not have a #fragment (each alert appends its own anchor, e.g. #etcd-backup-failed); got ${JSON.stringify(url)}`);
+    throw configError(`${option}: must not have a #fragment (each alert appends its own anchor, e.g. #etcd-backup-failed); got ${JSON.stringify(url)}`);
   }
-  if (/\{\{|\}\}|\s/.test(url)) throw new Error(`${option}: must not contain spaces, {{ or }}; got ${JSON.stringify(url)}`);
+  if (/\{\{|\}\}|\s/.test(url)) throw configError(`${option}: must not contain spaces, {{ or }}; got ${JSON.stringify(url)}`);
   return url;
 }
 

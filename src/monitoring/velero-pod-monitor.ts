@@ -1,6 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PodMonitor as RawPodMonitor } from '../imports/monitoring.coreos.com';
+import { configError } from '../internal/host-spelling';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { DEFAULT_VELERO_NAMESPACE } from '../velero/velero-common';
 
@@ -68,15 +69,15 @@ export class VeleroPodMonitor extends Construct {
     checkDnsLabel(`${C}: namespace`, this.namespace, 63);
     const podLabels = props.podLabels ?? CHART_POD_LABELS;
     checkLabels(`${C}: podLabels`, podLabels);
-    if (Object.keys(podLabels).length === 0) throw new Error(`${C}: podLabels must not be empty: it would scrape every pod of ${this.namespace}`);
+    if (Object.keys(podLabels).length === 0) throw configError(`${C}: podLabels must not be empty: it would scrape every pod of ${this.namespace}`);
     checkLabels(`${C}: labels`, props.labels);
     const port = props.port ?? CHART_METRICS_PORT;
     if (!/^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/.test(port)) {
-      throw new Error(`${C}: port: expected the name of a container port (an IANA_SVC_NAME, at most 15 characters); got ${JSON.stringify(port)}`);
+      throw configError(`${C}: port: expected the name of a container port (an IANA_SVC_NAME, at most 15 characters); got ${JSON.stringify(port)}`);
     }
     const interval = props.interval?.toSeconds({ integral: false });
     if (interval !== undefined && !(Number.isInteger(interval) && interval >= 1)) {
-      throw new Error(`${C}: interval: expected whole seconds ≥ 1; got ${props.interval!.toHumanString()}`);
+      throw configError(`${C}: interval: expected whole seconds ≥ 1; got ${props.interval!.toHumanString()}`);
     }
     this.podMonitor = new RawPodMonitor(this, 'Resource', {
       metadata: {

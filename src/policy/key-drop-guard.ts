@@ -1,3 +1,4 @@
+import { configError } from '../internal/host-spelling';
 /**
  * What an etcd backup does when the cluster suddenly holds far fewer keys than before.
  *
@@ -18,7 +19,7 @@ export class KeyDropGuard {
    */
   public static maxDropPercent(percent: number): KeyDropGuard {
     if (!Number.isInteger(percent) || percent < 1 || percent > 99) {
-      throw new Error(`KeyDropGuard.maxDropPercent(percent): expected a whole number from 1 to 99 (the drop in etcd keys, in percent, that fails the backup and stops pruning); got ${percent}`);
+      throw configError(`KeyDropGuard.maxDropPercent(percent): expected a whole number from 1 to 99 (the drop in etcd keys, in percent, that fails the backup and stops pruning); got ${percent}`);
     }
     return new KeyDropGuard(percent);
   }

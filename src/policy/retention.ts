@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { configError } from '../internal/host-spelling';
 
 /**
  * How many backups to keep in each calendar tier (grandfather-father-son).
@@ -76,7 +77,7 @@ export class Retention {
       yearly: checkOptionalCount('Retention.gfs({ yearly })', props.yearly),
     };
     if (Object.values(tiers).every((v) => v === undefined)) {
-      throw new Error('Retention.gfs(): empty retention keeps nothing; set at least one of last, hourly, daily, weekly, monthly, yearly (e.g. Retention.gfs({ daily: 7 }))');
+      throw configError('Retention.gfs(): empty retention keeps nothing; set at least one of last, hourly, daily, weekly, monthly, yearly (e.g. Retention.gfs({ daily: 7 }))');
     }
     return new Retention(tiers);
   }
@@ -192,7 +193,7 @@ function resticDuration(age: Duration): string {
 
 function checkCount(option: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`${option}: must be a whole number ≥ 1 (a policy that keeps 0 backups deletes everything); got ${value}`);
+    throw configError(`${option}: must be a whole number ≥ 1 (a policy that keeps 0 backups deletes everything); got ${value}`);
   }
   return value;
 }
@@ -205,7 +206,7 @@ function checkAge(option: string, age: Duration): Duration {
   const ms = age.toMilliseconds();
   const hourMs = 3_600_000;
   if (!(ms >= hourMs) || ms % hourMs !== 0) {
-    throw new Error(`${option}: restic keeps by whole hours; use a whole number of hours ≥ 1 (e.g. Duration.days(30)); got ${age.toHumanString()}`);
+    throw configError(`${option}: restic keeps by whole hours; use a whole number of hours ≥ 1 (e.g. Duration.days(30)); got ${age.toHumanString()}`);
   }
   return age;
 }

@@ -1,4 +1,5 @@
 import { Cron } from 'cdk8s';
+import { configError } from '../internal/host-spelling';
 
 /**
  * Options of {@link SpreadSchedule.daily} and {@link SpreadSchedule.weekly}: the hours the run may
@@ -60,7 +61,7 @@ export class SpreadSchedule {
  */
 function hashOf(method: string, name: string): number {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new Error(`${method}(name): give a non-empty name that is unique in the fleet, e.g. 'prod/etcd'`);
+    throw configError(`${method}(name): give a non-empty name that is unique in the fleet, e.g. 'prod/etcd'`);
   }
   let h = 0x811c9dc5;
   for (const byte of Buffer.from(name, 'utf8')) {
@@ -76,13 +77,13 @@ function placeInWindow(method: string, h: number, options: SpreadWindowOptions):
   const from = options.fromHour ?? 0;
   const to = options.toHour ?? 24;
   if (!Number.isInteger(from) || from < 0 || from > 23) {
-    throw new Error(`${method}: fromHour must be a whole hour from 0 to 23; got ${from}`);
+    throw configError(`${method}: fromHour must be a whole hour from 0 to 23; got ${from}`);
   }
   if (!Number.isInteger(to) || to < 1 || to > 24) {
-    throw new Error(`${method}: toHour must be a whole hour from 1 to 24 (the end, exclusive); got ${to}`);
+    throw configError(`${method}: toHour must be a whole hour from 1 to 24 (the end, exclusive); got ${to}`);
   }
   if (to <= from) {
-    throw new Error(`${method}: toHour (${to}) must be after fromHour (${from}); a window across midnight does not fit one cron hour range,`
+    throw configError(`${method}: toHour (${to}) must be after fromHour (${from}); a window across midnight does not fit one cron hour range,`
       + ' so pick a window inside one day');
   }
   const slots = (to - from) * 60;

@@ -4,6 +4,7 @@ import { Encryption } from './encryption';
 import {
   azureBlobBackend, BackendCredentialKey, gcsBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend, VeleroStorageFacts,
 } from './repository-backend';
+import { configError } from '../internal/host-spelling';
 
 /**
  * Options common to every repository backend.
@@ -131,7 +132,7 @@ export class BackupRepository {
    */
   public resticRepository(subPath: string): string {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/.test(subPath)) {
-      throw new Error(`BackupRepository.resticRepository(subPath): expected lowercase path segments separated by '/'; got ${JSON.stringify(subPath)}`);
+      throw configError(`BackupRepository.resticRepository(subPath): expected lowercase path segments separated by '/'; got ${JSON.stringify(subPath)}`);
     }
     return this._backend.resticUrl(subPath);
   }
@@ -207,11 +208,11 @@ export class BackupRepository {
 
 
 function checkCommon(factory: string, props: RepositoryCommonProps): void {
-  if (!props) throw new Error(`${factory}(props): props are required`);
+  if (!props) throw configError(`${factory}(props): props are required`);
   if (!props.credentials) {
-    throw new Error(`${factory}({ credentials }): credentials are required, e.g. Credentials.fromSecret('backup-s3')`);
+    throw configError(`${factory}({ credentials }): credentials are required, e.g. Credentials.fromSecret('backup-s3')`);
   }
   if (!props.encryption) {
-    throw new Error(`${factory}({ encryption }): encryption is required (an etcd backup holds every Secret of the cluster), e.g. Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' })`);
+    throw configError(`${factory}({ encryption }): encryption is required (an etcd backup holds every Secret of the cluster), e.g. Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' })`);
   }
 }

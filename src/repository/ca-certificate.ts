@@ -1,4 +1,5 @@
 import { SecretKeyRef } from './secret-key-ref';
+import { configError } from '../internal/host-spelling';
 import { checkSecretKeyRef, checkSecretName, checkSecretKey } from '../internal/secret-checks';
 
 /** Far beyond a real CA bundle; keeps a pasted file or key out of the manifests. */
@@ -37,12 +38,12 @@ export class CaCertificate {
   public static fromPem(pem: string): CaCertificate {
     const F = 'CaCertificate.fromPem(pem)';
     const text = (pem ?? '').trim();
-    if (text.length > MAX_PEM) throw new Error(`${F}: expected a PEM CA bundle of at most ${MAX_PEM} bytes; got ${text.length}`);
-    if (/PRIVATE KEY/.test(text)) throw new Error(`${F}: this PEM holds a private key, which must never be in the manifests; pass only the CA certificate(s)`);
+    if (text.length > MAX_PEM) throw configError(`${F}: expected a PEM CA bundle of at most ${MAX_PEM} bytes; got ${text.length}`);
+    if (/PRIVATE KEY/.test(text)) throw configError(`${F}: this PEM holds a private key, which must never be in the manifests; pass only the CA certificate(s)`);
     const blocks = text.match(/-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----/g) ?? [];
     const rest = blocks.reduce((t, b) => t.replace(b, ''), text).trim();
     if (blocks.length === 0 || rest !== '') {
-      throw new Error(`${F}: expected one or more '-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----' blocks and nothing else (the CA's PEM file, e.g. ca.crt); got ${JSON.stringify(text.slice(0, 60))}${text.length > 60 ? '…' : ''}`);
+      throw configError(`${F}: expected one or more '-----BEGIN CERTIFICATE-----' ... '-----END CERTIFICATE-----' blocks and nothing else (the CA's PEM file, e.g. ca.crt); got ${JSON.stringify(text.slice(0, 60))}${text.length > 60 ? '…' : ''}`);
     }
     return new CaCertificate('inline', '', 'ca.crt', `${blocks.join('\n')}\n`);
   }

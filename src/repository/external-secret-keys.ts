@@ -5,6 +5,7 @@ import {
   ExternalSecret as RawExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
 } from '../imports/external-secrets.io';
+import { configError } from '../internal/host-spelling';
 
 /**
  * A value in an external secret store (Vault, AWS Secrets Manager, GCP Secret Manager, ...).
@@ -91,7 +92,7 @@ export class ExternalSecretKeys extends Construct {
     super(scope, id);
     const C = 'ExternalSecretKeys';
     if (!props.storeName || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.storeName)) {
-      throw new Error(`${C}: storeName must be the name of a (Cluster)SecretStore; got ${JSON.stringify(props.storeName)}`);
+      throw configError(`${C}: storeName must be the name of a (Cluster)SecretStore; got ${JSON.stringify(props.storeName)}`);
     }
     const repo = props.repository;
     const wanted: Array<[string, string, RemoteSecretRef | undefined, string]> = [
@@ -102,8 +103,8 @@ export class ExternalSecretKeys extends Construct {
       wanted.push([k.secret.name, k.secret.key, props[k.option], k.option]);
     }
     for (const [, , ref, option] of wanted) {
-      if (!ref) throw new Error(`${C}: ${option} is required for a ${repo.backend} repository (where does it live in the store?)`);
-      if (!ref.key || /\s/.test(ref.key)) throw new Error(`${C}: ${option}.key must be a non-empty store key; got ${JSON.stringify(ref.key)}`);
+      if (!ref) throw configError(`${C}: ${option} is required for a ${repo.backend} repository (where does it live in the store?)`);
+      if (!ref.key || /\s/.test(ref.key)) throw configError(`${C}: ${option}.key must be a non-empty store key; got ${JSON.stringify(ref.key)}`);
     }
 
     const bySecret = new Map<string, Array<[string, RemoteSecretRef]>>();

@@ -1,6 +1,7 @@
 import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './backup-repository';
 import { CaCertificate } from './ca-certificate';
 import { SecretKeyRef } from './secret-key-ref';
+import { configError } from '../internal/host-spelling';
 import { shellWords } from '../internal/shell';
 import { checkHttpUrlHost } from '../internal/urls';
 
@@ -106,7 +107,7 @@ const FILL_IN = '\'…\'';
 export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
   checkS3Bucket(props.bucket);
   if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.region))) {
-    throw new Error(`BackupRepository.s3({ region }): expected a region name like 'eu-west-1' (lowercase letters, digits and single '-', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
+    throw configError(`BackupRepository.s3({ region }): expected a region name like 'eu-west-1' (lowercase letters, digits and single '-', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
   }
   const base = props.endpoint !== undefined
     ? checkEndpoint(props.endpoint, props.allowInsecureHttp ?? false)
@@ -162,10 +163,10 @@ export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
 /** @internal */
 export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
   if (!/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/.test(props.bucket ?? '')) {
-    throw new Error(`BackupRepository.gcs({ bucket }): expected a GCS bucket name (lowercase letters, digits, '-', '_', '.'; no slashes: put paths in 'prefix'); got ${JSON.stringify(props.bucket)}`);
+    throw configError(`BackupRepository.gcs({ bucket }): expected a GCS bucket name (lowercase letters, digits, '-', '_', '.'; no slashes: put paths in 'prefix'); got ${JSON.stringify(props.bucket)}`);
   }
   if (!/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(props.projectId ?? '')) {
-    throw new Error(`BackupRepository.gcs({ projectId }): expected a Google Cloud project id; got ${JSON.stringify(props.projectId)}`);
+    throw configError(`BackupRepository.gcs({ projectId }): expected a Google Cloud project id; got ${JSON.stringify(props.projectId)}`);
   }
   const key: BackendCredentialKey = {
     option: 'gcsServiceAccountKey',
@@ -194,10 +195,10 @@ export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
 /** @internal */
 export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBackend {
   if (!/^[a-z0-9]{3,24}$/.test(props.accountName ?? '')) {
-    throw new Error(`BackupRepository.azureBlob({ accountName }): expected 3-24 lowercase letters and digits; got ${JSON.stringify(props.accountName)}`);
+    throw configError(`BackupRepository.azureBlob({ accountName }): expected 3-24 lowercase letters and digits; got ${JSON.stringify(props.accountName)}`);
   }
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(props.container ?? '')) {
-    throw new Error(`BackupRepository.azureBlob({ container }): expected 3-63 lowercase letters, digits and single hyphens (no slashes: put paths in 'prefix'); got ${JSON.stringify(props.container)}`);
+    throw configError(`BackupRepository.azureBlob({ container }): expected 3-63 lowercase letters, digits and single hyphens (no slashes: put paths in 'prefix'); got ${JSON.stringify(props.container)}`);
   }
   const key: BackendCredentialKey = {
     option: 'azureAccountKey',
@@ -241,13 +242,13 @@ function caFile(ca: CaCertificate): { file?: RepositoryFile; path: string } {
 
 function checkS3Bucket(bucket: string): void {
   if (!bucket) {
-    throw new Error('BackupRepository.s3({ bucket }): bucket is required and must not be empty');
+    throw configError('BackupRepository.s3({ bucket }): bucket is required and must not be empty');
   }
   if (bucket.includes('/')) {
-    throw new Error(`BackupRepository.s3({ bucket }): a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(bucket)}`);
+    throw configError(`BackupRepository.s3({ bucket }): a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(bucket)}`);
   }
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket) || bucket.includes('..') || /^\d+\.\d+\.\d+\.\d+$/.test(bucket)) {
-    throw new Error(`BackupRepository.s3({ bucket }): expected 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit; got ${JSON.stringify(bucket)}`);
+    throw configError(`BackupRepository.s3({ bucket }): expected 3-63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit; got ${JSON.stringify(bucket)}`);
   }
 }
 
@@ -256,16 +257,16 @@ function checkEndpoint(endpoint: string, allowHttp: boolean): string {
   try {
     url = new URL(endpoint);
   } catch {
-    throw new Error(`BackupRepository.s3({ endpoint }): expected a URL like 'https://minio.example.com:9000'; got ${JSON.stringify(endpoint)}`);
+    throw configError(`BackupRepository.s3({ endpoint }): expected a URL like 'https://minio.example.com:9000'; got ${JSON.stringify(endpoint)}`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new Error(`BackupRepository.s3({ endpoint }): the scheme must be https:// (or http:// with allowInsecureHttp); got ${JSON.stringify(endpoint)}`);
+    throw configError(`BackupRepository.s3({ endpoint }): the scheme must be https:// (or http:// with allowInsecureHttp); got ${JSON.stringify(endpoint)}`);
   }
   if (url.protocol === 'http:' && !allowHttp) {
-    throw new Error(`BackupRepository.s3({ endpoint }): plain http exposes the repository to tampering; use https:// (with caCert for a private CA) or set allowInsecureHttp: true; got ${JSON.stringify(endpoint)}`);
+    throw configError(`BackupRepository.s3({ endpoint }): plain http exposes the repository to tampering; use https:// (with caCert for a private CA) or set allowInsecureHttp: true; got ${JSON.stringify(endpoint)}`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
-    throw new Error(`BackupRepository.s3({ endpoint }): the endpoint is scheme://host[:port] only (put the bucket in 'bucket' and paths in 'prefix'; never credentials); got ${JSON.stringify(endpoint)}`);
+    throw configError(`BackupRepository.s3({ endpoint }): the endpoint is scheme://host[:port] only (put the bucket in 'bucket' and paths in 'prefix'; never credentials); got ${JSON.stringify(endpoint)}`);
   }
   checkHttpUrlHost('BackupRepository.s3({ endpoint })', endpoint);
   return `${url.protocol}//${url.host}`;
@@ -276,7 +277,7 @@ function checkPrefix(factory: string, prefix: string | undefined): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   if (trimmed === '') return '';
   if (trimmed.length > MAX_PREFIX || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(trimmed) || trimmed.split('/').some((s) => s === '.' || s === '..')) {
-    throw new Error(`${factory}({ prefix }): expected path segments of letters, digits, '.', '_' and '-' separated by single '/', at most ${MAX_PREFIX} characters; got ${JSON.stringify(prefix)}${trimmed.length > MAX_PREFIX ? ` (${trimmed.length} characters)` : ''}`);
+    throw configError(`${factory}({ prefix }): expected path segments of letters, digits, '.', '_' and '-' separated by single '/', at most ${MAX_PREFIX} characters; got ${JSON.stringify(prefix)}${trimmed.length > MAX_PREFIX ? ` (${trimmed.length} characters)` : ''}`);
   }
   return trimmed;
 }

@@ -1,6 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { Credentials } from './credentials';
+import { configError } from '../internal/host-spelling';
 
 /**
  * Props of {@link UnsafePlaintextCredentialsSecret}.
@@ -35,7 +36,7 @@ export class UnsafePlaintextCredentialsSecret extends Construct {
   constructor(scope: Construct, id: string, props: UnsafePlaintextCredentialsSecretProps) {
     super(scope, id);
     for (const [k, v] of [['accessKeyId', props.accessKeyId], ['secretAccessKey', props.secretAccessKey]]) {
-      if (!v || /[\s\n]/.test(v)) throw new Error(`UnsafePlaintextCredentialsSecret: ${k} must be a non-empty value without whitespace`);
+      if (!v || /[\s\n]/.test(v)) throw configError(`UnsafePlaintextCredentialsSecret: ${k} must be a non-empty value without whitespace`);
     }
     this.credentials = Credentials.fromSecret(props.name);
     new kplus.Secret(this, 'Resource', {

@@ -6,6 +6,7 @@ import {
   ExternalSecret as RawExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy, ExternalSecretSpecTargetTemplateEngineVersion,
 } from '../imports/external-secrets.io';
+import { configError } from '../internal/host-spelling';
 
 /**
  * Props of {@link VeleroExternalCredentials}.
@@ -34,11 +35,11 @@ export class VeleroExternalCredentials extends Construct {
     const C = 'VeleroExternalCredentials';
     const repo = props.repository;
     const facts = repo._veleroLocation('velero');
-    if (typeof facts === 'string') throw new Error(`${C}: repository: ${facts}`);
+    if (typeof facts === 'string') throw configError(`${C}: repository: ${facts}`);
     const secret = repo.credentials.secretName;
     const keys = repo._credentialKeys().map((k) => {
       const ref = props[k.option];
-      if (!ref || !ref.key || /\s/.test(ref.key)) throw new Error(`${C}: externalKeys.${k.option} is required for Velero's credentials from a ${repo.backend} repository`);
+      if (!ref || !ref.key || /\s/.test(ref.key)) throw configError(`${C}: externalKeys.${k.option} is required for Velero's credentials from a ${repo.backend} repository`);
       return { option: k.option, ref };
     });
     // The INI profile the AWS plugin reads (its README, "Set permissions for Velero").

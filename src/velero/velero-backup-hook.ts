@@ -1,5 +1,6 @@
 import { Duration } from 'cdk8s';
 import { checkNames, goDuration } from './velero-common';
+import { configError } from '../internal/host-spelling';
 import { checkLabels } from '../internal/names';
 
 /**
@@ -129,13 +130,13 @@ export class VeleroBackupHook {
    */
   public static fsFreeze(o: VeleroFsFreezeOptions): VeleroBackupHook {
     if (!o.mountPath || !o.mountPath.startsWith('/')) {
-      throw new Error(`VeleroBackupHook.fsFreeze({ mountPath }): expected an absolute path inside the container; got ${JSON.stringify(o.mountPath)}`);
+      throw configError(`VeleroBackupHook.fsFreeze({ mountPath }): expected an absolute path inside the container; got ${JSON.stringify(o.mountPath)}`);
     }
     // Velero's default is the pod's first container: usually the application, without fsfreeze
     // or the privilege to freeze (Velero's own example, examples/nginx-app/with-pv.yaml, runs it
     // in a privileged sidecar).
     if (!o.container) {
-      throw new Error(`VeleroBackupHook.fsFreeze({ container }): name the container that runs fsfreeze (a privileged sidecar mounting ${o.mountPath}, as in Velero's nginx example); the pod's first container usually has neither fsfreeze nor the privilege`);
+      throw configError(`VeleroBackupHook.fsFreeze({ container }): name the container that runs fsfreeze (a privileged sidecar mounting ${o.mountPath}, as in Velero's nginx example); the pod's first container usually has neither fsfreeze nor the privilege`);
     }
     return new VeleroBackupHook({
       name: o.name,
@@ -163,7 +164,7 @@ export class VeleroBackupHook {
    */
   public static postgresDump(o: VeleroPostgresDumpOptions): VeleroBackupHook {
     if (!o.dumpFile || !o.dumpFile.startsWith('/')) {
-      throw new Error(`VeleroBackupHook.postgresDump({ dumpFile }): expected an absolute path on a backed-up volume; got ${JSON.stringify(o.dumpFile)}`);
+      throw configError(`VeleroBackupHook.postgresDump({ dumpFile }): expected an absolute path on a backed-up volume; got ${JSON.stringify(o.dumpFile)}`);
     }
     return new VeleroBackupHook({
       name: o.name,
@@ -192,14 +193,14 @@ export class VeleroBackupHook {
 
   constructor(props: VeleroBackupHookProps) {
     if (!props.name || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(props.name)) {
-      throw new Error(`VeleroBackupHook: name must be lowercase letters, digits, '-' and '.'; got ${JSON.stringify(props.name)}`);
+      throw configError(`VeleroBackupHook: name must be lowercase letters, digits, '-' and '.'; got ${JSON.stringify(props.name)}`);
     }
     if ((props.pre ?? []).length + (props.post ?? []).length === 0) {
-      throw new Error(`VeleroBackupHook ${props.name}: give at least one pre or post command`);
+      throw configError(`VeleroBackupHook ${props.name}: give at least one pre or post command`);
     }
     for (const c of [...(props.pre ?? []), ...(props.post ?? [])]) {
       if (!c.command || c.command.length === 0 || c.command.some((a) => typeof a !== 'string')) {
-        throw new Error(`VeleroBackupHook ${props.name}: every command needs at least the program to run`);
+        throw configError(`VeleroBackupHook ${props.name}: every command needs at least the program to run`);
       }
     }
     checkNames(`VeleroBackupHook ${props.name}: includedNamespaces`, props.includedNamespaces);

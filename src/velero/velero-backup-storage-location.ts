@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
 import { VeleroVersion } from './velero-version';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
+import { configError } from '../internal/host-spelling';
 import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';
@@ -18,7 +19,7 @@ import { SecretKeyRef } from '../repository/secret-key-ref';
 export class VeleroServerSideEncryption {
   /** SSE-KMS with this key (id, ARN or alias). */
   public static kms(keyId: string): VeleroServerSideEncryption {
-    if (!keyId || /\s/.test(keyId)) throw new Error(`VeleroServerSideEncryption.kms(keyId): expected a KMS key id, ARN or alias; got ${JSON.stringify(keyId)}`);
+    if (!keyId || /\s/.test(keyId)) throw configError(`VeleroServerSideEncryption.kms(keyId): expected a KMS key id, ARN or alias; got ${JSON.stringify(keyId)}`);
     return new VeleroServerSideEncryption({ kmsKeyId: keyId });
   }
 
@@ -33,7 +34,7 @@ export class VeleroServerSideEncryption {
    */
   public static customerKey(pathInVeleroPod: string): VeleroServerSideEncryption {
     if (!pathInVeleroPod || !pathInVeleroPod.startsWith('/')) {
-      throw new Error(`VeleroServerSideEncryption.customerKey(pathInVeleroPod): expected an absolute path inside the Velero pod; got ${JSON.stringify(pathInVeleroPod)}`);
+      throw configError(`VeleroServerSideEncryption.customerKey(pathInVeleroPod): expected an absolute path inside the Velero pod; got ${JSON.stringify(pathInVeleroPod)}`);
     }
     return new VeleroServerSideEncryption({ customerKeyEncryptionFile: pathInVeleroPod });
   }
@@ -202,33 +203,33 @@ export class VeleroBackupStorageLocation extends Construct {
     if (props.repository) {
       ({ props, credentialsKey } = fromRepository(C, props, props.repository));
     }
-    if (!props.bucket) throw new Error(`${C}: bucket is required (or repository, to use the restic jobs' storage)`);
+    if (!props.bucket) throw configError(`${C}: bucket is required (or repository, to use the restic jobs' storage)`);
     if (props.bucket.includes('/')) {
-      throw new Error(`${C}: bucket: a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(props.bucket)}`);
+      throw configError(`${C}: bucket: a bucket name has no slashes; put the path in 'prefix'; got ${JSON.stringify(props.bucket)}`);
     }
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(props.bucket)) {
-      throw new Error(`${C}: bucket: expected 3-63 lowercase letters, digits, '.' and '-'; got ${JSON.stringify(props.bucket)}`);
+      throw configError(`${C}: bucket: expected 3-63 lowercase letters, digits, '.' and '-'; got ${JSON.stringify(props.bucket)}`);
     }
     const prefix = props.prefix?.replace(/^\/+|\/+$/g, '');
     if (prefix !== undefined && (prefix.length > MAX_PREFIX || !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(prefix) || prefix.split('/').some((seg) => seg === '.' || seg === '..'))) {
-      throw new Error(`${C}: prefix: expected path segments of letters, digits, '.', '_' and '-' separated by single '/' (no '.' or '..' segment), at most ${MAX_PREFIX} characters; got ${JSON.stringify(props.prefix)}`);
+      throw configError(`${C}: prefix: expected path segments of letters, digits, '.', '_' and '-' separated by single '/' (no '.' or '..' segment), at most ${MAX_PREFIX} characters; got ${JSON.stringify(props.prefix)}`);
     }
     if (props.region !== undefined && (props.region.length > MAX_REGION || !/^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$/.test(props.region))) {
-      throw new Error(`${C}: region: expected a region name like 'eu-west-1' (letters, digits, '-' and '_', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
+      throw configError(`${C}: region: expected a region name like 'eu-west-1' (letters, digits, '-' and '_', at most ${MAX_REGION} characters); got ${JSON.stringify(props.region)}`);
     }
     const provider = props.provider ?? 'aws';
     // s3Url and s3ForcePathStyle are the AWS plugin's config keys (velero-plugin-for-aws
     // README, "BackupStorageLocation config"); other plugins ignore them.
     for (const option of ['s3Url', 's3ForcePathStyle'] as const) {
       if (props[option] !== undefined && provider !== 'aws') {
-        throw new Error(`${C}: ${option} is for the AWS plugin (S3 and S3-compatible storage), but provider is ${JSON.stringify(provider)}, which ignores it; drop ${option}, or use provider 'aws' for S3-compatible storage`);
+        throw configError(`${C}: ${option} is for the AWS plugin (S3 and S3-compatible storage), but provider is ${JSON.stringify(provider)}, which ignores it; drop ${option}, or use provider 'aws' for S3-compatible storage`);
       }
     }
     const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
     const caCert = props.caCert;
     if (caCert) {
       if (caCert.source === 'configMap') {
-        throw new Error(`${C}: ${caOption}: Velero cannot read a CA bundle from a ConfigMap; use CaCertificate.fromPem(pem) (objectStorage.caCert, any Velero) or CaCertificate.fromSecret({ name, key }) (objectStorage.caCertRef, Velero 1.18, with the Secret in Velero's namespace)`);
+        throw configError(`${C}: ${caOption}: Velero cannot read a CA bundle from a ConfigMap; use CaCertificate.fromPem(pem) (objectStorage.caCert, any Velero) or CaCertificate.fromSecret({ name, key }) (objectStorage.caCertRef, Velero 1.18, with the Secret in Velero's namespace)`);
       }
       if (caCert.source === 'secret') {
         version._require(`${C}: ${caOption}`, VeleroVersion.V1_18, 'a CA bundle from a Secret (objectStorage.caCertRef; CaCertificate.fromPem works on any version)');
@@ -237,7 +238,7 @@ export class VeleroBackupStorageLocation extends Construct {
     const config: { [key: string]: string } = { ...(props.config ?? {}) };
     const set = (key: string, value: string | undefined, option: string) => {
       if (value === undefined) return;
-      if (key in config) throw new Error(`${C}: ${option} and config.${key} both set; use ${option}`);
+      if (key in config) throw configError(`${C}: ${option} and config.${key} both set; use ${option}`);
       config[key] = value;
     };
     set('region', props.region, 'region');
@@ -246,30 +247,30 @@ export class VeleroBackupStorageLocation extends Construct {
       try {
         url = new URL(props.s3Url);
       } catch {
-        throw new Error(`${C}: s3Url: expected a URL like https://minio.example.com:9000; got ${JSON.stringify(props.s3Url)}`);
+        throw configError(`${C}: s3Url: expected a URL like https://minio.example.com:9000; got ${JSON.stringify(props.s3Url)}`);
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error(`${C}: s3Url: expected http(s)://; got ${JSON.stringify(props.s3Url)}`);
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw configError(`${C}: s3Url: expected http(s)://; got ${JSON.stringify(props.s3Url)}`);
       if (url.username || url.password || url.search || url.hash || !/^(\/[A-Za-z0-9._~-]+)*\/?$/.test(url.pathname)) {
-        throw new Error(`${C}: s3Url: expected http(s)://host[:port][/path] (no credentials, query or fragment; the Secret in credentials holds the keys); got ${JSON.stringify(props.s3Url)}`);
+        throw configError(`${C}: s3Url: expected http(s)://host[:port][/path] (no credentials, query or fragment; the Secret in credentials holds the keys); got ${JSON.stringify(props.s3Url)}`);
       }
       checkHttpUrlHost(`${C}: s3Url`, props.s3Url);
       set('s3Url', props.s3Url, 's3Url');
     }
     if (provider === 'aws' && props.s3Url !== undefined && config.region === undefined) {
-      throw new Error(`${C}: region is required with s3Url: Velero's AWS plugin cannot look up the region of an S3-compatible endpoint and its requests fail without one; set region (the one most S3-compatible servers accept is 'us-east-1')`);
+      throw configError(`${C}: region is required with s3Url: Velero's AWS plugin cannot look up the region of an S3-compatible endpoint and its requests fail without one; set region (the one most S3-compatible servers accept is 'us-east-1')`);
     }
     const pathStyle = props.s3ForcePathStyle ?? (props.s3Url !== undefined ? true : undefined);
     set('s3ForcePathStyle', pathStyle === undefined ? undefined : String(pathStyle), 's3ForcePathStyle');
     for (const [k, v] of Object.entries(props.serverSideEncryption?.config ?? {})) set(k, v, 'serverSideEncryption');
     const sources = SSE_KEY_SOURCES.filter((k) => k in config);
     if (sources.length > 1) {
-      throw new Error(`${C}: server-side encryption: ${sources.join(' and ')} are exclusive (the AWS plugin takes one key source); choose one method (VeleroServerSideEncryption.kms(), .customerKey() or .customerKeySecret())`);
+      throw configError(`${C}: server-side encryption: ${sources.join(' and ')} are exclusive (the AWS plugin takes one key source); choose one method (VeleroServerSideEncryption.kms(), .customerKey() or .customerKeySecret())`);
     }
     // With a key source the plugin decides the mode itself (kmsKeyId forces aws:kms, an SSE-C key
     // AES256 SSE-C) and ignores serverSideEncryption: only the value it forces is consistent.
     const mode = config.serverSideEncryption;
     if (mode !== undefined && sources.length === 1 && !(sources[0] === 'kmsKeyId' && mode === 'aws:kms')) {
-      throw new Error(`${C}: server-side encryption: serverSideEncryption ${JSON.stringify(mode)} with ${sources[0]} is ignored by the AWS plugin (${sources[0] === 'kmsKeyId' ? 'kmsKeyId means aws:kms' : 'a customer key means SSE-C'}); drop serverSideEncryption`);
+      throw configError(`${C}: server-side encryption: serverSideEncryption ${JSON.stringify(mode)} with ${sources[0]} is ignored by the AWS plugin (${sources[0] === 'kmsKeyId' ? 'kmsKeyId means aws:kms' : 'a customer key means SSE-C'}); drop serverSideEncryption`);
     }
     if ('customerKeyEncryptionSecret' in config) {
       version._require(`${C}: serverSideEncryption`, VeleroVersion.V1_17, 'a customer key from a Secret (customerKeyEncryptionSecret, AWS plugin 1.13)');
@@ -311,16 +312,16 @@ function fromRepository(C: string, props: VeleroBackupStorageLocationProps, repo
 } {
   const given = FROM_REPOSITORY.filter((o) => props[o] !== undefined);
   if (given.length > 0) {
-    throw new Error(`${C}: ${given.join(', ')} ${given.length === 1 ? 'comes' : 'come'} from repository; drop ${given.length === 1 ? 'it' : 'them'} (one storage definition), or drop repository and give the location on its own`);
+    throw configError(`${C}: ${given.join(', ')} ${given.length === 1 ? 'comes' : 'come'} from repository; drop ${given.length === 1 ? 'it' : 'them'} (one storage definition), or drop repository and give the location on its own`);
   }
   const sub = (props.prefix ?? 'velero').replace(/^\/+|\/+$/g, '');
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/.test(sub)) {
-    throw new Error(`${C}: prefix (below the repository's prefix): expected lowercase path segments separated by '/', e.g. 'prod/velero'; got ${JSON.stringify(props.prefix)}`);
+    throw configError(`${C}: prefix (below the repository's prefix): expected lowercase path segments separated by '/', e.g. 'prod/velero'; got ${JSON.stringify(props.prefix)}`);
   }
   const facts = repository._veleroLocation(sub);
-  if (typeof facts === 'string') throw new Error(`${C}: repository: ${facts}`);
+  if (typeof facts === 'string') throw configError(`${C}: repository: ${facts}`);
   for (const key of Object.keys(facts.config)) {
-    if (props.config && key in props.config) throw new Error(`${C}: config.${key} comes from repository; drop it`);
+    if (props.config && key in props.config) throw configError(`${C}: config.${key} comes from repository; drop it`);
   }
   return {
     props: {

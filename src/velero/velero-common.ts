@@ -1,4 +1,5 @@
 import { Duration } from 'cdk8s';
+import { configError } from '../internal/host-spelling';
 
 /** Velero reads Schedules, locations and Restores only from its own namespace. */
 export const DEFAULT_VELERO_NAMESPACE = 'velero';
@@ -10,7 +11,7 @@ export const DEFAULT_VELERO_NAMESPACE = 'velero';
 export function goDuration(option: string, d: Duration): string {
   const ms = d.toMilliseconds();
   if (!(ms > 0) || ms % 1000 !== 0) {
-    throw new Error(`${option}: expected a positive whole number of seconds; got ${d.toHumanString()}`);
+    throw configError(`${option}: expected a positive whole number of seconds; got ${d.toHumanString()}`);
   }
   const total = ms / 1000;
   const h = Math.floor(total / 3600);
@@ -23,7 +24,7 @@ export function goDuration(option: string, d: Duration): string {
 export function checkNames(option: string, values: string[] | undefined): string[] | undefined {
   if (values === undefined) return undefined;
   for (const v of values) {
-    if (!v || /\s/.test(v)) throw new Error(`${option}: ${JSON.stringify(v)} is not a name or pattern`);
+    if (!v || /\s/.test(v)) throw configError(`${option}: ${JSON.stringify(v)} is not a name or pattern`);
   }
   return [...values];
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { Restore as RawRestore } from '../imports/velero.io';
+import { configError } from '../internal/host-spelling';
 import { checkLabels, checkObjectName } from '../internal/names';
 
 /**
@@ -59,7 +60,7 @@ export class VeleroRestore extends Construct {
     super(scope, id);
     const C = 'VeleroRestore';
     if ((props.backupName === undefined) === (props.scheduleName === undefined)) {
-      throw new Error(`${C}: set exactly one of backupName and scheduleName`);
+      throw configError(`${C}: set exactly one of backupName and scheduleName`);
     }
     if (props.backupName !== undefined) checkObjectName(`${C}: backupName`, props.backupName, 253);
     if (props.scheduleName !== undefined) checkObjectName(`${C}: scheduleName`, props.scheduleName, 63);

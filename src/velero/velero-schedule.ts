@@ -5,6 +5,7 @@ import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-commo
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { VeleroVersion } from './velero-version';
 import { Schedule as RawSchedule } from '../imports/velero.io';
+import { configError } from '../internal/host-spelling';
 import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
 import type { BackupAlerts } from '../monitoring/backup-alerts';
@@ -224,10 +225,10 @@ export class VeleroSchedule extends Construct {
   constructor(scope: Construct, id: string, props: VeleroScheduleProps) {
     super(scope, id);
     const C = 'VeleroSchedule';
-    if (!props.schedule) throw new Error(`${C}: schedule is required`);
-    if (!props.retention) throw new Error(`${C}: retention is required (it becomes the Backups' ttl), e.g. Retention.maxAge(Duration.days(30))`);
+    if (!props.schedule) throw configError(`${C}: schedule is required`);
+    if (!props.retention) throw configError(`${C}: retention is required (it becomes the Backups' ttl), e.g. Retention.maxAge(Duration.days(30))`);
     const expr = checkSchedule(`${C}: schedule`, props.schedule);
-    if (expr.startsWith('@')) throw new Error(`${C}: schedule: use five cron fields, not ${expr}`);
+    if (expr.startsWith('@')) throw configError(`${C}: schedule: use five cron fields, not ${expr}`);
     const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
     const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
     this.namespace = namespace;
@@ -239,7 +240,7 @@ export class VeleroSchedule extends Construct {
     }
     checkNamespaceFilters(C, props);
     if (props.labelSelector && props.orLabelSelectors) {
-      throw new Error(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
+      throw configError(`${C}: labelSelector and orLabelSelectors are exclusive (Velero rejects a Schedule with both); use one`);
     }
     checkLabels(`${C}: labelSelector`, props.labelSelector);
     checkLabels(`${C}: labels`, props.labels);
@@ -250,11 +251,11 @@ export class VeleroSchedule extends Construct {
       props.includedNamespaceScopedResources, props.excludedNamespaceScopedResources].some((f) => f !== undefined);
     const oldStyle = [props.includeClusterResources, props.includedResources, props.excludedResources].some((f) => f !== undefined);
     if (scoped && oldStyle) {
-      throw new Error(`${C}: includeClusterResources/includedResources/excludedResources cannot be combined with the scoped resource filters (included/excluded{Cluster,Namespace}ScopedResources); use one style`);
+      throw configError(`${C}: includeClusterResources/includedResources/excludedResources cannot be combined with the scoped resource filters (included/excluded{Cluster,Namespace}ScopedResources); use one style`);
     }
     const hookNames = new Set<string>();
     for (const h of props.hooks ?? []) {
-      if (hookNames.has(h.name)) throw new Error(`${C}: hooks: the name ${JSON.stringify(h.name)} is used twice`);
+      if (hookNames.has(h.name)) throw configError(`${C}: hooks: the name ${JSON.stringify(h.name)} is used twice`);
       hookNames.add(h.name);
       checkHookNamespaces(C, h, props);
     }
@@ -266,7 +267,7 @@ export class VeleroSchedule extends Construct {
         const gap = longestGapHours(cronExpr);
         const ttl = tier.hours * tier.count;
         if (ttl <= gap) {
-          throw new Error(`${C}: retention${tier.suffix ? ` (${tier.suffix} tier)` : ''}: each Backup's ttl is ${ttl} h, but ${JSON.stringify(cronExpr)} leaves up to ${gap} h between backups, so for hours there is no backup at all; keep longer (a ttl over ${gap} h${tier.suffix ? `, e.g. ${tier.suffix}: ${Math.floor(gap / tier.hours) + 1}` : ''}), run more often, or set allowDaysWithoutBackup: true`);
+          throw configError(`${C}: retention${tier.suffix ? ` (${tier.suffix} tier)` : ''}: each Backup's ttl is ${ttl} h, but ${JSON.stringify(cronExpr)} leaves up to ${gap} h between backups, so for hours there is no backup at all; keep longer (a ttl over ${gap} h${tier.suffix ? `, e.g. ${tier.suffix}: ${Math.floor(gap / tier.hours) + 1}` : ''}), run more often, or set allowDaysWithoutBackup: true`);
         }
       }
     }
@@ -279,10 +280,10 @@ export class VeleroSchedule extends Construct {
       const backupLabels = props.backupLabels ?? { 'backup.cdk8s.io/schedule': tierName };
       checkLabels(`${C}: backupLabels`, backupLabels);
       if (Object.keys(backupLabels).length === 0) {
-        throw new Error(`${C}: backupLabels must not be empty: without labels, Backups inherit the Schedule's (and a GitOps tool's) labels`);
+        throw configError(`${C}: backupLabels must not be empty: without labels, Backups inherit the Schedule's (and a GitOps tool's) labels`);
       }
       const gitops = Object.keys(backupLabels).find((k) => GITOPS_LABELS.some((re) => re.test(k)));
-      if (gitops) throw new Error(`${C}: backupLabels: ${gitops} is a GitOps tracking label; Backups carrying it get pruned by Argo CD/Flux`);
+      if (gitops) throw configError(`${C}: backupLabels: ${gitops} is a GitOps tracking label; Backups carrying it get pruned by Argo CD/Flux`);
       this.scheduleNames.push(tierName);
       const cronExpr = tier.cron(...minuteHour(expr));
       const [minute, hour, day, month, weekDay] = cronExpr.split(/\s+/);
@@ -350,18 +351,18 @@ export class VeleroSchedule extends Construct {
  */
 function checkNamespaceFilters(C: string, props: VeleroScheduleProps): void {
   if (props.includedNamespaces !== undefined && props.includedNamespaces.length === 0) {
-    throw new Error(`${C}: includedNamespaces is empty, which Velero reads as every namespace; omit it to back up all namespaces, or list them`);
+    throw configError(`${C}: includedNamespaces is empty, which Velero reads as every namespace; omit it to back up all namespaces, or list them`);
   }
   for (const option of ['includedNamespaces', 'excludedNamespaces'] as const) {
     for (const ns of props[option] ?? []) {
       if (!/^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$/.test(ns)) {
-        throw new Error(`${C}: ${option}: ${JSON.stringify(ns)} is not a namespace name (lowercase letters, digits and '-') or a pattern with '*' and '?'; it matches nothing`);
+        throw configError(`${C}: ${option}: ${JSON.stringify(ns)} is not a namespace name (lowercase letters, digits and '-') or a pattern with '*' and '?'; it matches nothing`);
       }
     }
   }
   const both = (props.includedNamespaces ?? []).filter((ns) => (props.excludedNamespaces ?? []).includes(ns));
   if (both.length > 0) {
-    throw new Error(`${C}: ${both.join(', ')} is both in includedNamespaces and excludedNamespaces (excluded wins: nothing of it is backed up); keep it in one list`);
+    throw configError(`${C}: ${both.join(', ')} is both in includedNamespaces and excludedNamespaces (excluded wins: nothing of it is backed up); keep it in one list`);
   }
 }
 
@@ -371,16 +372,16 @@ function checkHookNamespaces(C: string, hook: VeleroBackupHook, props: VeleroSch
   if (!included || included.some((ns) => /[*?]/.test(ns))) return;
   const outside = (hook.includedNamespaces ?? []).filter((ns) => !/[*?]/.test(ns) && (!included.includes(ns) || (props.excludedNamespaces ?? []).includes(ns)));
   if (outside.length > 0) {
-    throw new Error(`${C}: hooks: ${hook.name} runs in ${outside.join(', ')}, which the Schedule does not back up (includedNamespaces: ${included.join(', ')}), so it never runs; add the namespace to includedNamespaces or move the hook to that namespace's Schedule`);
+    throw configError(`${C}: hooks: ${hook.name} runs in ${outside.join(', ')}, which the Schedule does not back up (includedNamespaces: ${included.join(', ')}), so it never runs; add the namespace to includedNamespaces or move the hook to that namespace's Schedule`);
   }
 }
 
 function tiersOf(C: string, r: Retention, expr: string, finerOk: boolean): Tier[] {
   if (r.last !== undefined && (r.hourly ?? r.daily ?? r.weekly ?? r.monthly ?? r.yearly) === undefined && !r.keepWithin) {
-    throw new Error(`${C}: retention: Velero cannot keep "the last N" backups (each Backup only has a ttl); use Retention.maxAge(...) or Retention.gfs({ daily, weekly, ... })`);
+    throw configError(`${C}: retention: Velero cannot keep "the last N" backups (each Backup only has a ttl); use Retention.maxAge(...) or Retention.gfs({ daily, weekly, ... })`);
   }
   if (r.last !== undefined) {
-    throw new Error(`${C}: retention: a gfs 'last' tier has no Velero equivalent (Backups only have a ttl); drop 'last'`);
+    throw configError(`${C}: retention: a gfs 'last' tier has no Velero equivalent (Backups only have a ttl); drop 'last'`);
   }
   if (r.keepWithin) {
     return [{ suffix: '', count: 1, hours: r.keepWithin.toHours(), cron: () => expr }];
@@ -389,18 +390,18 @@ function tiersOf(C: string, r: Retention, expr: string, finerOk: boolean): Tier[
   const tiers: Tier[] = [];
   const needHour = (tier: string) => {
     if (!/^\d+$/.test(hour)) {
-      throw new Error(`${C}: schedule: with a ${tier} tier, the schedule's hour must be one number (it places the ${tier} backups); got ${JSON.stringify(expr)}`);
+      throw configError(`${C}: schedule: with a ${tier} tier, the schedule's hour must be one number (it places the ${tier} backups); got ${JSON.stringify(expr)}`);
     }
   };
   if (!/^\d+$/.test(minute)) {
-    throw new Error(`${C}: schedule: with a gfs retention, the schedule's minute must be one number (it places every tier's backups); got ${JSON.stringify(expr)}`);
+    throw configError(`${C}: schedule: with a gfs retention, the schedule's minute must be one number (it places every tier's backups); got ${JSON.stringify(expr)}`);
   }
   const [, , day, month, weekDay] = expr.split(/\s+/);
   if (!finerOk && [day, month, weekDay].some((f) => f !== '*')) {
-    throw new Error(`${C}: schedule: a gfs retention places its tiers by minute and hour only, so ${JSON.stringify(expr)} would back up every day, not only on the days it names; use '*' for day, month and weekday, use Retention.maxAge(...) with this schedule, or set allowRetentionFinerThanSchedule: true`);
+    throw configError(`${C}: schedule: a gfs retention places its tiers by minute and hour only, so ${JSON.stringify(expr)} would back up every day, not only on the days it names; use '*' for day, month and weekday, use Retention.maxAge(...) with this schedule, or set allowRetentionFinerThanSchedule: true`);
   }
   if (!finerOk && r.hourly && hour !== '*') {
-    throw new Error(`${C}: retention: a gfs hourly tier adds an hourly Schedule, but the schedule ${JSON.stringify(expr)} is not hourly; drop hourly, make the schedule hourly ('${minute} * * * *'), or set allowRetentionFinerThanSchedule: true`);
+    throw configError(`${C}: retention: a gfs hourly tier adds an hourly Schedule, but the schedule ${JSON.stringify(expr)} is not hourly; drop hourly, make the schedule hourly ('${minute} * * * *'), or set allowRetentionFinerThanSchedule: true`);
   }
   if (r.hourly) tiers.push({ suffix: 'hourly', count: r.hourly, hours: 1, cron: (m) => `${m} * * * *` });
   if (r.daily) { needHour('daily'); tiers.push({ suffix: 'daily', count: r.daily, hours: 24, cron: (m, h) => `${m} ${h} * * *` }); }
@@ -411,7 +412,7 @@ function tiersOf(C: string, r: Retention, expr: string, finerOk: boolean): Tier[
 }
 
 function checkPositive(option: string, n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${option}: expected a whole number ≥ 1; got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw configError(`${option}: expected a whole number ≥ 1; got ${n}`);
   return n;
 }
 

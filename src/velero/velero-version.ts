@@ -1,3 +1,4 @@
+import { configError } from '../internal/host-spelling';
 /**
  * The Velero server version the manifests are rendered for. It decides the fields that exist
  * only from some version on, and synth fails for a feature the version lacks, naming the first
@@ -27,10 +28,10 @@ export class VeleroVersion {
    */
   public static of(version: string): VeleroVersion {
     const m = /^v?(\d+)\.(\d+)(?:\.\d+)?$/.exec(version ?? '');
-    if (!m) throw new Error(`VeleroVersion.of: expected a version like '1.16' or 'v1.16.2'; got ${JSON.stringify(version)}`);
+    if (!m) throw configError(`VeleroVersion.of: expected a version like '1.16' or 'v1.16.2'; got ${JSON.stringify(version)}`);
     const v = new VeleroVersion(Number(m[1]), Number(m[2]));
     if (v.major !== 1 || v.minor < VeleroVersion.MINIMUM.minor) {
-      throw new Error(`VeleroVersion.of: ${version} is older than the oldest supported Velero, ${VeleroVersion.MINIMUM}; upgrade Velero`);
+      throw configError(`VeleroVersion.of: ${version} is older than the oldest supported Velero, ${VeleroVersion.MINIMUM}; upgrade Velero`);
     }
     return v;
   }
@@ -53,7 +54,7 @@ export class VeleroVersion {
    */
   public _require(option: string, since: VeleroVersion, what: string): void {
     if (this.minor < since.minor) {
-      throw new Error(`${option}: ${what} needs Velero ${since} or newer, and the manifests are rendered for Velero ${this}; set the Velero version (veleroVersion: VeleroVersion.V${since.major}_${since.minor}) if your cluster runs it, or drop ${option.split(': ').pop()}`);
+      throw configError(`${option}: ${what} needs Velero ${since} or newer, and the manifests are rendered for Velero ${this}; set the Velero version (veleroVersion: VeleroVersion.V${since.major}_${since.minor}) if your cluster runs it, or drop ${option.split(': ').pop()}`);
     }
   }
 

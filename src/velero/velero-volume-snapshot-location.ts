@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { DEFAULT_VELERO_NAMESPACE } from './velero-common';
 import { VolumeSnapshotLocation as RawVolumeSnapshotLocation } from '../imports/velero.io';
+import { configError } from '../internal/host-spelling';
 import { checkObjectName } from '../internal/names';
 import { Credentials } from '../repository/credentials';
 
@@ -44,7 +45,7 @@ export class VeleroVolumeSnapshotLocation extends Construct {
     super(scope, id);
     const C = 'VeleroVolumeSnapshotLocation';
     if (!props.provider || !/^[a-z0-9][a-z0-9./-]*$/.test(props.provider)) {
-      throw new Error(`${C}: provider: expected a plugin name like 'aws' or 'velero.io/aws'; got ${JSON.stringify(props.provider)}`);
+      throw configError(`${C}: provider: expected a plugin name like 'aws' or 'velero.io/aws'; got ${JSON.stringify(props.provider)}`);
     }
     this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);
     new RawVolumeSnapshotLocation(this, 'Resource', {

@@ -5,6 +5,7 @@ import {
   ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup,
 } from '../etcd/etcd-snapshot-backup';
 import { hardenedContainer, resources } from '../internal/hardening';
+import { configError } from '../internal/host-spelling';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticRepositoryAccess } from '../job/restic-step';
@@ -98,7 +99,7 @@ export class RestoreDrill extends BackupJob {
   constructor(scope: Construct, id: string, props: RestoreDrillProps) {
     const C = 'RestoreDrill';
     const backup = props.backup;
-    if (!backup) throw new Error(`${C}: backup is required (the EtcdSnapshotBackup to drill)`);
+    if (!backup) throw configError(`${C}: backup is required (the EtcdSnapshotBackup to drill)`);
     const clusterName = backup.resticHost;
     super(scope, id, {
       clusterName,
@@ -119,14 +120,14 @@ export class RestoreDrill extends BackupJob {
     });
     const port = props.localPort ?? 2379;
     if (!Number.isInteger(port) || port < 1024 || port > 65534) {
-      throw new Error(`${C}: localPort must be a whole number from 1024 to 65534 (the peer port is the next one); got ${port}`);
+      throw configError(`${C}: localPort must be a whole number from 1024 to 65534 (the peer port is the next one); got ${port}`);
     }
     const requiredKeys = props.requiredKeys ?? ['/registry/namespaces/kube-system', '/registry/namespaces/default'];
     for (const k of requiredKeys) {
       // Kubernetes keeps every object under /registry (kubeadm, k3s and RKE2 alike): a key
       // without the leading '/' can never exist, and the drill would fail every day.
       if (!k || !k.startsWith('/') || /[\x00-\x1f\x7f]/.test(k)) {
-        throw new Error(`${C}: requiredKeys: expected an etcd key with a leading '/', on one line, e.g. '/registry/namespaces/kube-system'; got ${JSON.stringify(k)}`);
+        throw configError(`${C}: requiredKeys: expected an etcd key with a leading '/', on one line, e.g. '/registry/namespaces/kube-system'; got ${JSON.stringify(k)}`);
       }
     }
     this.plan = { backup, requiredKeys };
