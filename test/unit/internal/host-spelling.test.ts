@@ -1,7 +1,16 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { BackupRepository, ClusterBackup, Credentials, Encryption, EtcdSource, Retention } from '../../../src';
 import { _resetHostSpellingCache, inHostSpelling, toPythonName } from '../../../src/internal/host-spelling';
 import { testRepository } from '../../support/charts';
+
+// The rewrite reads our names from the jsii assembly, which `npm ci` (prepare) and `npx projen
+// compile` write; without it the tests below would fail for a reason they do not name.
+const ASSEMBLY = path.join(__dirname, '..', '..', '..', '.jsii');
+beforeAll(() => {
+  if (!fs.existsSync(ASSEMBLY)) throw new Error(`${ASSEMBLY} is missing: run npx projen compile first`);
+});
 
 // Names as jsii-pacmak generated them in the Python package (`jsii-pacmak --code-only --target python`).
 const PACMAK_PYTHON: [string, string][] = [
