@@ -114,6 +114,9 @@ packageAll.reset();
 packageAll.spawn(project.tasks.tryFind('package:js')!);
 packageAll.spawn(project.tasks.tryFind('package:python')!);
 
+// API.md documents the constructs version we build against, not projen's nested one (see the script).
+project.tasks.tryFind('docgen')!.reset('node scripts/docgen.js');
+
 project.addTask('synth-example', {
   description: 'Synthesize the example fleet (examples/) into examples/dist/',
   exec: 'ts-node --project test/tsconfig.json examples/main.ts',
