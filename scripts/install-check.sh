@@ -49,7 +49,14 @@ cd "$app"
 case "$from" in
   tarball)
     # `npx projen package:js` (jsii-pacmak) packs what npm would publish: dist/js/<name>@<version>.jsii.tgz.
-    (cd "$repo" && npx projen package:js) > "$logs/package.log" 2>&1 || { cat "$logs/package.log" >&2; exit 1; }
+    # Its `npm pack` runs `prepare` (jsii, ~20 s) again; skip that when lib/ and .jsii are newer
+    # than every source, as after CI's `npx projen compile`.
+    skip_prepare=false
+    if [ -f "$repo/.jsii" ] && [ -f "$repo/lib/index.js" ] && [ -z "$(find "$repo/src" -name '*.ts' -newer "$repo/.jsii" | head -n 1)" ]; then
+      skip_prepare=true
+    fi
+    (cd "$repo" && npm_config_ignore_scripts=$skip_prepare npx projen package:js) > "$logs/package.log" 2>&1 \
+      || { cat "$logs/package.log" >&2; exit 1; }
     version=$(node -p "require('$repo/package.json').version")
     source="$repo/dist/js/cdk8s-backup@$version.jsii.tgz"
     ;;
