@@ -250,6 +250,14 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       repository: o.repository,
       writesTo: [],
       readsFrom: [],
+      ...this.limits(),
+    };
+  }
+
+  /** The CronJobs' time and retry bounds, as rendered and as the plan states them. */
+  private limits(): { activeDeadline: Duration; backoffLimit: number; startingDeadline: Duration } {
+    const o = this.options;
+    return {
       activeDeadline: o.activeDeadline ?? Duration.minutes(45),
       backoffLimit: o.backoffLimit ?? 2,
       startingDeadline: o.startingDeadline ?? Duration.minutes(15),
@@ -303,11 +311,11 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       schedule: Cron.schedule({ minute, hour, day, month, weekDay }),
       timeZone: this.timeZone,
       concurrencyPolicy: kplus.ConcurrencyPolicy.FORBID,
-      startingDeadline: o.startingDeadline ?? Duration.minutes(15),
+      startingDeadline: this.limits().startingDeadline,
       successfulJobsRetained: 3,
       failedJobsRetained: 3,
-      backoffLimit: o.backoffLimit ?? 2,
-      activeDeadline: o.activeDeadline ?? Duration.minutes(45),
+      backoffLimit: this.limits().backoffLimit,
+      activeDeadline: this.limits().activeDeadline,
       serviceAccount: this.serviceAccount,
       automountServiceAccountToken: this.apiAccess,
       restartPolicy: kplus.RestartPolicy.NEVER,
