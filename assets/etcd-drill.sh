@@ -3,32 +3,36 @@
 # it bound to 127.0.0.1 inside the pod, and checks revision, key count and required keys against
 # what the backup job recorded. Stops that etcd so the Job completes; any mismatch fails it.
 #
-# Runs in the etcd image (registry.k8s.io/etcd): /bin/sh is a static bash, NO coreutils (no
-# sleep, no rm): shell builtins and the etcd tools only. Environment (set by RestoreDrill):
+# Runs in the restic image (alpine: busybox ash) with the cluster's etcd image mounted
+# (ETCD_TOOLS_DIR: its etcd, etcdctl and etcdutl), or in a shell image with those on its PATH;
+# never in the etcd image, which has no shell from etcd 3.6. It restores only a snapshot of its
+# own etcd minor: the drill proves the restore the runbook will run, with the same tools.
+# Environment (set by RestoreDrill):
 #   SNAPSHOT_FILE     the fetched snapshot
-#   EXPECTED_FILE     KEY=value lines written by the fetch step (ETCD_REVISION, ETCD_KEYS)
+#   EXPECTED_FILE     KEY=value lines written by the fetch step (ETCD_REVISION, ETCD_KEYS, ETCD_VERSION)
+#   ETCD_TOOLS_DIR    optional: the directory of etcd, etcdctl and etcdutl (the mounted etcd image)
 #   DRILL_DIR         empty scratch space for the restored data directory
 #   DRILL_PORT        client port of the throwaway etcd (peer: DRILL_PORT + 1)
 #   REQUIRED_KEYS     file listing keys that must exist, one per line (optional)
 #   SUMMARY_*         what the summary line names (summary-lib.sh)
 #
 # Its last line on stdout is the job's summary (summary-lib.sh): what it restored and counted.
-# shellcheck disable=SC3040 # pipefail: bash (etcd image) has it
+# shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
 : "${SNAPSHOT_FILE:?}" "${EXPECTED_FILE:?}" "${DRILL_DIR:?}" "${DRILL_PORT:?}"
 # shellcheck disable=SC1090 # written by the fetch step: three KEY=digits lines
 . "${EXPECTED_FILE}"
-: "${ETCD_REVISION:?}" "${ETCD_KEYS:?}"
+: "${ETCD_REVISION:?}" "${ETCD_KEYS:?}" "${ETCD_VERSION:?}"
 # shellcheck source-path=SCRIPTDIR source=etcd-lib.sh
-. "${0%/*}/etcd-lib.sh"   # no coreutils: no dirname
+. "${0%/*}/etcd-lib.sh"
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
 summary_begin
 # What the summary reports, filled in as the checks run. It names the first check that failed,
 # or the step that was running when one ended the script (set -e).
 step=''
-running='revision'
+running='etcd-version'
 revision=''
 keys=''
 checked=0
@@ -48,6 +52,20 @@ drill_exit() {
 }
 trap 'drill_exit "$?"' EXIT
 
+# The snapshot's etcd minor must be the tools' (etcd-io/etcd#13070: a restore matches the
+# server's minor): otherwise this drill would prove a restore nobody runs.
+tools_version=$(tool_version etcdutl) || tools_version=''
+if [ -z "${tools_version}" ]; then
+  echo "drill: no etcdutl here (PATH ${PATH}): the etcd image must carry etcd, etcdctl and etcdutl" >&2
+  exit 1
+fi
+if [ "${ETCD_VERSION%.*}" != "${tools_version%.*}" ]; then
+  echo "drill: the snapshot was taken by etcd ${ETCD_VERSION}, this drill restores with etcd ${tools_version}: a restore must use the snapshot's minor. If the cluster's etcd was upgraded, set the backup's etcdVersion (and images.etcd, if set) to what it runs; the backup job fails the same way until then." >&2
+  step='etcd-version'
+  exit 1
+fi
+running='revision'
+
 client="http://127.0.0.1:${DRILL_PORT}"
 peer="http://127.0.0.1:$((DRILL_PORT + 1))"
 failed=0
@@ -66,7 +84,7 @@ case "${revision}" in
     ;;
 esac
 
-echo "drill: restoring the snapshot with ${snapshot_tool}"
+echo "drill: restoring the snapshot of etcd ${ETCD_VERSION} with ${snapshot_tool} ${tools_version}"
 running='restore'
 restore_snapshot "${SNAPSHOT_FILE}" "${DRILL_DIR}/data" drill "${peer}"
 running='start'

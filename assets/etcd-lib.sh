@@ -3,15 +3,34 @@
 # restores a snapshot, starts a throwaway etcd on the copy and asks that etcd what the snapshot
 # holds, always at the revision the backup counted at.
 #
-# Sourced, not run. Runs in the etcd image (registry.k8s.io/etcd): its /bin/sh is a static bash
-# and it has NO coreutils (no sleep, no rm, no cat): shell builtins and the etcd tools only.
+# Sourced, not run. Never in the etcd image (distroless from etcd 3.6: no shell at all): in the
+# restic image (busybox ash) with the etcd image mounted and ETCD_TOOLS_DIR naming its binaries,
+# or in a shell image that has the etcd tools on its PATH (EtcdTools.shellImage). Shell builtins,
+# POSIX utilities and the etcd tools only.
 
-# etcd 3.6 removed `etcdctl snapshot status/restore`; etcdutl (3.5+) replaces them.
-if command -v etcdutl >/dev/null 2>&1; then
-  snapshot_tool=etcdutl
-else
-  snapshot_tool=etcdctl
+if [ -n "${ETCD_TOOLS_DIR:-}" ]; then
+  PATH="${ETCD_TOOLS_DIR}:${PATH}"
+  export PATH
 fi
+# etcd 3.6 removed `etcdctl snapshot status/restore`: etcdutl (3.5+) does them.
+snapshot_tool=etcdutl
+
+# Value of a string JSON field: json_string FIELD TEXT (empty when absent; no escapes expected).
+json_string() {
+  case "$2" in
+    *\""$1"\":\"*)
+      v=${2#*\""$1"\":\"}
+      printf '%s' "${v%%\"*}"
+      ;;
+  esac
+}
+
+# The version of a tool, e.g. 3.5.30: tool_version etcdutl (first line `etcdutl version: 3.5.30`).
+tool_version() {
+  v=$("$1" version 2>/dev/null) || return 1
+  v=${v#*version: }
+  printf '%s' "${v%%[!0-9.]*}"
+}
 
 # Value of a numeric JSON field: json_number FIELD TEXT (empty when absent).
 json_number() {
@@ -47,8 +66,8 @@ start_local_etcd() {
     --listen-peer-urls "$5" --initial-advertise-peer-urls "$3" \
     --initial-cluster "$2=$3" --log-level warn > "$6" 2>&1 &
   local_etcd_pid=$!
-  # No sleep binary here: a health check against a socket not yet listening waits out its dial
-  # timeout, which paces the loop.
+  # A health check against a socket not yet listening waits out its dial timeout, which paces
+  # the loop (no sleep needed, whatever the image has).
   attempt=0
   while [ "${attempt}" -lt 60 ]; do
     attempt=$((attempt + 1))
@@ -71,7 +90,7 @@ stop_local_etcd() {
 
 # Live keys at revision REV of the throwaway etcd. At REV, not "now": on a restored etcd, leases
 # that expire after it starts (kube-apiserver's /registry/masterleases/*, 15 s TTL) are revoked
-# and move the revision and the key count on (etcd 3.4 has no --count-only: read `count`).
+# and move the revision and the key count on (`count` of a one-key page: the same in every etcdctl).
 keys_at_revision() {
   out=$(etcdctl --endpoints "${local_endpoint}" get "" --prefix --keys-only --limit=1 --rev="$1" -w json)
   n=$(json_number count "${out}")

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Takes the etcd snapshot, bounded in time, says what to check when it cannot, and records the
-# key count and the revision it was counted at (the snapshot holds that revision).
+# key count and the revision it was counted at (the snapshot holds that revision), and the
+# version of the etcd server that took it.
 #
-# Runs in the etcd image (registry.k8s.io/etcd): its /bin/sh is a static bash and it has NO
-# coreutils. Environment (set by EtcdSnapshotBackup):
+# Runs in the restic image (alpine: busybox ash) with the cluster's etcd image mounted
+# (ETCD_TOOLS_DIR: its etcdctl), or in a shell image with etcdctl on its PATH; never in the etcd
+# image, which has no shell from etcd 3.6. Environment (set by EtcdSnapshotBackup):
 #   SNAPSHOT_FILE           where to write the snapshot
 #   SNAPSHOT_META           where to write the metadata (KEY=value lines, read by the upload step)
+#   ETCD_TOOLS_DIR          optional: the directory of etcdctl (the mounted etcd image)
 #   ETCDCTL_*               how to reach the live etcd (endpoint, certificates)
 #   ETCD_REACH_TIMEOUT      bound of the first question to etcd (is it there at all?)
 #   ETCD_SNAPSHOT_TIMEOUT   bound of the whole `snapshot save`, sized for the largest database
@@ -16,12 +19,12 @@
 # that accepts connections and never answers it hangs until the Job's deadline, with no error.
 # ETCDCTL_COMMAND_TIMEOUT does bound it (it then fails with "context deadline exceeded"), but it
 # bounds the whole transfer, so it must leave room for a large database.
-# shellcheck disable=SC3040 # pipefail: bash (etcd image) has it
+# shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
 set -euo pipefail
 
 : "${SNAPSHOT_FILE:?}" "${SNAPSHOT_META:?}" "${ETCDCTL_ENDPOINTS:?}" "${ETCD_REACH_TIMEOUT:?}" "${ETCD_SNAPSHOT_TIMEOUT:?}"
 # shellcheck source-path=SCRIPTDIR source=etcd-lib.sh
-. "${0%/*}/etcd-lib.sh"   # no coreutils: no dirname
+. "${0%/*}/etcd-lib.sh"
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
 summary_begin
@@ -52,6 +55,14 @@ fi
 size=${status#*\"dbSize\":}
 size=${size%%[,\}]*}
 case "${size}" in '' | *[!0-9]*) size='?' ;; *) size="$((size / 1048576)) MiB" ;; esac
+# The server's own version, recorded with the snapshot (tag etcd-version): the drill and the
+# runbook restore with the tools of that version, and the upload fails when it is not the
+# etcdVersion the construct was given.
+server_version=$(json_string version "${status}")
+case "${server_version}" in
+  [0-9]*.[0-9]*.[0-9]*) ;;
+  *) echo "snapshot: cannot read the etcd server's version from: ${status}" >&2; exit 1 ;;
+esac
 
 # The key count, and the revision it is exact for, in one range request (the header's revision
 # and the count are of the same read): taken just before the save, so the snapshot holds that
@@ -75,14 +86,21 @@ case "${revision}:${count}" in
   :* | *[!0-9:]*) echo "snapshot: cannot read the revision and key count from: ${out}" >&2; exit 1 ;;
 esac
 
-metadata_json="{\"etcd-revision\":${revision},\"etcd-keys\":${count}}"
-echo "snapshot: etcd at ${ETCDCTL_ENDPOINTS} answers, database ${size}, ${count} keys at revision ${revision}; saving (bound: ${ETCD_SNAPSHOT_TIMEOUT})"
+metadata_json="{\"etcd-revision\":${revision},\"etcd-keys\":${count},\"etcd-version\":\"${server_version}\"}"
+echo "snapshot: etcd ${server_version} at ${ETCDCTL_ENDPOINTS} answers, database ${size}, ${count} keys at revision ${revision}; saving (bound: ${ETCD_SNAPSHOT_TIMEOUT})"
 rc=0
-ETCDCTL_COMMAND_TIMEOUT="${ETCD_SNAPSHOT_TIMEOUT}" etcdctl snapshot save "${SNAPSHOT_FILE}" || rc=$?
+# Its output is short (a few lines): kept to tell a full volume from a slow etcd.
+out=$(ETCDCTL_COMMAND_TIMEOUT="${ETCD_SNAPSHOT_TIMEOUT}" etcdctl snapshot save "${SNAPSHOT_FILE}" 2>&1) || rc=$?
+printf '%s\n' "${out}"
 if [ "${rc}" -ne 0 ]; then
-  echo "snapshot: etcdctl snapshot save failed (exit ${rc}, see above) for a ${size} database. \"context deadline exceeded\" means it did not finish within ${ETCD_SNAPSHOT_TIMEOUT}: check etcd's health and disk on this node (etcd logs, etcdctl endpoint status), and if the database is that large and etcd is healthy, raise the job's snapshotTimeout. Nothing was uploaded or pruned." >&2
+  case "${out}" in
+    *'no space left on device'*)
+      echo "snapshot: etcdctl snapshot save failed (exit ${rc}): the volume ${SNAPSHOT_FILE%/*} is full, too small for this ${size} database. Raise the job's workspaceSize to at least the database size plus 32 MiB (the node needs that much free ephemeral storage too). Nothing was uploaded or pruned." >&2 ;;
+    *)
+      echo "snapshot: etcdctl snapshot save failed (exit ${rc}, see above) for a ${size} database. \"context deadline exceeded\" means it did not finish within ${ETCD_SNAPSHOT_TIMEOUT}: check etcd's health and disk on this node (etcd logs, etcdctl endpoint status), and if the database is that large and etcd is healthy, raise the job's snapshotTimeout. Nothing was uploaded or pruned." >&2 ;;
+  esac
   exit "${rc}"
 fi
 
-printf 'ETCD_REVISION=%s\nETCD_KEYS=%s\n' "${revision}" "${count}" > "${SNAPSHOT_META}"
-echo "snapshot: saved, ${count} keys at revision ${revision} (counted just before the save)"
+printf 'ETCD_REVISION=%s\nETCD_KEYS=%s\nETCD_VERSION=%s\n' "${revision}" "${count}" "${server_version}" > "${SNAPSHOT_META}"
+echo "snapshot: saved, ${count} keys at revision ${revision} (counted just before the save), taken by etcd ${server_version}"

@@ -58,7 +58,7 @@ if [ -z "${id}" ]; then
 fi
 # A missing tag is an empty value, not a silent exit (grep finds nothing: status 1 under set -e).
 tag() {
-  { printf '%s' "${list}" | grep -o "\"$1=[0-9a-f]*\"" || true; } | head -n 1 | cut -d'=' -f2 | tr -d '"'
+  { printf '%s' "${list}" | grep -o "\"$1=[0-9a-f.]*\"" || true; } | head -n 1 | cut -d'=' -f2 | tr -d '"'
 }
 sha=$(tag "${CHECKSUM_TAG}")
 expected="SNAPSHOT_ID=${id}"

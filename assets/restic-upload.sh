@@ -23,6 +23,9 @@
 #   DROP_GUARD_TAG                        optional metadata tag holding a count (etcd-keys) ...
 #   DROP_GUARD_MAX_PERCENT                ... that may not drop by more than this against the
 #                                         newest accepted snapshot of the group (see below)
+#   META_MUST_MATCH                       optional tag=value the metadata must hold (etcd-version=3.6.11);
+#                                         otherwise the backup is kept, nothing is pruned and the job
+#                                         fails, with META_MISMATCH_ADVICE (what to change) in the log
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
 #   SUMMARY_*                             what the summary line names (summary-lib.sh)
 #
@@ -127,11 +130,13 @@ fi
 if [ -n "${BACKUP_META:-}" ]; then
   step='metadata'
   # Metadata (revision, key count) as tags, so `restic snapshots` shows it and a restore
-  # drill can compare without downloading. Values are digits/hex only: safe to split below.
+  # drill can compare without downloading. Values are digits, hex and dots (a version) only:
+  # safe to split below.
   # The summary has them too, by tag name (a number when it is one: counts are).
   metadata_json=''
   while IFS='=' read -r key value; do
-    case "${key}${value}" in *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
+    case "${key}" in '' | *[!A-Za-z0-9_]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
+    case "${value}" in *[!A-Za-z0-9_.]*) echo "upload: bad metadata line ${key}=${value}" >&2; exit 1 ;; esac
     name=$(printf '%s' "${key}" | tr 'A-Z_' 'a-z-')
     tags="${tags} --tag ${name}=${value}"
     case "${value}" in '' | *[!0-9]* | 0?*) value="\"${value}\"" ;; esac
@@ -270,6 +275,23 @@ if [ "${rc}" -ne 0 ]; then
     echo "upload: the backup failed (exit ${rc}, see above); nothing pruned" >&2
   fi
   exit "${rc}"
+fi
+
+# A backup of a server other than the one the construct was told about: kept (it is a good
+# backup, and the newest one), but the drill and the runbook would pick the wrong tools for it,
+# so nothing is pruned and the job fails until the construct says what runs.
+if [ -n "${META_MUST_MATCH:-}" ]; then
+  must_tag=${META_MUST_MATCH%%=*}
+  found=''
+  for t in ${tags}; do
+    case "${t}" in "${must_tag}="*) found=${t#*=} ;; esac
+  done
+  if [ "${found}" != "${META_MUST_MATCH#*=}" ]; then
+    step=${must_tag}
+    echo "upload: this backup has ${must_tag} ${found:-(none)}, expected ${META_MUST_MATCH#*=}. ${META_MISMATCH_ADVICE:-}" >&2
+    echo "upload: kept it as snapshot ${snapshot_id} (tag ${must_tag}=${found:-none}); NOTHING was pruned." >&2
+    exit 1
+  fi
 fi
 
 if [ -n "${drop}" ]; then

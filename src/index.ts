@@ -15,6 +15,8 @@ export * from './job/backup-job';
 export * from './job/toleration';
 export * from './job/resource-requirements';
 export * from './etcd/etcd-source';
+export * from './etcd/etcd-version';
+export * from './etcd/etcd-tools';
 export * from './etcd/etcd-snapshot-backup';
 export * from './config/control-plane-config-backup';
 export * from './database/database-dump-backup';

@@ -15,6 +15,8 @@ export interface RestoreContext {
   readonly nodes: RestoreNode[];
   /** Where the fetch step copies the snapshot on every node. */
   readonly snapshotOnNode: string;
+  /** Where the fetch step copies the etcd version that took the snapshot (one line, `3.6.11`). */
+  readonly versionOnNode: string;
   readonly tool: EtcdRestoreTool;
   /** Client certificates on the nodes (host paths), for the health checks. */
   readonly certs: { readonly ca: string; readonly cert: string; readonly key: string };
@@ -119,7 +121,7 @@ export function kubeadmRestore(): DistributionRestore {
           note: 'Every node before any restore: a member left running keeps serving the old cluster.',
           lines: [...moveLines([...controlPlane, 'etcd.yaml'], manifests, stopped), ...waitPortClosedLines(n.address, 2379, 'etcd')],
         })),
-        { on: every(ctx.nodes), title: `etcd ${ctx.tool.version} tools (${ctx.tool.binary}, etcdctl), unless the node has them`, lines: ctx.tool.installLines() },
+        { on: every(ctx.nodes), title: `the etcd tools (${ctx.tool.binary}, etcdctl) of the snapshot's etcd version, unless the node has them`, lines: ctx.tool.installLines(ctx.versionOnNode) },
         ...ctx.nodes.map((n): RunbookBlock => ({
           on: [n.name],
           title: `restore member ${n.name} from the snapshot`,
@@ -205,7 +207,10 @@ export function rancherRestore(bin: string, service: string, joinPort: number): 
       return {
         title: 'Quorum lost, or the whole cluster lost',
         when: QUORUM_WHEN,
-        intro: `On rebuilt servers, install the same ${bin} version without starting it, and restore each server's config first (its section below): it brings back \`${tokenFile}\`.`,
+        intro: `On rebuilt servers, install the same ${bin} version without starting it, and restore each server's config first (its section below): it brings back \`${tokenFile}\`, `
+          + `the original server token, without which the reset cannot decrypt the cluster's bootstrap data. ${bin} restores only onto its own etcd minor or a newer one: `
+          + 'its release must embed etcd of the snapshot\'s `etcd-version` minor or newer (the cluster\'s own release is). `--etcd-s3=false` makes it restore the local file even where '
+          + `${bin}'s own S3 snapshots are configured (docs.k3s.io "etcd-snapshot"; RKE2 "datastore/backup_restore").`,
         blocks: [
           { on: every(ctx.nodes), title: `stop ${bin} on every server`, lines: [shellWords('sudo', 'systemctl', 'stop', service)] },
           {
@@ -213,7 +218,7 @@ export function rancherRestore(bin: string, service: string, joinPort: number): 
             title: `reset the cluster to the snapshot on ${first.name}, then start it`,
             note: `${bin} restores the snapshot into a new one-member cluster and moves the old data dir aside; it prints "restart without --cluster-reset flag now".`,
             lines: [
-              `sudo ${bin} server --cluster-reset ${shellWords(`--cluster-reset-restore-path=${ctx.snapshotOnNode}`)} --token="$(sudo cat ${shellQuote(tokenFile)})"`,
+              `sudo ${bin} server --cluster-reset ${shellWords(`--cluster-reset-restore-path=${ctx.snapshotOnNode}`)} --etcd-s3=false --token="$(sudo cat ${shellQuote(tokenFile)})"`,
               shellWords('sudo', 'systemctl', 'start', service),
             ],
           },
@@ -253,7 +258,7 @@ export function externalRestore(unit: string, user: string): DistributionRestore
         intro: 'Stop every kube-apiserver that uses this etcd first, and start them again after the last step.',
         blocks: [
           { on: every(ctx.nodes), title: 'stop etcd on every member', lines: [shellWords('sudo', 'systemctl', 'stop', unit)] },
-          { on: every(ctx.nodes), title: `etcd ${ctx.tool.version} tools, unless the host has them`, lines: ctx.tool.installLines() },
+          { on: every(ctx.nodes), title: 'the etcd tools of the snapshot\'s etcd version, unless the host has them', lines: ctx.tool.installLines(ctx.versionOnNode) },
           ...ctx.nodes.map((n): RunbookBlock => ({
             on: [n.name],
             title: `restore member ${n.name}`,

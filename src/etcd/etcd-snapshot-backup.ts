@@ -3,6 +3,8 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { RestoreContext } from './distribution-restore';
 import { EtcdSource } from './etcd-source';
+import { checkEtcdTools, EtcdTools } from './etcd-tools';
+import { EtcdVersion } from './etcd-version';
 import { EtcdRestoreTool, renderScenario, RestoreNode, RunbookBlock, WORKSTATION } from './restore-procedure';
 import { hardenedContainer } from '../internal/hardening';
 import { configError } from '../internal/host-spelling';
@@ -10,7 +12,7 @@ import { checkNodeNames } from '../internal/names';
 import { shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
 import { BackupJob } from '../job/backup-job';
-import { BackupDestination, BackupJobOptions, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadFileInPieces } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
@@ -90,11 +92,20 @@ export interface EtcdSnapshotBackupOptions extends BackupJobOptions {
    */
   readonly memberAddresses?: { [member: string]: string };
   /**
-   * The cluster's etcd version: the restore uses that version's tools (`etcdutl` from 3.5,
-   * `etcdctl snapshot restore` for 3.4; `--bump-revision --mark-compacted` from 3.5.10 and 3.4.27).
-   * @default - the version of the etcd image (`images.etcd`, e.g. `registry.k8s.io/etcd:3.5.16-0`)
+   * The cluster's etcd version. Each backup records the version the live server reports (tag
+   * `etcd-version`); when it differs from this one, the backup is kept, nothing is pruned and the
+   * job fails, naming this option: the drill restores with this version's tools and the runbook
+   * refuses to restore a snapshot of a newer minor onto it. The default etcd image
+   * (`images.etcd`) is this version's `registry.k8s.io/etcd:<version>-0`.
+   * @default EtcdVersion.DEFAULT (3.6.11, kubeadm's for Kubernetes 1.34–1.36)
    */
-  readonly etcdVersion?: string;
+  readonly etcdVersion?: EtcdVersion;
+  /**
+   * How the etcd tools reach the containers that run our scripts (the cluster's etcd image has
+   * no shell from etcd 3.6 on).
+   * @default EtcdTools.imageVolume() (the etcd image mounted into the restic image's container; Kubernetes ≥ 1.35)
+   */
+  readonly etcdTools?: EtcdTools;
 }
 
 /**
@@ -120,6 +131,12 @@ export const ETCD_KEYS_TAG = 'etcd-keys';
  * (restic-fetch.sh, CHECKSUM_TAG) and the runbook.
  */
 export const ETCD_SHA256_TAG = 'etcd-sha256';
+/**
+ * restic tag (`etcd-version=<x.y.z>`) with the version the live etcd server reported when the
+ * snapshot was taken (the snapshot step's ETCD_VERSION): the drill and the runbook restore with
+ * the tools of that version's minor.
+ */
+export const ETCD_VERSION_TAG = 'etcd-version';
 
 const PKI_DIR = '/etc/etcd-pki';
 /** The user of jobs that read no host files (distroless "nonroot"). */
@@ -179,6 +196,12 @@ export class EtcdSnapshotBackup extends BackupJob {
   public readonly controlPlaneNodes: string[];
   /** The address of each member, by member name, as given. */
   public readonly memberAddresses: { [member: string]: string };
+  /** The cluster's etcd version. */
+  public readonly etcdVersion: EtcdVersion;
+  /** How the etcd tools reach the containers. */
+  public readonly etcdTools: EtcdTools;
+  /** The etcd image (the tools' source with `EtcdTools.imageVolume()`). */
+  public readonly etcdImage: string;
   /** The tool the runbook restores with, from the cluster's etcd version. @internal */
   public readonly _restoreTool: EtcdRestoreTool;
 
@@ -204,12 +227,10 @@ export class EtcdSnapshotBackup extends BackupJob {
     }
     this.controlPlaneNodes = checkNodeNames('EtcdSnapshotBackup: controlPlaneNodes', props.controlPlaneNodes ?? []);
     this.memberAddresses = checkMemberAddresses(props.memberAddresses ?? {}, props.source.usesHostPaths ? this.controlPlaneNodes : undefined);
-    const etcdImage = props.images?.etcd ?? DEFAULT_ETCD_IMAGE;
-    const version = props.etcdVersion ?? /:v?(\d+\.\d+\.\d+)(-\d+)?$/.exec(etcdImage)?.[1];
-    if (version === undefined) {
-      throw configError(`EtcdSnapshotBackup: etcdVersion is required when the etcd image ${JSON.stringify(etcdImage)} has no version tag: the restore procedure uses the tools of the cluster's etcd version, e.g. etcdVersion: '3.5.16'`);
-    }
-    this._restoreTool = EtcdRestoreTool.forVersion('EtcdSnapshotBackup: etcdVersion', version);
+    this.etcdVersion = checkEtcdVersion('EtcdSnapshotBackup: etcdVersion', props.etcdVersion ?? EtcdVersion.DEFAULT);
+    this.etcdImage = etcdImageFor('EtcdSnapshotBackup', this.etcdVersion, props.images?.etcd);
+    this.etcdTools = checkEtcdTools('EtcdSnapshotBackup: etcdTools', props.etcdTools ?? EtcdTools.imageVolume());
+    this._restoreTool = new EtcdRestoreTool(this.etcdVersion);
     const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
     const deadline = props.activeDeadline ?? Duration.minutes(45);
     if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
@@ -218,7 +239,8 @@ export class EtcdSnapshotBackup extends BackupJob {
     // The reachability check gets at most 30 s: an etcd that answers nothing in that time is not
     // going to stream a snapshot.
     const reachSeconds = Math.min(30, snapshotTimeout.toSeconds());
-    const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
+    const resticImage = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const tools = this.etcdTools._bind(this.etcdImage, resticImage);
 
     const source = props.source;
     // Volumes: the snapshot's (sized), the scripts, the etcd client certificates.
@@ -260,7 +282,7 @@ export class EtcdSnapshotBackup extends BackupJob {
       initContainers: [
         {
           name: 'snapshot',
-          image: images.etcd,
+          image: tools.image,
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           command: ['/bin/sh', '/scripts/etcd-snapshot.sh'],
           envVariables: {
@@ -270,6 +292,7 @@ export class EtcdSnapshotBackup extends BackupJob {
             ETCD_REACH_TIMEOUT: kplus.EnvValue.fromValue(`${reachSeconds}s`),
             ETCD_SNAPSHOT_TIMEOUT: kplus.EnvValue.fromValue(`${snapshotTimeout.toSeconds()}s`),
             SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
+            ...(tools.toolsDir ? { ETCD_TOOLS_DIR: kplus.EnvValue.fromValue(tools.toolsDir) } : {}),
           },
           volumeMounts: [
             { path: BACKUP_DIR, volume: backupVol },
@@ -283,7 +306,7 @@ export class EtcdSnapshotBackup extends BackupJob {
       containers: [resticUploadContainer(this, {
         repository: props.repository,
         resticRepository: this.resticRepository,
-        image: images.restic,
+        image: resticImage,
         retention: this.retention!,
         resources: containerResources('EtcdSnapshotBackup: resources.upload', res.upload, 100, 1000, 256, 1024),
         scriptsVolume: scriptsVol,
@@ -296,6 +319,10 @@ export class EtcdSnapshotBackup extends BackupJob {
           CHECKSUM_TRAILER_FILE: kplus.EnvValue.fromValue(SNAPSHOT_FILE),
           CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
           SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
+          // The live server's version must be the one the drill and the runbook restore with.
+          META_MUST_MATCH: kplus.EnvValue.fromValue(`${ETCD_VERSION_TAG}=${this.etcdVersion.version}`),
+          META_MISMATCH_ADVICE: kplus.EnvValue.fromValue(`etcdVersion says ${this.etcdVersion.version}: the restore drill restores with that version's tools, and the runbook refuses a snapshot of a newer minor. `
+            + 'If the cluster\'s etcd was upgraded (or downgraded), set the backup\'s etcdVersion to what the server reports (and images.etcd, if set) and deploy; until then every run is kept and fails like this.'),
           ...(this.keyDropGuard.percent === undefined ? {} : {
             DROP_GUARD_TAG: kplus.EnvValue.fromValue(ETCD_KEYS_TAG),
             DROP_GUARD_MAX_PERCENT: kplus.EnvValue.fromValue(String(this.keyDropGuard.percent)),
@@ -305,6 +332,7 @@ export class EtcdSnapshotBackup extends BackupJob {
         mounts: [{ path: BACKUP_DIR, volume: backupVol }],
         user,
       })],
+      imageVolumes: tools.imageVolume ? [{ ...tools.imageVolume, containers: ['snapshot'] }] : [],
     });
   }
 
@@ -329,11 +357,14 @@ export class EtcdSnapshotBackup extends BackupJob {
     const select = ['--no-lock', '--host', this.resticHost, '--tag', ETCD_SNAPSHOT_TAG];
     const fetched = `/tmp/etcd-restore${SNAPSHOT_FILE}`;
     const onNode = '/tmp/etcd-snapshot.db';
+    const versionFetched = '/tmp/etcd-restore/etcd-version';
+    const versionOnNode = '/tmp/etcd-snapshot.etcd-version';
     const nodes = this.restoreNodes();
     const ctx: RestoreContext = {
       clusterName: this.clusterName,
       nodes,
       snapshotOnNode: onNode,
+      versionOnNode,
       tool: this._restoreTool,
       certs: this.source.usesHostPaths ? this.source.certificates : { ca: '<etcd-ca.crt>', cert: '<etcd-client.crt>', key: '<etcd-client.key>' },
       dataDir: this.source.distribution.etcdDataDir!,
@@ -342,9 +373,10 @@ export class EtcdSnapshotBackup extends BackupJob {
     const scenarios = [restore.quorumLost(ctx), restore.memberLost(ctx)];
     const fetch: RunbookBlock = {
       on: [WORKSTATION],
-      title: 'fetch the newest verified snapshot, check it is the one the backup verified (its sha256 trailer against the etcd-sha256 tag; the restore checks the content against the trailer), and copy it to every member',
+      title: 'fetch the newest verified snapshot, check it is the one the backup verified (its sha256 trailer against the etcd-sha256 tag; the restore checks the content against the trailer) '
+        + 'and that the cluster\'s etcd can run it (its etcd-version tag: the restore uses that version\'s tools, and a newer minor than the cluster\'s is refused), and copy both to every member',
       lines: [
-        `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, ${ETCD_SHA256_TAG}`,
+        `${shellWords(...restic, 'snapshots', ...select)}   # tags: ${ETCD_REVISION_TAG}, ${ETCD_KEYS_TAG}, ${ETCD_SHA256_TAG}, ${ETCD_VERSION_TAG}`,
         shellWords('rm', '-rf', '/tmp/etcd-restore'),
         shellWords(...restic, 'restore', 'latest', ...select, '--target', '/tmp/etcd-restore'),
         // The backup holds the snapshot as pieces (older backups: the file itself); join them in
@@ -354,7 +386,8 @@ export class EtcdSnapshotBackup extends BackupJob {
         `sha=$(${shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json')} | grep -o '"${ETCD_SHA256_TAG}=[0-9a-f]*"' | cut -d= -f2 | tr -d '"')`,
         `actual=$(${shellWords('tail', '-c', '32', fetched)} | od -An -v -tx1 | tr -d ' \\n')`,
         `test "\${actual}" = "\${sha}" || { echo "the sha256 trailer \${actual} is not the ${ETCD_SHA256_TAG} tag \${sha}: do not restore this file" >&2; exit 1; }`,
-        ...nodes.map((n) => shellWords('scp', fetched, `${n.address}:${onNode}`)),
+        ...this._restoreTool.snapshotVersionLines(shellWords(...restic, 'snapshots', ...select, '--latest', '1', '--json'), versionFetched),
+        ...nodes.flatMap((n) => [shellWords('scp', fetched, `${n.address}:${onNode}`), shellWords('scp', versionFetched, `${n.address}:${versionOnNode}`)]),
       ],
     };
     const memberWord = this.source.usesHostPaths ? 'control-plane node' : 'etcd member';
@@ -410,6 +443,29 @@ function etcdCertificateMounts(scope: Construct, source: EtcdSource): kplus.Volu
     volume: kplus.Volume.fromHostPath(scope, `${volName}-volume`, volName, { path: hostPath, type: kplus.HostPathVolumeType.FILE }),
     readOnly: true,
   }));
+}
+
+/** An EtcdVersion (untyped code can pass anything). @internal */
+export function checkEtcdVersion(option: string, version: unknown): EtcdVersion {
+  if (!(version instanceof EtcdVersion)) {
+    throw configError(`${option}: expected an EtcdVersion, e.g. EtcdVersion.of('3.6.11') or EtcdVersion.V3_6_11; got ${JSON.stringify(version)}`);
+  }
+  return version;
+}
+
+/**
+ * The etcd image: the given one, whose tag (when it names a version) must be the etcd version, or
+ * the Kubernetes project's image of that version.
+ * @internal
+ */
+export function etcdImageFor(construct: string, version: EtcdVersion, image: string | undefined): string {
+  if (image === undefined) return version.image;
+  const tagged = /:v?(\d+\.\d+\.\d+)(-\d+)?(@sha256:[0-9a-f]+)?$/.exec(image)?.[1];
+  if (tagged !== undefined && tagged !== version.version) {
+    throw configError(`${construct}: images.etcd ${JSON.stringify(image)} is etcd ${tagged}, but etcdVersion is ${version.version}: `
+      + `set etcdVersion: EtcdVersion.of('${tagged}') if the cluster runs ${tagged}, or use the image of ${version.version} (${version.image})`);
+  }
+  return image;
 }
 
 function checkMemberAddresses(addresses: { [member: string]: string }, nodes: string[] | undefined): { [member: string]: string } {

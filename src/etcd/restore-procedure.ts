@@ -1,4 +1,4 @@
-import { configError } from '../internal/host-spelling';
+import { EtcdVersion } from './etcd-version';
 import { shellQuote, shellWords } from '../internal/shell';
 
 /**
@@ -51,61 +51,72 @@ export interface RestoreNode {
 }
 
 /**
- * The tool that restores an etcd snapshot into a data dir, matching the cluster's etcd version:
- * `etcdutl` from etcd 3.5 (`etcdctl snapshot restore` is deprecated there and gone in 3.6),
- * `etcdctl` for 3.4, which has no etcdutl. kubeadm, k3s and RKE2 nodes ship neither, and
- * `registry.k8s.io/etcd` images have no etcdutl (etcd-io/etcd#13764), so the runbook installs
- * the release binaries of that version when the node lacks them.
+ * The tool that restores an etcd snapshot into a data dir: `etcdutl` (etcd 3.5+; `etcdctl
+ * snapshot restore` is deprecated in 3.5 and gone in 3.6, CHANGELOG-3.6, #13809) of the
+ * snapshot's own minor, read from its `etcd-version` tag when it is fetched: a restore must match
+ * the server's minor (etcd-io/etcd#13070), a newer minor's snapshot cannot be restored with older
+ * tools, and an older one's data dir is upgraded by the newer server as any upgrade is. kubeadm,
+ * k3s and RKE2 nodes ship neither etcdutl nor etcdctl (etcd runs from its image), so the runbook
+ * installs the release binaries of that version when the node lacks them.
  * @internal
  */
 export class EtcdRestoreTool {
-  /** From a version like `3.5.16`. */
-  public static forVersion(option: string, version: string): EtcdRestoreTool {
-    const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(version ?? '');
-    if (!m) throw configError(`${option}: expected an etcd version like '3.5.16'; got ${JSON.stringify(version)}`);
-    const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-    if (major !== 3 || minor < 4) {
-      throw configError(`${option}: the restore procedure knows etcd 3.4 to 3.6 (Kubernetes 1.28 runs 3.5); got ${JSON.stringify(version)}`);
-    }
-    return new EtcdRestoreTool(version, minor, patch);
-  }
+  constructor(public readonly etcdVersion: EtcdVersion) {}
 
-  private constructor(public readonly version: string, private readonly minor: number, private readonly patch: number) {}
+  /** The cluster's configured version. */
+  public get version(): string {
+    return this.etcdVersion.version;
+  }
 
   /** The restore binary. */
   public get binary(): string {
-    return this.minor === 4 ? 'etcdctl' : 'etcdutl';
+    return 'etcdutl';
+  }
+
+  /** See EtcdVersion.canBumpRevision (of the cluster's version: snapshots of an older minor are restored with their own tools). */
+  public get canBumpRevision(): boolean {
+    return this.etcdVersion.canBumpRevision;
   }
 
   /**
-   * `--bump-revision --mark-compacted` exist from etcdctl 3.4.27 and etcdutl 3.5.10 (etcd
-   * CHANGELOG-3.4/3.5, PRs #16193/#16165): the restored revision jumps ahead of anything a
-   * client saw, and every watch is told to re-list, so no watch cache serves the lost future.
+   * Workstation lines, after the fetch: the etcd version that took the snapshot (its tag; older
+   * backups have none and were taken by the configured version), refused when its minor is newer
+   * than the cluster's, written to VERSION_FILE for the nodes.
    */
-  public get canBumpRevision(): boolean {
-    return this.minor === 4 ? this.patch >= 27 : this.minor > 5 || this.patch >= 10;
+  public snapshotVersionLines(listLatest: string, versionFile: string): string[] {
+    const cfg = this.etcdVersion;
+    const refuse = `the snapshot was taken by etcd \${ver}, a newer minor than the cluster's etcd ${cfg.version} (etcdVersion): `
+      + `restoring it with etcd ${cfg.minorVersion} tools is a downgrade etcd does not support (etcd-io/etcd#13070). `
+      + `Run the control plane's etcd at \${ver} (image registry.k8s.io/etcd:\${ver}-0) before restoring, or restore an older snapshot taken by ${cfg.minorVersion} (restic snapshots shows each one's etcd-version tag).`;
+    return [
+      `ver=$({ ${listLatest} | grep -o '"etcd-version=[0-9.]*"' || true; } | head -n 1 | cut -d= -f2 | tr -d '"')`,
+      `if test -z "\${ver}"; then ver=${shellQuote(cfg.version)}; echo "the snapshot has no etcd-version tag (taken before backups recorded it): restoring with etcd \${ver}, the cluster's version"; fi`,
+      'case "${ver}" in 3.[5-9].*) ;; *) echo "the etcd version ${ver} of the snapshot is not one this runbook restores (3.5 and newer)" >&2; exit 1 ;; esac',
+      `minor=\${ver#3.}; minor=\${minor%%.*}; if test "\${minor}" -gt ${cfg.minor}; then echo "${refuse}" >&2; exit 1; fi`,
+      `echo "\${ver}" > ${shellQuote(versionFile)}`,
+    ];
   }
 
-  /** Lines that put the tool (and etcdctl, for the health checks) on a node that lacks them. */
-  public installLines(): string[] {
-    const v = `v${this.version}`;
-    const dir = `etcd-${v}-linux-amd64`;
-    const url = `https://github.com/etcd-io/etcd/releases/download/${v}/${dir}.tar.gz`;
-    const bins = this.minor === 4 ? ['etcdctl'] : ['etcdutl', 'etcdctl'];
-    const missing = bins.map((b) => `! command -v ${b} >/dev/null`).join(' || ');
+  /**
+   * Lines that put etcdutl and etcdctl of the snapshot's version (VERSION_FILE, copied from the
+   * workstation) on a node that lacks them or has another minor.
+   */
+  public installLines(versionFile: string): string[] {
+    const has = (b: string) => `${b} version 2>/dev/null | grep "^${b} version: \${ver%.*}\\." >/dev/null`;
+    const url = 'https://github.com/etcd-io/etcd/releases/download/v${ver}/etcd-v${ver}-linux-amd64.tar.gz';
     return [
-      `if ${missing}; then curl -fsSL ${shellQuote(url)} | sudo tar -xz -C /usr/local/bin --strip-components=1 ${shellWords(...bins.map((b) => `${dir}/${b}`))}; fi   # arm64: -linux-arm64`,
+      `ver=$(cat ${shellQuote(versionFile)})`,
+      `if ! ${has('etcdutl')} || ! ${has('etcdctl')}; then curl -fsSL "${url}" | sudo tar -xz -C /usr/local/bin --strip-components=1 "etcd-v\${ver}-linux-amd64/etcdutl" "etcd-v\${ver}-linux-amd64/etcdctl"; fi   # arm64: -linux-arm64`,
       // grep without -q reads all of it: -q would exit first and, under pipefail, fail the pipe.
-      ...bins.map((b) => `${b} version | grep ${shellQuote(`^${b} version: 3\\.${this.minor}\\.`)} >/dev/null || { echo ${shellQuote(`${b} is not etcd 3.${this.minor}: use the cluster's etcd version, ${this.version}`)} >&2; exit 1; }`),
+      ...['etcdutl', 'etcdctl'].map((b) => `${has(b)} || { echo "${b} is not etcd \${ver%.*}: the snapshot was taken by etcd \${ver}; put its ${b} first on PATH" >&2; exit 1; }`),
     ];
   }
 
   /** The restore of one member from the snapshot file into the data dir (which must not exist). */
   public restoreLines(args: { snapshot: string; dataDir: string; name: string; initialCluster: string; token: string; peerUrl: string }): string[] {
-    const env = this.minor === 4 ? ['ETCDCTL_API=3'] : [];
     const bump = this.canBumpRevision ? ['--bump-revision', '1000000000', '--mark-compacted'] : [];
     return [
-      `${shellWords('sudo', ...env, this.binary, 'snapshot', 'restore', args.snapshot, '--data-dir', args.dataDir)} \\`,
+      `${shellWords('sudo', this.binary, 'snapshot', 'restore', args.snapshot, '--data-dir', args.dataDir)} \\`,
       `  ${shellWords('--name', args.name, '--initial-cluster', args.initialCluster)} \\`,
       `  ${shellWords('--initial-cluster-token', args.token, '--initial-advertise-peer-urls', args.peerUrl, ...bump)}`,
     ];
@@ -113,8 +124,7 @@ export class EtcdRestoreTool {
 
   /** An `etcdctl` invocation against one endpoint with client certificates (host paths). */
   public etcdctl(endpoint: string, certs: { ca: string; cert: string; key: string }, ...args: string[]): string {
-    const env = this.minor === 4 ? ['ETCDCTL_API=3'] : [];
-    return shellWords('sudo', ...env, 'etcdctl', '--endpoints', endpoint, '--cacert', certs.ca, '--cert', certs.cert, '--key', certs.key, ...args);
+    return shellWords('sudo', 'etcdctl', '--endpoints', endpoint, '--cacert', certs.ca, '--cert', certs.cert, '--key', certs.key, ...args);
   }
 }
 

@@ -8,14 +8,16 @@ import { BackupRepository } from '../repository/backup-repository';
  */
 export interface BackupImages {
   /**
-   * An etcd image with `etcdctl` and a `/bin/sh` (used to take and verify etcd snapshots).
-   * If it also has `etcdutl` (etcd ≥ 3.5), verification uses it.
-   * @default 'registry.k8s.io/etcd:3.5.16-0'
+   * The cluster's etcd image: its `etcdctl` takes the snapshots, its `etcdutl` and `etcd` restore
+   * them in the drill. It needs no shell (`EtcdTools.imageVolume()` mounts it into the restic
+   * image's container); a tag that names a version must name the `etcdVersion`.
+   * @default - the image of `etcdVersion`, `registry.k8s.io/etcd:<version>-0` ('registry.k8s.io/etcd:3.6.11-0')
    */
   readonly etcd?: string;
   /**
-   * The restic image (alpine based, busybox shell).
-   * @default 'docker.io/restic/restic:0.17.3'
+   * The restic image (alpine based, busybox shell). Also the shell of the etcd jobs, into which
+   * the etcd image is mounted.
+   * @default 'docker.io/restic/restic:0.18.0'
    */
   readonly restic?: string;
   /**
@@ -31,10 +33,13 @@ export interface BackupImages {
   readonly mariadb?: string;
 }
 
-/** Default etcd image (pinned). */
-export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.5.16-0';
-/** Default restic image (pinned). */
-export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.17.3';
+/** Default etcd image (pinned): the image of `EtcdVersion.DEFAULT`, kubeadm's etcd for Kubernetes 1.34–1.36. */
+export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.6.11-0';
+/**
+ * Default restic image (pinned): restic 0.18.0 on Alpine 3.21 (busybox 1.37.0), the versions the
+ * tests run (Debian trixie's restic 0.18.0 and busybox 1.37.0, scripts/setup.sh).
+ */
+export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.18.0';
 /** Default PostgreSQL image (pinned). */
 export const DEFAULT_POSTGRES_IMAGE = 'docker.io/library/postgres:16.4-bookworm';
 /** Default MariaDB image (pinned). */

@@ -107,6 +107,26 @@ export interface BackupCronJobOptions {
   readonly initContainers?: kplus.ContainerProps[];
   /** The containers. */
   readonly containers: kplus.ContainerProps[];
+  /**
+   * Images mounted read-only as volumes (Kubernetes `volumes[].image`, KEP-4639; on by default
+   * from Kubernetes 1.35), which cdk8s-plus-28 does not model.
+   * @default - none
+   */
+  readonly imageVolumes?: ImageVolumeOptions[];
+}
+
+/**
+ * An image mounted as a read-only volume into some containers of a pod.
+ */
+export interface ImageVolumeOptions {
+  /** The volume's name. */
+  readonly name: string;
+  /** The image reference, pinned by tag or digest. */
+  readonly image: string;
+  /** Where the containers see the image's root. */
+  readonly mountPath: string;
+  /** Names of the (init) containers that mount it. */
+  readonly containers: string[];
 }
 
 /**
@@ -345,6 +365,25 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       }));
     }
     if (o.priorityClassName) raw.addJsonPatch(JsonPatch.add(`${pod}/priorityClassName`, o.priorityClassName));
+    // Image volumes are newer than the 1.28 API cdk8s-plus-28 renders, and its L1 (KubeCronJob)
+    // maps what it renders through the 1.28 types, which drops unknown fields, JSON patches
+    // included: they are added to what it renders instead.
+    const imagePatches: JsonPatch[] = [];
+    for (const v of options.imageVolumes ?? []) {
+      checkImage(`${this.constructor.name}: image volume ${v.name}`, v.image);
+      imagePatches.push(JsonPatch.add(`${pod}/volumes/-`, { name: v.name, image: { reference: v.image, pullPolicy: 'IfNotPresent' } }));
+      for (const c of v.containers) {
+        const init = (options.initContainers ?? []).findIndex((x) => x.name === c);
+        const main = options.containers.findIndex((x) => x.name === c);
+        if (init < 0 && main < 0) throw new Error(`${this.constructor.name}: image volume ${v.name}: no container ${c}`);
+        const at = init >= 0 ? `initContainers/${init}` : `containers/${main}`;
+        imagePatches.push(JsonPatch.add(`${pod}/${at}/volumeMounts/-`, { name: v.name, mountPath: v.mountPath, readOnly: true }));
+      }
+    }
+    if (imagePatches.length > 0) {
+      const render = raw.toJson.bind(raw);
+      raw.toJson = () => JsonPatch.apply(render(), ...imagePatches);
+    }
 
     this.cronJobs.push(cronJob);
     this.planned.push({ name, description: options.description, nodeName: options.nodeName, nodeSelector, tolerations, hostNetwork });

@@ -2,12 +2,13 @@ import { Cron, Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import {
-  ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, EtcdSnapshotBackup,
+  ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, ETCD_VERSION_TAG,
+  etcdImageFor, EtcdSnapshotBackup,
 } from '../etcd/etcd-snapshot-backup';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { configError } from '../internal/host-spelling';
 import { BackupJob } from '../job/backup-job';
-import { BackupImages, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupImages, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
 import { resticRepositoryAccess } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
 
@@ -49,8 +50,9 @@ export interface RestoreDrillOptions {
    */
   readonly localPort?: number;
   /**
-   * Images.
-   * @default - the backup's defaults
+   * Images. The etcd image (its `etcdutl` restores, its `etcd` serves the restored copy) must be
+   * of the backup's `etcdVersion`: the drill fails when the snapshot was taken by another minor.
+   * @default - the backup's etcd image, and the default restic image
    */
   readonly images?: BackupImages;
   /**
@@ -132,7 +134,9 @@ export class RestoreDrill extends BackupJob {
     }
     this.plan = { backup, requiredKeys };
     if (requiredKeys.length > 0) this.addScriptFile('required-keys.txt', requiredKeys.map((k) => `${k}\n`).join(''));
-    const images = { etcd: props.images?.etcd ?? DEFAULT_ETCD_IMAGE, restic: props.images?.restic ?? DEFAULT_RESTIC_IMAGE };
+    const resticImage = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const etcdImage = props.images?.etcd === undefined ? backup.etcdImage : etcdImageFor(C, backup.etcdVersion, props.images.etcd);
+    const tools = backup.etcdTools._bind(etcdImage, resticImage);
     const scriptsVol = this.scriptsVolume(this);
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(16) });
     const tmpVol = this.tmpVolume(this);
@@ -148,7 +152,7 @@ export class RestoreDrill extends BackupJob {
       user: UID,
       initContainers: [{
         name: 'fetch',
-        image: images.restic,
+        image: resticImage,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['/bin/sh', '/scripts/restic-fetch.sh'],
         envVariables: {
@@ -159,7 +163,7 @@ export class RestoreDrill extends BackupJob {
           PIECES_PATH: kplus.EnvValue.fromValue(ETCD_SNAPSHOT_PIECES_PATH),
           CHECKSUM_TAG: kplus.EnvValue.fromValue(ETCD_SHA256_TAG),
           // etcd-drill.sh reads them back as ETCD_REVISION and ETCD_KEYS.
-          METADATA_TAGS: kplus.EnvValue.fromValue(`${ETCD_REVISION_TAG} ${ETCD_KEYS_TAG}`),
+          METADATA_TAGS: kplus.EnvValue.fromValue(`${ETCD_REVISION_TAG} ${ETCD_KEYS_TAG} ${ETCD_VERSION_TAG}`),
           EXPECTED_FILE: kplus.EnvValue.fromValue(`${WORK}/expected.env`),
           SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
           ...access.env,
@@ -175,7 +179,7 @@ export class RestoreDrill extends BackupJob {
       }],
       containers: [{
         name: 'drill',
-        image: images.etcd,
+        image: tools.image,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['/bin/sh', '/scripts/etcd-drill.sh'],
         envVariables: {
@@ -184,8 +188,8 @@ export class RestoreDrill extends BackupJob {
           DRILL_DIR: kplus.EnvValue.fromValue(`${WORK}/drill`),
           DRILL_PORT: kplus.EnvValue.fromValue(String(port)),
           ...(requiredKeys.length > 0 ? { REQUIRED_KEYS: kplus.EnvValue.fromValue('/scripts/required-keys.txt') } : {}),
-          ETCDCTL_API: kplus.EnvValue.fromValue('3'),
           SUMMARY_START_FILE: kplus.EnvValue.fromValue(SUMMARY_START_FILE),
+          ...(tools.toolsDir ? { ETCD_TOOLS_DIR: kplus.EnvValue.fromValue(tools.toolsDir) } : {}),
         },
         volumeMounts: [
           { path: WORK, volume: workVol },
@@ -194,6 +198,7 @@ export class RestoreDrill extends BackupJob {
         securityContext: nonRoot,
         resources: resources(100, 1000, 256, 2048),
       }],
+      imageVolumes: tools.imageVolume ? [{ ...tools.imageVolume, containers: ['drill'] }] : [],
     });
   }
 

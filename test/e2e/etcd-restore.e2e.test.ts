@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { ControlPlaneConfigBackup, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, Retention } from '../../src';
+import { ControlPlaneConfigBackup, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention } from '../../src';
 import { s3Keys, s3Repository, s3Secrets } from '../support/charts';
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
@@ -61,8 +61,8 @@ function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     source: EtcdSource.kubeadm(),
     controlPlaneNodes: NODES,
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-    // The members are Debian's etcd 3.4: its etcdctl is the restore tool.
-    etcdVersion: '3.4.23',
+    // The members are the harness's etcd (Debian's 3.5.30).
+    etcdVersion: EtcdVersion.of('3.5.30'),
     repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });
@@ -78,7 +78,7 @@ function externalBackup(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     source: EtcdSource.external({ endpoint: `https://${cp.ip('cp-1')}:2379`, tlsSecret: 'etcd-client' }),
     // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-    etcdVersion: '3.4.23',
+    etcdVersion: EtcdVersion.of('3.5.30'),
     repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });

@@ -31,6 +31,20 @@ describe('validateManifests', () => {
     expect(() => expectValidManifests(manifests)).not.toThrow();
   });
 
+  test('an image volume (KEP-4639, newer than 1.28) is checked against its own schema, then accepted', () => {
+    const withImage = (image: any, extra: any = {}) => {
+      const [cronJob] = synthCronJob();
+      podSpecOf(cronJob).volumes = [{ name: 'etcd-image', image, ...extra }];
+      podSpecOf(cronJob).containers[0].volumeMounts = [{ name: 'etcd-image', mountPath: '/etcd-image', readOnly: true }];
+      return validateManifests([cronJob]);
+    };
+    expect(withImage({ reference: 'registry.k8s.io/etcd:3.6.11-0', pullPolicy: 'IfNotPresent' })).toEqual([]);
+    expect(withImage({ reference: 'not an image' }).join('\n')).toMatch(/volumes\[0\]\.image\.reference: must be an image reference/);
+    expect(withImage({ reference: 'etcd:3', pullPolicy: 'Sometimes' }).join('\n')).toMatch(/pullPolicy: Unsupported value "Sometimes"/);
+    expect(withImage({ reference: 'etcd:3', ref: 'x' }).join('\n')).toMatch(/unknown field 'ref'/);
+    expect(withImage({ reference: 'etcd:3' }, { emptyDir: {} }).join('\n')).toMatch(/an image volume has no other source \(emptyDir\)/);
+  });
+
   test('a misspelt field is rejected and named', () => {
     const [cronJob] = synthCronJob();
     podSpecOf(cronJob).hostNetwrok = true;

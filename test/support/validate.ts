@@ -131,6 +131,45 @@ const FIELDS_ADDED_AFTER_1_28: Record<string, Record<string, string>> = {
   VolumeProjection: { clusterTrustBundle: '1.29 (ClusterTrustBundleProjection, alpha)' },
 };
 
+/**
+ * Fields newer than the 1.28 API that the library renders on purpose, each checked here against
+ * the upstream schema of its own version and then taken out before the 1.28 checks:
+ * - `volumes[].image` (ImageVolumeSource, KEP-4639: alpha 1.31, beta 1.33, on by default from
+ *   1.35; k8s.io/api core/v1 types.go): `reference` (required, an image) and `pullPolicy`
+ *   (Always, Never, IfNotPresent), nothing else. `EtcdTools.imageVolume()` mounts the cluster's
+ *   shell-less etcd image this way; `EtcdTools.shellImage()` renders pure 1.28 instead.
+ */
+function newerFields(obj: Manifest): { problems: string[]; stripped: Manifest } {
+  const problems: string[] = [];
+  const walk = (node: unknown, at: string): any => {
+    if (Array.isArray(node)) return node.map((v, i) => walk(v, `${at}[${i}]`));
+    if (!isPlainObject(node)) return node;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (k === 'volumes' && Array.isArray(v)) {
+        out[k] = v.map((vol, i) => {
+          if (!isPlainObject(vol) || !('image' in vol)) return walk(vol, `${at}.volumes[${i}]`);
+          const img = vol.image as any;
+          const where = `${at}.volumes[${i}].image`;
+          if (!isPlainObject(img)) {problems.push(`${where}: must be an object`);} else {
+            if (typeof img.reference !== 'string' || !/^[a-z0-9]+([._\-/:@][a-zA-Z0-9_.-]+)+$/.test(img.reference)) problems.push(`${where}.reference: must be an image reference`);
+            if (img.pullPolicy !== undefined && !['Always', 'Never', 'IfNotPresent'].includes(String(img.pullPolicy))) problems.push(`${where}.pullPolicy: Unsupported value ${JSON.stringify(img.pullPolicy)}`);
+            for (const extra of Object.keys(img).filter((x) => x !== 'reference' && x !== 'pullPolicy')) problems.push(`${where}: unknown field '${extra}'`);
+          }
+          const others = Object.keys(vol).filter((x) => x !== 'name' && x !== 'image');
+          if (others.length > 0) problems.push(`${at}.volumes[${i}]: an image volume has no other source (${others.join(', ')})`);
+          // What a 1.28 schema accepts in its place: the same name, an emptyDir.
+          return { name: vol.name, emptyDir: {} };
+        });
+      } else {
+        out[k] = walk(v, at === '' ? k : `${at}.${k}`);
+      }
+    }
+    return out;
+  };
+  return { problems, stripped: walk(obj, '') };
+}
+
 function groupOf(apiVersion: string): string {
   const i = apiVersion.indexOf('/');
   return i < 0 ? '' : apiVersion.slice(0, i);
@@ -687,8 +726,14 @@ function strictProblems(objs: Manifest[]): Map<number, string[]> {
  * custom resources (see `isCustomResource`) only get `checkNameLimits`;
  * unregistered kinds of built-in API groups are reported as problems.
  */
-export function validateManifests(objs: Manifest[]): string[] {
-  const perObject: string[][] = objs.map(() => []);
+export function validateManifests(objs0: Manifest[]): string[] {
+  const perObject: string[][] = objs0.map(() => []);
+  const objs = objs0.map((obj, index) => {
+    if (!isPlainObject(obj)) return obj;
+    const { problems, stripped } = newerFields(obj);
+    for (const p of problems) perObject[index].push(`${describe(obj, index)}: ${p}`);
+    return stripped;
+  });
   objs.forEach((obj, index) => {
     if (!isPlainObject(obj)) {
       perObject[index].push(`${describe(obj, index)}: not an object`);

@@ -1,13 +1,14 @@
-import { Distribution, EtcdSource } from '../../../src';
+import { Distribution, EtcdSource, EtcdVersion } from '../../../src';
 import { RestoreContext } from '../../../src/etcd/distribution-restore';
 import { EtcdRestoreTool, RestoreScenario } from '../../../src/etcd/restore-procedure';
 
-function context(tool = '3.5.16'): RestoreContext {
+function context(tool = '3.6.11'): RestoreContext {
   return {
     clusterName: 'prod',
     nodes: [{ name: 'cp-1', address: '10.0.0.1' }, { name: 'cp-2', address: '10.0.0.2' }, { name: 'cp-3', address: '10.0.0.3' }],
     snapshotOnNode: '/tmp/etcd-snapshot.db',
-    tool: EtcdRestoreTool.forVersion('test', tool),
+    versionOnNode: '/tmp/etcd-snapshot.etcd-version',
+    tool: new EtcdRestoreTool(EtcdVersion.of(tool)),
     certs: { ca: '/pki/ca.crt', cert: '/pki/client.crt', key: '/pki/client.key' },
     dataDir: '/var/lib/etcd',
   };
@@ -46,15 +47,15 @@ describe('Distribution: the facts of each control plane, in one place', () => {
     expect(cp2).toContain('if sudo test -e /var/lib/etcd; then sudo mv /var/lib/etcd');
   });
 
-  test('the restore tool follows the etcd version: etcdctl on 3.4, the revision bump only where it exists', () => {
-    expect(EtcdRestoreTool.forVersion('x', '3.4.23').restoreLines({ snapshot: 's', dataDir: 'd', name: 'n', initialCluster: 'i', token: 't', peerUrl: 'p' })[0])
-      .toBe('sudo ETCDCTL_API=3 etcdctl snapshot restore s --data-dir d \\');
-    expect(EtcdRestoreTool.forVersion('x', '3.4.23').canBumpRevision).toBe(false);
-    expect(EtcdRestoreTool.forVersion('x', '3.4.27').canBumpRevision).toBe(true);
-    expect(EtcdRestoreTool.forVersion('x', '3.5.9').canBumpRevision).toBe(false);
-    expect(EtcdRestoreTool.forVersion('x', '3.5.10').binary).toBe('etcdutl');
-    expect(() => EtcdRestoreTool.forVersion('etcdVersion', '3.5')).toThrow(/etcdVersion: expected an etcd version like '3.5.16'/);
-    expect(() => EtcdRestoreTool.forVersion('etcdVersion', '3.3.1')).toThrow(/knows etcd 3.4 to 3.6/);
+  test('the restore tool is etcdutl (etcdctl snapshot restore is gone in 3.6), with the revision bump where it exists', () => {
+    const tool = (v: string) => new EtcdRestoreTool(EtcdVersion.of(v));
+    expect(tool('3.6.11').restoreLines({ snapshot: 's', dataDir: 'd', name: 'n', initialCluster: 'i', token: 't', peerUrl: 'p' })[0])
+      .toBe('sudo etcdutl snapshot restore s --data-dir d \\');
+    expect(tool('3.5.9').canBumpRevision).toBe(false);
+    expect(tool('3.5.10').canBumpRevision).toBe(true);
+    expect(tool('3.7.0').canBumpRevision).toBe(true);
+    expect(() => EtcdVersion.of('3.5')).toThrow(/etcdVersion: expected an etcd version like '3.6.11'/);
+    expect(() => EtcdVersion.of('3.8.0')).toThrow(/etcd 3.5 to 3.7 are supported/);
   });
 
   // docs.k3s.io/cli/etcd-snapshot ("Restoring snapshots", multiple servers) and RKE2
@@ -72,7 +73,7 @@ describe('Distribution: the facts of each control plane, in one place', () => {
     expect(s.blocks.map((b) => [b.on, b.lines])).toEqual([
       [['cp-1', 'cp-2', 'cp-3'], [`sudo systemctl stop ${service}`]],
       [['cp-1'], [
-        `sudo ${name} server --cluster-reset --cluster-reset-restore-path=/tmp/etcd-snapshot.db --token="$(sudo cat ${server}/token)"`,
+        `sudo ${name} server --cluster-reset --cluster-reset-restore-path=/tmp/etcd-snapshot.db --etcd-s3=false --token="$(sudo cat ${server}/token)"`,
         `sudo systemctl start ${service}`,
       ]],
       [['cp-2', 'cp-3'], [
@@ -80,6 +81,9 @@ describe('Distribution: the facts of each control plane, in one place', () => {
         `sudo systemctl start ${service}`,
       ]],
     ]);
+    // The original token (from the config backup) and the etcd minor rule, said before the steps.
+    expect(s.intro).toContain('the original server token');
+    expect(s.intro).toContain('its own etcd minor or a newer one');
   });
 
   test('external etcd: members restored with their own names, owned by the unit user, started without waiting for each other', () => {
@@ -87,7 +91,7 @@ describe('Distribution: the facts of each control plane, in one place', () => {
     expect(d.controlPlaneConfig).toBeUndefined();
     expect(d.pkiPaths).toEqual([]);
     expect(d.etcdDataDir).toBe('/var/lib/etcd/default');
-    const s = d._restore.quorumLost({ ...context('3.4.23'), dataDir: '/var/lib/etcd/default' });
+    const s = d._restore.quorumLost({ ...context('3.5.24'), dataDir: '/var/lib/etcd/default' });
     const cp1 = lines(s, 'cp-1');
     expect(cp1).toContain('sudo systemctl stop etcd');
     expect(cp1).toContain('sudo chown -R etcd:etcd /var/lib/etcd/default');

@@ -1,5 +1,8 @@
 import { Cron, Duration, Size, Testing } from 'cdk8s';
-import { BackupRepository, Credentials, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource, KeyDropGuard, Retention } from '../../../src';
+import {
+  BackupRepository, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource,
+  EtcdTools, EtcdVersion, KeyDropGuard, Retention,
+} from '../../../src';
 import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
@@ -172,10 +175,53 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
   });
 
   test('images and priority class are overridable', () => {
-    const spec = podSpec(synthEtcdBackup({ images: { etcd: 'mirror.local/etcd:3.5.16-0', restic: 'mirror.local/restic:0.17.3' }, priorityClassName: 'system-cluster-critical' }).manifests);
-    expect(spec.initContainers[0].image).toBe('mirror.local/etcd:3.5.16-0');
-    expect(spec.containers[0].image).toBe('mirror.local/restic:0.17.3');
+    const spec = podSpec(synthEtcdBackup({ images: { etcd: 'mirror.local/etcd:3.6.11-0', restic: 'mirror.local/restic:0.18.0' }, priorityClassName: 'system-cluster-critical' }).manifests);
+    expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: 'mirror.local/etcd:3.6.11-0', pullPolicy: 'IfNotPresent' } });
+    expect(spec.initContainers[0].image).toBe('mirror.local/restic:0.18.0');
+    expect(spec.containers[0].image).toBe('mirror.local/restic:0.18.0');
     expect(spec.priorityClassName).toBe('system-cluster-critical');
+  });
+});
+
+describe('EtcdSnapshotBackup: no script ever runs in the etcd image (distroless from etcd 3.6)', () => {
+  test('by default the etcd image is mounted read-only into the snapshot step, which runs in the restic image (busybox shell)', () => {
+    const spec = podSpec(synthEtcdBackup().manifests);
+    expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: 'registry.k8s.io/etcd:3.6.11-0', pullPolicy: 'IfNotPresent' } });
+    const snapshot = spec.initContainers[0];
+    expect(snapshot.image).toBe(DEFAULT_RESTIC_IMAGE);
+    expect(snapshot.command).toEqual(['/bin/sh', '/scripts/etcd-snapshot.sh']);
+    expect(snapshot.volumeMounts).toContainEqual({ name: 'etcd-image', mountPath: '/etcd-image', readOnly: true });
+    expect(snapshot.env).toContainEqual({ name: 'ETCD_TOOLS_DIR', value: '/etcd-image/usr/local/bin' });
+    // Only the step that runs etcdctl mounts it.
+    expect(spec.containers[0].volumeMounts.map((m: any) => m.name)).not.toContain('etcd-image');
+    const all = [...spec.initContainers, ...spec.containers];
+    expect(all.filter((c: any) => c.image.includes('etcd'))).toEqual([]);
+  });
+
+  test('the image of etcdVersion by default; a binDir for images that keep the tools elsewhere', () => {
+    const spec = podSpec(synthEtcdBackup({ etcdVersion: EtcdVersion.V3_7_1, etcdTools: EtcdTools.imageVolume({ binDir: '/usr/bin' }) }).manifests);
+    expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: 'registry.k8s.io/etcd:3.7.1-0', pullPolicy: 'IfNotPresent' } });
+    expect(spec.initContainers[0].env).toContainEqual({ name: 'ETCD_TOOLS_DIR', value: '/etcd-image/usr/bin' });
+    expect(() => EtcdTools.imageVolume({ binDir: 'usr/bin' })).toThrow(/binDir must be an absolute, normalized path/);
+    expect(() => EtcdTools.imageVolume({ binDir: '/usr/../bin' })).toThrow(/binDir must be an absolute, normalized path/);
+  });
+
+  test('clusters without image volumes: a shell image carries the tools, and the manifests are plain Kubernetes 1.28', () => {
+    const { manifests } = synthEtcdBackup({ etcdTools: EtcdTools.shellImage('mirror.local/etcd-tools:3.6.11') });
+    const spec = podSpec(manifests);
+    expect(spec.volumes.filter((v: any) => v.image)).toEqual([]);
+    expect(spec.initContainers[0].image).toBe('mirror.local/etcd-tools:3.6.11');
+    expect(spec.initContainers[0].env.map((e: any) => e.name)).not.toContain('ETCD_TOOLS_DIR');
+    expectValidManifests(manifests);
+    expect(() => EtcdTools.shellImage('not an image')).toThrow(/EtcdTools.shellImage: image must be an image reference/);
+  });
+
+  test('the upload fails a backup whose server is not the etcdVersion (after keeping it), naming the option', () => {
+    const env = (m: any[]) => Object.fromEntries(podSpec(m).containers[0].env.map((e: any) => [e.name, e.value]));
+    const e = env(synthEtcdBackup({ etcdVersion: EtcdVersion.of('3.5.30') }).manifests);
+    expect(e.META_MUST_MATCH).toBe('etcd-version=3.5.30');
+    expect(e.META_MISMATCH_ADVICE).toMatch(/etcdVersion says 3.5.30/);
+    expect(env(synthEtcdBackup().manifests).META_MUST_MATCH).toBe('etcd-version=3.6.11');
   });
 });
 
@@ -292,16 +338,27 @@ describe('EtcdSnapshotBackup: the restore uses the tools of the cluster\'s etcd 
     clusterName: 'prod', repository: testRepository(), source: EtcdSource.kubeadm(), controlPlaneNodes: ['cp-1'], ...props,
   }).restoreSection();
 
-  test('from the etcd image tag by default (registry.k8s.io/etcd:3.5.16-0 → etcdutl with the revision bump)', () => {
+  test('etcdutl with the revision bump; the tools of the version the snapshot records, a newer minor than the cluster\'s refused', () => {
     expect(section({})).toContain('sudo etcdutl snapshot restore /tmp/etcd-snapshot.db');
     expect(section({})).toContain('--bump-revision 1000000000 --mark-compacted');
-    expect(section({ images: { etcd: 'quay.io/coreos/etcd:v3.4.23' } })).toContain('sudo ETCDCTL_API=3 etcdctl snapshot restore');
-    expect(section({ etcdVersion: '3.5.9' })).not.toContain('--bump-revision');
+    expect(section({ etcdVersion: EtcdVersion.of('3.5.9') })).not.toContain('--bump-revision');
+    const s = section({ etcdVersion: EtcdVersion.of('3.6.11') });
+    expect(s).toContain('grep -o \'"etcd-version=[0-9.]*"\'');
+    expect(s).toContain('if test "${minor}" -gt 6; then');
+    expect(s).toContain('a newer minor than the cluster\'s etcd 3.6.11 (etcdVersion)');
+    expect(s).toContain('scp /tmp/etcd-restore/etcd-version \'<cp-1-address>:/tmp/etcd-snapshot.etcd-version\'');
+    expect(s).toContain('ver=$(cat /tmp/etcd-snapshot.etcd-version)');
+    expect(s).toContain('https://github.com/etcd-io/etcd/releases/download/v${ver}/etcd-v${ver}-linux-amd64.tar.gz');
   });
 
-  test('an image pinned by digest needs etcdVersion, said at synth time', () => {
+  test('the etcd version is typed and checked: 3.5 to 3.7, and an image tag that names another version is refused', () => {
+    expect(() => EtcdVersion.of('3.4.23')).toThrow(/etcd 3.5 to 3.7 are supported \(3.4 is end of life/);
+    expect(() => EtcdVersion.of('v3.6.11')).toThrow(/expected an etcd version like '3.6.11'/);
+    expect(() => section({ etcdVersion: '3.6.11' as any })).toThrow(/etcdVersion: expected an EtcdVersion, e.g. EtcdVersion.of\('3.6.11'\)/);
+    expect(() => section({ images: { etcd: 'quay.io/coreos/etcd:v3.5.16' } })).toThrow(/images.etcd "quay.io\/coreos\/etcd:v3.5.16" is etcd 3.5.16, but etcdVersion is 3.6.11: set etcdVersion: EtcdVersion.of\('3.5.16'\)/);
     const image = `registry.k8s.io/etcd@sha256:${'a'.repeat(64)}`;
-    expect(() => section({ images: { etcd: image } })).toThrow(/etcdVersion is required when the etcd image .* has no version tag/);
-    expect(section({ images: { etcd: image }, etcdVersion: '3.5.16' })).toContain('etcdutl');
+    expect(section({ images: { etcd: image }, etcdVersion: EtcdVersion.of('3.6.11') })).toContain('etcdutl');
+    expect(EtcdVersion.DEFAULT.image).toBe('registry.k8s.io/etcd:3.6.11-0');
+    expect(EtcdVersion.V3_7_0.minorVersion).toBe('3.7');
   });
 });
