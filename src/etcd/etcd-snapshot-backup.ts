@@ -343,7 +343,13 @@ export class EtcdSnapshotBackup extends BackupJob {
     return {
       ...super._planFacts(),
       title: `etcd snapshots: ${this.name}`,
-      what: [`Snapshots the ${this.source.distribution.name} etcd at \`${this.source.endpoint}\` and checks it against its sha256; ${guard}.`],
+      what: [
+        `Snapshots the ${this.source.distribution.name} etcd at \`${this.source.endpoint}\` and checks it against its sha256; ${guard}.`,
+        `Expects etcd ${this.etcdVersion.version} (\`etcdVersion\`; a server that reports another version fails the job, its backup kept); `
+          + (this.etcdTools.mountsEtcdImage
+            ? `the etcd tools are the image \`${this.etcdImage}\`'s, mounted as an image volume (Kubernetes ≥ 1.35) into the restic image's shell.`
+            : `the etcd tools come from the shell image \`${this.etcdTools._shellImage}\`.`),
+      ],
       writesTo: [{ resticRepository: this.resticRepository }],
     };
   }

@@ -3,6 +3,7 @@ import { configError } from '../internal/host-spelling';
 import { checkLabels } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
+import { isHost } from '../internal/urls';
 import { checkTolerations, Toleration } from '../job/toleration';
 
 /**
@@ -208,7 +209,11 @@ function checkEndpoint(option: string, endpoint: string): void {
     throw configError(`${option}: etcdctl snapshot save takes exactly one endpoint (no commas or spaces); got ${JSON.stringify(endpoint)}`);
   }
   const m = /^https:\/\/([^/:]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(endpoint);
-  if (!m || Number(m[2]) > 65535) {
-    throw configError(`${option}: expected https://HOST:PORT (etcd client certificates need TLS), e.g. https://$(HOST_IP):2379; got ${JSON.stringify(endpoint)}`);
+  // The host goes into etcdctl's environment and the runbook's commands: a DNS name, an IP
+  // address or the node's IP ($(HOST_IP), filled in by the kubelet), nothing a shell or a flag
+  // parser could read as something else (`--help`, `a*`, `$(echo${IFS}x)`).
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535 || !(m[1] === '$(HOST_IP)' || isHost(m[1]))) {
+    throw configError(`${option}: expected https://HOST:PORT where HOST is a DNS name, an IPv4 address, a bracketed IPv6 address or $(HOST_IP) and PORT is 1-65535 `
+      + `(etcd client certificates need TLS), e.g. https://$(HOST_IP):2379; got ${JSON.stringify(endpoint)}`);
   }
 }

@@ -28,5 +28,8 @@ export function retentionInWords(r: Retention, gapHours: number): string {
     ...TIERS.map((t) => (r[t] ?? 0) * Math.max(TIER_HOURS[t], gapHours)),
   );
   const reaching = tiers.length > 0 && reach > (r.keepWithin?.toHours() ?? 0) ? `, reaching back ${spanWords(reach)}` : '';
-  return `keeps ${listWords(parts)}${reaching}; always at least the newest`;
+  // restic >= 0.16 (the image's; PR #4366): while a --keep-<period> count is not yet filled, the
+  // oldest snapshot is kept too, so early on one more backup survives than the counts say.
+  const oldest = TIERS.some((t) => r[t] !== undefined) ? '; until each tier has as many periods as it counts, also the oldest (restic ≥ 0.16)' : '';
+  return `keeps ${listWords(parts)}${reaching}; always at least the newest${oldest}`;
 }

@@ -44,9 +44,19 @@ describe('EtcdSource', () => {
     ['http://a:2379', /expected https:\/\/HOST:PORT/],
     ['https://a', /expected https:\/\/HOST:PORT/],
     ['https://a:99999', /expected https:\/\/HOST:PORT/],
+    // README promises DNS names or IP addresses: nothing a shell or a flag parser reads otherwise.
+    ['https://--help:2379', /HOST is a DNS name, an IPv4 address/],
+    ['https://a*:2379', /HOST is a DNS name, an IPv4 address/],
+    ['https://$(echo${IFS}x):2379', /HOST is a DNS name, an IPv4 address/],
+    ['https://$(POD_IP):2379', /HOST is a DNS name, an IPv4 address/],
+    ['https://1.2.3:2379', /HOST is a DNS name, an IPv4 address/],
   ])('endpoint %p is rejected', (endpoint, message) => {
     expect(() => EtcdSource.external({ endpoint, tlsSecret: 'x' })).toThrow(message);
     expect(() => EtcdSource.kubeadm({ endpoint })).toThrow(/EtcdSource.kubeadm\(\{ endpoint \}\)/);
+  });
+
+  test.each(['https://$(HOST_IP):2379', 'https://10.0.0.1:2379', 'https://[fd00::1]:2379', 'https://etcd-0.example.com:2379'])('endpoint %p is accepted', (endpoint) => {
+    expect(EtcdSource.kubeadm({ endpoint }).endpoint).toBe(endpoint);
   });
 
   test('cert paths must be absolute', () => {
