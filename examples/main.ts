@@ -8,7 +8,7 @@ import * as path from 'path';
 import { App, Chart, Cron, Duration } from 'cdk8s';
 import {
   BackupRepository, CaCertificate, ClusterBackup, ClusterVeleroOptions, Credentials, Database, DatabaseDumpBackupOptions, Encryption,
-  EtcdSnapshotBackupOptions, EtcdSource, Retention, SpreadSchedule, VeleroVersion,
+  EtcdSnapshotBackupOptions, EtcdSource, EtcdVersion, Retention, SpreadSchedule, VeleroVersion,
 } from '../src';
 
 interface ClusterSpec {
@@ -73,13 +73,14 @@ const fleet: ClusterSpec[] = [
     name: 'edge-k3s',
     etcd: {
       source: EtcdSource.k3s(),
+      etcdVersion: EtcdVersion.V3_7_1, // k3s 1.37
       schedule: Cron.schedule({ minute: '15', hour: '*/6' }),
       retention: Retention.gfs({ last: 8, daily: 14 }),
     },
     controlPlaneNodes: ['edge-k3s-server-0'],
   },
-  { name: 'infra-rke2', etcd: { source: EtcdSource.rke2(), retention: Retention.maxAge(Duration.days(14)) }, controlPlaneNodes: ['infra-1', 'infra-2', 'infra-3'] },
-  { name: 'legacy', etcd: { source: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }) } },
+  { name: 'infra-rke2', etcd: { source: EtcdSource.rke2(), etcdVersion: EtcdVersion.V3_6_14, retention: Retention.maxAge(Duration.days(14)) }, controlPlaneNodes: ['infra-1', 'infra-2', 'infra-3'] },
+  { name: 'legacy', etcd: { source: EtcdSource.external({ endpoint: 'https://etcd-0.legacy.example.com:2379', tlsSecret: 'legacy-etcd-client' }), etcdVersion: EtcdVersion.V3_5_24 } },
   { name: 'eks-shop', velero: appsBackup('eks-shop') },
 ];
 
