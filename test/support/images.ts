@@ -60,7 +60,7 @@ export function etcdImages(version: string): Record<string, ImageProfile> {
 /**
  * restic/restic (alpine): busybox applets + /usr/bin/restic, ENTRYPOINT restic. The host's
  * restic 0.18.0 and busybox-static 1.37.0 (Alpine 3.22's busybox version) stand in, both pinned
- * by scripts/setup.sh. The real image also has a CA bundle in /etc/ssl/certs (and ssh, jq, fuse);
+ * by scripts/setup.sh (busybox-static's ash finds applets without PATH: see pod-runner.ts). The real image also has a CA bundle in /etc/ssl/certs (and ssh, jq, fuse);
  * tests use private CAs given explicitly, so nothing of that is included.
  */
 export const RESTIC_IMAGE_PROFILE: ImageProfile = {
