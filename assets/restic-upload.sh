@@ -186,9 +186,19 @@ fi
 # password, a network error or missing permissions fail the job, not trigger an init. (unlock
 # takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it: restic
 # cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
+# restic >= 0.17 retries a failing backend for up to 15 minutes, with no option to shorten it
+# (0.18.0: cmd/restic/global.go `retry.New(be, 15*time.Minute, ...)`; backend_retry.go backs off
+# from 1 s, doubling, without a retry count): an unreachable endpoint would hold the job that
+# long. So this first question gets at most repository_timeout seconds (then SIGTERM, on which
+# restic cancels and fails, exit 1; KILL 10 s later), ample for one unlock of a reachable
+# repository. Timed out = it took that long (restic's exit code does not tell).
 step='repository'
+repository_timeout=60
 rc=0
-out=$(r unlock --remove-all 2>&1) || rc=$?
+uptime_cs
+asked=${now_cs:-0}
+# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (as in r: timeout cannot run a function)
+out=$(timeout -k 10 "${repository_timeout}" restic ${RESTIC_FLAGS:-} unlock --remove-all 2>&1) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
     *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
@@ -200,6 +210,8 @@ if [ "${rc}" -ne 0 ]; then
         r init
       else
         echo "${out}" >&2
+        uptime_cs
+        [ $((${now_cs:-0} - asked)) -lt $((repository_timeout * 100)) ] || echo "upload: the repository did not answer within ${repository_timeout} s" >&2
         echo "upload: cannot open the repository (see above); nothing uploaded, nothing pruned" >&2
         exit 1
       fi

@@ -1,6 +1,6 @@
 /**
  * Benchmark: the synthesized EtcdSnapshotBackup pod vs. a bare `etcdctl snapshot save`, on a
- * ~1 GiB etcd (BENCH_DB_MB, default 1024), with the test fixtures (real etcd 3.4 with TLS,
+ * ~1 GiB etcd (BENCH_DB_MB, default 1024), with the test fixtures (real etcd 3.5 with TLS,
  * s3rver over HTTPS, restic, the pod runner with host binaries standing in for the images).
  *
  *   npx projen bench                      # ~1 GiB, several minutes
@@ -36,13 +36,14 @@ import {
   EtcdSnapshotBackup, EtcdSource, Retention,
 } from '../src';
 import { churn, fill, VALUE_BYTES } from './fill-etcd';
-import { ETCDCTL_BIN, EtcdServer, startEtcd } from '../test/support/etcd';
+import { EtcdServer, startEtcd } from '../test/support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { makeEtcdPki } from '../test/support/pki';
 import { PodResult, runPod } from '../test/support/pod-runner';
 import { cleanEnv } from '../test/support/processes';
 import { ResticOptions, resticOk } from '../test/support/restic';
 import { S3Server, startS3 } from '../test/support/s3';
+import { etcdBinary } from '../test/support/tools';
 
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
@@ -106,7 +107,7 @@ interface Baseline { readonly ms: number; readonly maxRssBytes: number; readonly
 function baseline(etcd: EtcdServer, file: string): Promise<Baseline> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn('/usr/bin/time', ['-v', ETCDCTL_BIN, 'snapshot', 'save', file], {
+    const child = spawn('/usr/bin/time', ['-v', etcdBinary('etcdctl', etcd.version), 'snapshot', 'save', file], {
       env: cleanEnv(etcd.env()), stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';

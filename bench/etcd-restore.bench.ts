@@ -2,7 +2,8 @@
  * Benchmark: the rendered restore runbook's "Quorum lost" procedure at ~1 GiB (BENCH_DB_MB,
  * default 1024), end to end: from the workstation's fetch of the newest snapshot to a healthy
  * three-member cluster, on the three kubeadm-style nodes of test/support/etcd-cluster.ts (real
- * etcd 3.4 members with TLS on 127.0.0.11-13), with s3rver over HTTPS as the bucket.
+ * etcd members with TLS on 127.0.0.11-13, of the default etcd image's version), with s3rver over
+ * HTTPS as the bucket.
  *
  *   npx projen bench:restore                   # ~1 GiB, several minutes
  *   BENCH_DB_MB=50 npx projen bench:restore    # smoke test
@@ -24,6 +25,7 @@ import { runPod } from '../test/support/pod-runner';
 import { ResticOptions, resticOk } from '../test/support/restic';
 import { RunbookRunner } from '../test/support/runbook-runner';
 import { startS3 } from '../test/support/s3';
+import { etcdBinary, etcdVersionOfImage } from '../test/support/tools';
 
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
 const NODES = ['cp-1', 'cp-2', 'cp-3'];
@@ -32,7 +34,8 @@ const PASSWORD = 'correct horse battery staple';
 async function main(): Promise<number> {
   const work = fs.mkdtempSync(path.join('/var/tmp', 'etcd-restore-bench-'));
   const s3 = await startS3({ bucket: 'backups' });
-  const cp = await startControlPlane({ nodes: NODES });
+  // The members run the default etcd image's version, the version the runbook's tools default to.
+  const cp = await startControlPlane({ nodes: NODES, etcdVersion: etcdVersionOfImage(DEFAULT_ETCD_IMAGE) });
   try {
     console.log(`etcd-restore bench: target dbSize ${DB_MB} MiB, host ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const loaded = await fill({
@@ -48,7 +51,6 @@ async function main(): Promise<number> {
       source: EtcdSource.kubeadm(),
       controlPlaneNodes: NODES,
       memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-      etcdVersion: '3.4.23',
       repository: BackupRepository.s3({
         bucket: 'backups',
         prefix: 'k8s',
@@ -109,7 +111,7 @@ async function main(): Promise<number> {
     execFileSync('sh', ['-c', 'cat "$1"/p* > "$2"', 'sh', path.join(pathDir, 'backup/etcd-snapshot.parts'), joined]);
     const fetchOnlyMs = Date.now() - p0;
     const p1 = Date.now();
-    execFileSync('/usr/bin/etcdctl', ['snapshot', 'restore', joined, '--data-dir', path.join(pathDir, 'data')], { env: { ETCDCTL_API: '3', PATH: '/usr/bin:/bin' }, stdio: 'ignore' });
+    execFileSync(etcdBinary('etcdutl', cp.etcdVersion), ['snapshot', 'restore', joined, '--data-dir', path.join(pathDir, 'data')], { env: { PATH: '/usr/bin:/bin' }, stdio: 'ignore' });
     const bareRestoreMs = Date.now() - p1;
 
     const result = {
@@ -147,7 +149,7 @@ async function main(): Promise<number> {
 function digest(cp: Awaited<ReturnType<typeof startControlPlane>>, keys: number): string {
   const key = (i: number) => `/registry/bench/value-${String(i).padStart(7, '0')}`;
   const ranges: string[] = [];
-  for (let i = 0; i < keys; i += 1000) ranges.push(`/usr/bin/etcdctl --command-timeout=120s get ${key(i)} ${key(i + 1000)}`);
+  for (let i = 0; i < keys; i += 1000) ranges.push(`${etcdBinary('etcdctl', cp.etcdVersion)} --command-timeout=120s get ${key(i)} ${key(i + 1000)}`);
   return execFileSync('bash', ['-o', 'pipefail', '-c', `{ ${ranges.join('; ')}; } | sha256sum`], {
     env: { ...cp.etcdctlEnv('cp-1'), PATH: '/usr/bin:/bin' }, encoding: 'utf8', maxBuffer: 1024 * 1024,
   }).trim();
@@ -155,7 +157,7 @@ function digest(cp: Awaited<ReturnType<typeof startControlPlane>>, keys: number)
 
 /** Synchronous etcdctl against cp-1 (fill's size checks). */
 function execEtcdctl(cp: Awaited<ReturnType<typeof startControlPlane>>, args: string[]): string {
-  return execFileSync('/usr/bin/etcdctl', args, { env: { ...cp.etcdctlEnv('cp-1'), PATH: '/usr/bin:/bin' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return execFileSync(etcdBinary('etcdctl', cp.etcdVersion), args, { env: { ...cp.etcdctlEnv('cp-1'), PATH: '/usr/bin:/bin' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 }
 
 main().then((code) => {

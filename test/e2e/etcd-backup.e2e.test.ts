@@ -1,6 +1,6 @@
 /**
  * End-to-end: the synthesized EtcdSnapshotBackup pod, run unchanged by the pod runner against a
- * real etcd 3.4 (TLS client certs), restic 0.14 and s3rver over HTTPS, all on 127.0.0.1.
+ * real etcd 3.5 (TLS client certs; test/support/tools.ts), restic 0.18 and s3rver over HTTPS, all on 127.0.0.1.
  * What the CronJob uploads must restore into a second etcd with the same keys and values.
  */
 import { spawn } from 'child_process';
@@ -23,6 +23,7 @@ import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, res
 import { S3Server, startS3 } from '../support/s3';
 import { GatedRequest, startS3Gate } from '../support/s3-gate';
 import { summaryOf } from '../support/summary';
+import { etcdBinary } from '../support/tools';
 
 const PASSWORD = 'correct horse battery staple';
 const KEYS = 3000;
@@ -319,7 +320,7 @@ describe('etcd backup pod, end to end', () => {
       files: {
         ...ETCD_IMAGE_PROFILE.files,
         '/usr/local/bin/etcdctl': corruptingEtcdctl,
-        '/usr/local/bin/etcdctl.real': '/usr/bin/etcdctl',
+        '/usr/local/bin/etcdctl.real': ETCD_IMAGE_PROFILE.files['/usr/local/bin/etcdctl'],
         '/usr/bin/bash': '/usr/bin/bash',
         '/usr/bin/dd': '/usr/bin/dd',
       },
@@ -355,13 +356,18 @@ describe('etcd backup pod, end to end', () => {
     expect(summaryOf(container(result, 'upload'))).toMatchObject({ result: 'failed', failedStep: 'repository', exitCode: 1, snapshotId: null });
   });
 
-  test('an unreachable S3 endpoint fails the job with nothing pruned', async () => {
+  test('an unreachable S3 endpoint fails the job within the script\'s 60 s bound, with nothing pruned', async () => {
+    // restic 0.18 retries `connection refused` for up to 15 minutes; the script gives its first
+    // question to the repository 60 s (restic-upload.sh, repository_timeout).
     const { result } = await runBackup({ cluster: 'e2e-unreachable', endpoint: 'https://127.0.0.1:9' });
     result.cleanup();
     expect(result.succeeded).toBe(false);
     const upload = container(result, 'upload');
     expect(upload?.exitCode).not.toBe(0);
-    expect(upload?.stderr).toMatch(/nothing uploaded, nothing pruned/);
+    expect(upload?.stderr).toMatch(/connection refused/);
+    expect(upload?.stderr).toMatch(/upload: the repository did not answer within 60 s\nupload: cannot open the repository \(see above\); nothing uploaded, nothing pruned/);
+    expect(upload!.durationMs).toBeGreaterThanOrEqual(60_000);
+    expect(upload!.durationMs).toBeLessThan(75_000);
     const log = `${upload?.stdout}${upload!.stderr}`.split('\n').filter((l) => !l.startsWith('{"summary":'));
     expect(log.join('\n')).not.toMatch(/forget|removed/i);
     expect(summaryOf(upload)).toMatchObject({ result: 'failed', failedStep: 'repository', retentionRemoved: null });
@@ -440,7 +446,7 @@ function wrappedEtcdImage(name: string, script: string[], extraFiles: Record<str
     files: {
       ...ETCD_IMAGE_PROFILE.files,
       '/usr/local/bin/etcdctl': wrapper,
-      '/usr/local/bin/etcdctl.real': '/usr/bin/etcdctl',
+      '/usr/local/bin/etcdctl.real': ETCD_IMAGE_PROFILE.files['/usr/local/bin/etcdctl'],
       '/usr/bin/bash': '/usr/bin/bash',
       ...extraFiles,
     },
@@ -751,7 +757,7 @@ describe('restore drill pod, end to end', () => {
     // nothing renews it, so it is revoked soon after start and revision and key count move on.
     const lease = /lease ([0-9a-f]+) granted/.exec(etcd.etcdctl(['lease', 'grant', '3']))![1];
     etcd.etcdctl(['put', '--lease', lease, '/registry/masterleases/10.0.0.1', 'x']);
-    const keepAlive = spawn('/usr/bin/etcdctl', ['lease', 'keep-alive', lease], { env: { ...etcd.env(), PATH: '/usr/bin:/bin' }, stdio: 'ignore', detached: true });
+    const keepAlive = spawn(etcdBinary('etcdctl', etcd.version), ['lease', 'keep-alive', lease], { env: { ...etcd.env(), PATH: '/usr/bin:/bin' }, stdio: 'ignore', detached: true });
     let backup;
     try {
       backup = await runBackup({ cluster: 'e2e-drill-lease' });

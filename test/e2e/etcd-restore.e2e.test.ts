@@ -1,6 +1,6 @@
 /**
- * The restore runbook, run as written. Three kubeadm-style control-plane nodes (real etcd 3.4
- * members with TLS on 127.0.0.11-13:2379/2380, static-pod manifests and a kubelet that honours
+ * The restore runbook, run as written. Three kubeadm-style control-plane nodes (real etcd members
+ * of the harness's etcd version, 3.5.30, with TLS on 127.0.0.11-13:2379/2380, static-pod manifests and a kubelet that honours
  * them: test/support/etcd-cluster.ts) are backed up by the rendered EtcdSnapshotBackup pod to
  * s3rver over HTTPS; then quorum is lost. Every shell block of the rendered runbook's
  * "Fetch the snapshot" and "Quorum lost" scenario runs where its `# on:` line says (the
@@ -22,6 +22,7 @@ import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { runPod } from '../support/pod-runner';
 import { RunbookRunner } from '../support/runbook-runner';
 import { S3Server, startS3 } from '../support/s3';
+import { DEFAULT_ETCD_TEST_VERSION } from '../support/tools';
 
 const PASSWORD = 'restore at 3 a.m.';
 const NODES = ['cp-1', 'cp-2', 'cp-3'];
@@ -33,7 +34,10 @@ let s3: S3Server;
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-restore-e2e-'));
   s3 = await startS3({ bucket: 'backups' });
-  cp = await startControlPlane({ nodes: NODES });
+  // The members run the harness's etcd (3.5.30; no 3.6 binaries here): the backup is told so
+  // (etcdVersion below), each snapshot records it, and the nodes get that version's tools from
+  // the release as the runbook says.
+  cp = await startControlPlane({ nodes: NODES, etcdVersion: DEFAULT_ETCD_TEST_VERSION });
   // What a kubeadm node also has in its manifests: the runbook moves them too.
   for (const node of NODES) {
     for (const component of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
@@ -61,8 +65,8 @@ function backupConstruct(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     source: EtcdSource.kubeadm(),
     controlPlaneNodes: NODES,
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-    // The members are the harness's etcd (Debian's 3.5.30).
-    etcdVersion: EtcdVersion.of('3.5.30'),
+    // The members' version (the harness's default etcd): the runbook restores with its tools.
+    etcdVersion: EtcdVersion.of(DEFAULT_ETCD_TEST_VERSION),
     repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });
@@ -78,7 +82,7 @@ function externalBackup(): { manifests: any[]; backup: EtcdSnapshotBackup } {
     source: EtcdSource.external({ endpoint: `https://${cp.ip('cp-1')}:2379`, tlsSecret: 'etcd-client' }),
     // The members and their addresses; the data dir is the unit's default, /var/lib/etcd.
     memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
-    etcdVersion: EtcdVersion.of('3.5.30'),
+    etcdVersion: EtcdVersion.of(DEFAULT_ETCD_TEST_VERSION),
     repository: s3Repository(s3),
     retention: Retention.keepLast(3),
   });

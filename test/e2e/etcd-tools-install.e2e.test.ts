@@ -19,9 +19,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { EtcdVersion } from '../../src';
 import { EtcdRestoreTool } from '../../src/etcd/restore-procedure';
+import { etcdBinary } from '../support/tools';
 
-const TOOLS = '/opt/cdk8s-backup-tools';
-const hostTool = (version: string, tool: string) => `${TOOLS}/etcd-${version}/usr/bin/${tool}`;
 let work: string;
 
 beforeAll(() => {
@@ -35,7 +34,7 @@ function releaseTarball(version: string, extra: Record<string, string> = {}): st
   const stage = fs.mkdtempSync(path.join(work, 'stage-'));
   fs.mkdirSync(path.join(stage, dir));
   for (const tool of ['etcdutl', 'etcdctl']) {
-    fs.copyFileSync(hostTool(version, tool), path.join(stage, dir, tool));
+    fs.copyFileSync(etcdBinary(tool as 'etcdutl' | 'etcdctl', version), path.join(stage, dir, tool));
     fs.chmodSync(path.join(stage, dir, tool), 0o755);
   }
   fs.writeFileSync(path.join(stage, dir, 'README.md'), 'etcd release\n');

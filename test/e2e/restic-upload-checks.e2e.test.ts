@@ -81,7 +81,7 @@ describe('restic-upload.sh: the sha256 trailer, checked in place', () => {
   test('GIVEN a flipped byte WHEN uploaded THEN nothing is stored and the job fails at the check', () => {
     const { env, file } = setup('flipped', 'ETCD_KEYS=3\n');
     const whole = snapshotFile(file, randomBytes(300_000));
-    whole[1234] ^= 0xff;
+    whole[1234] = 255 - whole[1234];
     fs.writeFileSync(file, whole);
     const r = upload(env);
     expect(r.status).toBe(1);

@@ -2,15 +2,19 @@
  * Proves the kubeadm-style control-plane harness itself (etcd-cluster.ts): three members on
  * 127.0.0.11-13:2379/2380 become one healthy cluster; the fake kubelets stop and start members
  * as manifests move; a shell run "on a node" sees the node's disk at the literal kubeadm paths
- * and leaves the host alone; a snapshot restored on every node with `etcdctl snapshot restore`
- * brings the cluster back with exactly the snapshot's keys; stop() leaves nothing behind.
+ * and leaves the host alone; a node has no etcd tools on its PATH until a script installs them
+ * from etcd's release (the harness's curl serves the test versions' real binaries); a snapshot
+ * restored on every node with `etcdutl snapshot restore` brings the cluster back with exactly the
+ * snapshot's keys; the static pod's image tag picks the etcd version that runs; stop() leaves
+ * nothing behind.
  * The tests share one harness and run in order (each starts from a healthy cluster).
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ControlPlaneHarness, nodeIp, startControlPlane } from './etcd-cluster';
-import { canConnect, cleanEnv, runningProcesses, sleep } from './processes';
+import { ControlPlaneHarness, etcdImage, etcdReleaseUrl, nodeIp, startControlPlane } from './etcd-cluster';
+import { canConnect, cleanEnv, runningProcesses, sleep, waitFor } from './processes';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from './tools';
 
 const NODES = ['cp-1', 'cp-2', 'cp-3'];
 
@@ -80,7 +84,8 @@ test('three members on their own IPs and the real ports: healthy, one leader, a 
   expect(health.map((h) => [h.node, h.endpoint])).toEqual(NODES.map((n, i) => [n, `https://${nodeIp(i)}:2379`]));
   expect(health.filter((h) => h.isLeader)).toHaveLength(1);
   expect(new Set(health.map((h) => h.leaderId)).size).toBe(1);
-  expect(health.every((h) => h.version === '3.4.23')).toBe(true);
+  expect(health.every((h) => h.version === DEFAULT_ETCD_TEST_VERSION)).toBe(true);
+  expect(fs.readFileSync(cp.manifestPath('cp-1'), 'utf8')).toContain(`image: ${etcdImage(DEFAULT_ETCD_TEST_VERSION)}`);
 
   const members = await cp.memberList();
   expect(members.map((m) => [m.name, m.peerUrls, m.clientUrls]).sort()).toEqual(
@@ -110,14 +115,16 @@ test('each node has kubeadm\'s files; a script on a node sees them at the litera
     'systemctl is-active kubelet',
     'grep -c -- --name=cp-2 /etc/kubernetes/manifests/etcd.yaml',
     'test -d /var/lib/etcd/member && echo data-dir-ok',
-    'etcdctl --endpoints=https://127.0.0.12:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt '
+    // A kubeadm host: no etcd tools on PATH (the test reaches for the host's by absolute path).
+    'command -v etcd etcdctl etcdutl || echo no-etcd-tools',
+    `${etcdBinary('etcdctl')} --endpoints=https://127.0.0.12:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
       + '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key '
       + 'get /registry/test/written-on-cp-1 --print-value-only',
     'echo staged > /tmp/from-the-node; pwd; echo "$HOME"',
     'echo oops >&2',
   ].join('\n')));
   expect(r).toMatchObject({ code: 0, stderr: 'oops\n', timedOut: false });
-  expect(r.stdout.split('\n')).toEqual(['cp-2', '0', 'active', '1', 'data-dir-ok', 'hello from cp-1', '/root', '/root', '']);
+  expect(r.stdout.split('\n')).toEqual(['cp-2', '0', 'active', '1', 'data-dir-ok', 'no-etcd-tools', 'hello from cp-1', '/root', '/root', '']);
   expect(fs.readFileSync(path.join(cp.tmpDir('cp-2'), 'from-the-node'), 'utf8')).toBe('staged\n');
 
   // -euo pipefail: the first failing command ends the script with its code.
@@ -163,7 +170,33 @@ test('moving etcd.yaml out of the manifests dir stops the member; moving it back
   await cp.waitHealthy(15_000);
 });
 
-test('all stopped, every node restores the snapshot with etcdctl: a healthy 3-member cluster with exactly the snapshot\'s keys', async () => {
+test('the static pod\'s image tag picks the etcd that runs; a tag of a version the machine lacks does not start', async () => {
+  await cp.waitHealthy(10_000);
+  const manifest = cp.manifestPath('cp-3');
+  const original = fs.readFileSync(manifest, 'utf8');
+  const withImage = (image: string) => original.replace(`image: ${etcdImage(DEFAULT_ETCD_TEST_VERSION)}`, `image: ${image}`);
+  try {
+    // The other test version joins the cluster as cp-3 (3.5 patch versions mix in one cluster).
+    fs.writeFileSync(manifest, withImage(etcdImage('3.5.16')));
+    // The kubelet restarts the member at once on a changed manifest: wait for the new version to answer.
+    await waitFor(async () => (await cp.health()).find((h) => h.node === 'cp-3')?.version === '3.5.16', 15_000,
+      { intervalMs: 100, description: 'cp-3 to run etcd 3.5.16' });
+    await cp.waitHealthy(15_000);
+    expect((await cp.health()).map((h) => [h.node, h.version])).toEqual([['cp-1', '3.5.30'], ['cp-2', '3.5.30'], ['cp-3', '3.5.16']]);
+    expect(cp.events('cp-3').at(-1)).toMatch(/started etcd .*registry\.k8s\.io\/etcd:3\.5\.16-0/);
+
+    fs.writeFileSync(manifest, withImage('registry.k8s.io/etcd:3.4.23-0'));
+    await cp.waitStopped('cp-3');
+    await sleep(500);
+    expect(cp.isRunning('cp-3')).toBe(false);
+    expect(cp.events('cp-3').join('\n')).toMatch(/cannot start etcd: image registry\.k8s\.io\/etcd:3\.4\.23-0: etcd 3\.4\.23 is not a test version/);
+  } finally {
+    fs.writeFileSync(manifest, original);
+  }
+  await cp.waitHealthy(15_000);
+});
+
+test('all stopped, every node installs etcd\'s release and restores the snapshot with etcdutl: a healthy 3-member cluster with exactly the snapshot\'s keys', async () => {
   await cp.waitHealthy(10_000);
   await cp.loadKeys(300, { prefix: '/registry/fixtures/key-', node: 'cp-1' });
   await cp.put('/registry/test/binary', Buffer.from([0, 1, 2, 255]), { node: 'cp-1' });
@@ -179,9 +212,13 @@ test('all stopped, every node restores the snapshot with etcdctl: a healthy 3-me
   await timed('all members stop', () => Promise.all(NODES.map((n) => cp.waitStopped(n))));
 
   const token = 'restored-cluster';
+  const v = DEFAULT_ETCD_TEST_VERSION;
   const restore = (node: string) => [
+    // As the runbook installs them: the release tarball, into the node's own /usr/local/bin.
+    `curl -fsSL ${etcdReleaseUrl(v)} | sudo tar -xz -C /usr/local/bin --strip-components=1 etcd-v${v}-linux-amd64/etcdutl etcd-v${v}-linux-amd64/etcdctl`,
+    'etcdutl version | head -n 1',
     'sudo mv /var/lib/etcd /var/lib/etcd.broken',
-    `sudo ETCDCTL_API=3 etcdctl snapshot restore /tmp/snapshot.db --name "$(hostname)" --initial-cluster ${cp.initialCluster} \\`,
+    `sudo etcdutl snapshot restore /tmp/snapshot.db --name "$(hostname)" --initial-cluster ${cp.initialCluster} \\`,
     `  --initial-cluster-token ${token} --initial-advertise-peer-urls https://${cp.ip(node)}:2380 --data-dir /var/lib/etcd`,
     'sudo mv /tmp/etcd.yaml /etc/kubernetes/manifests/etcd.yaml',
   ].join('\n');
@@ -191,7 +228,14 @@ test('all stopped, every node restores the snapshot with etcdctl: a healthy 3-me
   const results = await timed('restore on all nodes', () => Promise.all(NODES.map((n) => cp.runOnNode(n, restore(n)))));
   for (const r of results) {
     expect(r).toMatchObject({ code: 0 });
+    expect(r.stdout).toContain(`etcdutl version: ${v}\n`);
   }
+  // Installed on each node's disk, not on the host.
+  expect(fs.readdirSync(path.join(cp.nodeRoot('cp-2'), 'usr/local/bin')).sort()).toEqual(['etcdctl', 'etcdutl']);
+  expect(fs.existsSync('/usr/local/bin/etcdutl')).toBe(false);
+  // Anything but a test version's release URL is not found.
+  const missing = await cp.runOnNode('cp-1', 'curl -fsSL https://github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz >/dev/null');
+  expect(missing).toMatchObject({ code: 22, stderr: expect.stringContaining('404') });
   await timed('restored cluster healthy', () => cp.waitHealthy(20_000));
 
   const members = await cp.memberList();

@@ -7,9 +7,17 @@
  *
  * - Disk: `<root>/<node>/` holds what that node's disk would hold at the paths that matter:
  *   `etc/kubernetes/{manifests/etcd.yaml,pki/etcd/*}`, `var/lib/etcd/` (data),
- *   `var/lib/kubelet/config.yaml`, `etc/rancher/` (k3s/RKE2 config), `tmp/` and `root/` (root's home). Only these five trees are
+ *   `var/lib/kubelet/config.yaml`, `etc/rancher/` (k3s/RKE2 config), `tmp/`, `root/` (root's home)
+ *   and `usr/local/bin/` (empty: where a runbook installs tools). Only these six trees are
  *   node-local (`NODE_LOCAL_PATHS`): everything else (/usr, /bin, the rest of /etc, /var/tmp, ...)
  *   is the real host, shared by all nodes, as with pod-runner.ts (no chroot).
+ * - etcd tools: like a kubeadm, k3s or RKE2 host, a node has NO etcd, etcdctl or etcdutl on its
+ *   PATH (etcd runs from its image; the host has none in /usr/bin either: test/support/tools.ts).
+ *   A runbook installs them as it says, from etcd's GitHub release: the nodes' `curl` serves, for
+ *   exactly the release URL of each of ETCD_TEST_VERSIONS
+ *   (https://github.com/etcd-io/etcd/releases/download/v<v>/etcd-v<v>-linux-amd64.tar.gz), a
+ *   tarball of that layout holding that version's real etcd, etcdctl and etcdutl, and 404 for
+ *   any other URL (the machine has no route to GitHub).
  * - Network: node i has its own loopback address 127.0.0.(11+i) (all of 127/8 is loopback on
  *   Linux, nothing to configure; `startControlPlane` checks it can bind them) and etcd's real
  *   ports 2379 (client) and 2380 (peer) on it, like real kubeadm nodes. No network namespaces:
@@ -22,7 +30,10 @@
  * - Kubelet: one in-process timer per node (every 200 ms) reads every non-hidden file in the
  *   node's `etc/kubernetes/manifests/` (as the kubelet does; `etcd.yaml.bak` in that directory
  *   still counts), picks the Pod whose container command is `etcd`, and
- *   starts it when it is not running (command + args from the manifest, read anew at each start),
+ *   starts it when it is not running, with the etcd of its image's version: the manifest's
+ *   `registry.k8s.io/etcd:<version>-0` runs that version's `etcd` (PATH of the "container" is
+ *   that version's bin dir first, as the image's /usr/local/bin; an image of a version the
+ *   machine does not have fails to start, like an image that cannot be pulled) (command + args from the manifest, read anew at each start),
  *   restarts it with a back-off (0.25 s doubling to 5 s) when it exits, restarts it when the
  *   manifest's content changes, and stops it (SIGTERM, SIGKILL after 2 s: processes.ts) when no
  *   such manifest is left (moved away, as the kubeadm docs tell operators to do; the runbook moves
@@ -45,6 +56,7 @@
  *   etc.). Writes to the rest of /etc land in the overlay and vanish with the script. The working
  *   directory and HOME are /root (the node's). PATH is `<root>/harness/<node>/bin` + the usual
  *   system dirs, which holds shims:
+ *     curl       etcd's release tarballs only (see "etcd tools" above).
  *     sudo       tests run as root; the shim drops a few options (-E, -n, -H, -u root) and execs the rest
  *                (the host has no sudo).
  *     systemctl  `start|stop|restart|is-active|status|enable|disable|daemon-reload kubelet`: stop
@@ -56,8 +68,6 @@
  *                and the drop-ins in /etc/systemd/system/etcd.service.d; a start with drop-ins
  *                turns their EnvironmentFile= variables into the member's env, dropping the flags
  *                they stand for (unitEnvironment). Drop-ins live in the script's /etc overlay.
- *     etcdutl    only with `etcdutlShim: true`: etcd 3.4 has no etcdutl; `etcdutl snapshot
- *                restore|status` run `etcdctl snapshot ...`, which takes the same flags in 3.4.
  *   Because of these binds, `root` must not be under /tmp, /var/lib, /etc or /root (it would be
  *   hidden in the namespace); the default is a fresh /var/tmp/etcd-cluster-XXXXXX.
  *
@@ -65,16 +75,17 @@
  * images, resource limits, network isolation, `kubeadm` itself; the kubelet ignores
  * var/lib/kubelet/config.yaml (its staticPodPath is always /etc/kubernetes/manifests).
  *
- * Measured on the dev VM (2 vCPU, etcd 3.4.23, raft 50/500 ms), 7 runs of etcd-cluster.test.ts, 3 of
- * them with both cores kept busy by two shell loops:
- * - startControlPlane to healthy 0.7-2.7 s: PKI ~0.2 s; etcd 3.4 bootstrapping a NEW cluster first
+ * Measured on the dev VM (2 vCPU, raft 50/500 ms), 7 runs of etcd-cluster.test.ts, 3 of
+ * them with both cores kept busy by two shell loops (etcd 3.4.23, before the move to 3.5; one
+ * idle run with 3.5.30 is within these ranges: see the test's printed timings):
+ * - startControlPlane to healthy 0.7-2.7 s: PKI ~0.2 s; etcd bootstrapping a NEW cluster first
  *   asks each peer for the cluster with a 1 s timeout, and a peer that listens but does not serve
  *   yet costs that second (a restart with data skips this).
  * - member gone after its manifest moved out 0.1-0.3 s, ~1.2 s if it was the leader (it hands
  *   leadership over first); healthy again 0.45-1.0 s after moving it back. All three at once
  *   ~2.1 s: the leader's hand-over to peers that stop too hangs until the SIGKILL after 2 s.
  * - runOnNode('true') 35-75 ms; health() ~150 ms; loadKeys(2000) ~0.9 s; getAll of 2000 keys ~50 ms;
- *   snapshotSave ~50 ms; `etcdctl snapshot restore` on 3 nodes in parallel 0.15-0.3 s, the restored
+ *   snapshotSave ~50 ms; `snapshot restore` on 3 nodes in parallel 0.15-0.3 s, the restored
  *   cluster healthy 0.35-1.0 s after the manifests are back; stop() 0.2-0.4 s.
  * - etcd-cluster.test.ts 11.5-13.5 s in jest (~8 s of tests), 16-19 s with both cores busy.
  */
@@ -84,9 +95,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ETCDCTL_BIN, etcdctlEnv as etcdctlEnvFor, keyFor, LoadKeysOptions, LoadKeysResult, MAX_TXN_OPS, valueFor } from './etcd';
+import { etcdctlEnv as etcdctlEnvFor, keyFor, LoadKeysOptions, LoadKeysResult, MAX_TXN_OPS, valueFor } from './etcd';
 import { EtcdPki, makeEtcdPki } from './pki';
-import { canConnect, cleanEnv, ManagedProcess, startProcess, waitFor } from './processes';
+import { canConnect, cleanEnv, CLEAN_PATH, ManagedProcess, startProcess, waitFor } from './processes';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinary, ETCD_TEST_VERSIONS, etcdVersionOfImage, TOOLS_DIR } from './tools';
 
 /** etcd's client port: the real one, on each node's own IP. */
 export const CLIENT_PORT = 2379;
@@ -94,7 +106,7 @@ export const CLIENT_PORT = 2379;
 export const PEER_PORT = 2380;
 export const DEFAULT_NODES: readonly string[] = ['cp-1', 'cp-2', 'cp-3'];
 /** The paths where a node's own disk (`<root>/<node>/...`) shows through. */
-export const NODE_LOCAL_PATHS: readonly string[] = ['/etc/kubernetes', '/etc/rancher', '/var/lib', '/tmp', '/root'];
+export const NODE_LOCAL_PATHS: readonly string[] = ['/etc/kubernetes', '/etc/rancher', '/var/lib', '/tmp', '/root', '/usr/local/bin'];
 /** Where the etcd container may mount volumes (the overlay'd /etc and its own tmpfs /var/lib and /tmp). */
 const CONTAINER_MOUNTABLE = ['/etc', '/var/lib', '/tmp'];
 /** PATH of a root shell on a node, after the harness's shim dir. */
@@ -137,8 +149,12 @@ export interface ControlPlaneOptions {
   readonly electionTimeoutMs?: number;
   /** Wait this long for `waitHealthy()`; 0 returns at once. @default 30000 */
   readonly startTimeoutMs?: number;
-  /** Put an `etcdutl` shim (snapshot restore|status via etcdctl 3.4) on the nodes' PATH. @default false */
-  readonly etcdutlShim?: boolean;
+  /**
+   * The etcd version of the members: their static pods' image is `registry.k8s.io/etcd:<version>-0`
+   * (one of ETCD_TEST_VERSIONS), and the harness's own etcdctl is of this version.
+   * @default DEFAULT_ETCD_TEST_VERSION
+   */
+  readonly etcdVersion?: string;
   /** How often each fake kubelet looks at its manifests. @default 200 */
   readonly kubeletIntervalMs?: number;
   /**
@@ -221,6 +237,8 @@ export class ControlPlaneHarness {
   public readonly pki: EtcdPki;
   /** `cp-1=https://127.0.0.11:2380,...`: the --initial-cluster of the manifests. */
   public readonly initialCluster: string;
+  /** The members' etcd version (ControlPlaneOptions.etcdVersion); the harness's etcdctl is of this version. */
+  public readonly etcdVersion: string;
   private readonly layouts: ReadonlyMap<string, NodeLayout>;
   private readonly kubelets: ReadonlyMap<string, FakeKubelet>;
   private readonly keep: boolean;
@@ -230,8 +248,9 @@ export class ControlPlaneHarness {
   private stopping?: Promise<void>;
 
   /** @internal */
-  constructor(props: { root: string; layouts: NodeLayout[]; pki: EtcdPki; keep: boolean; kubeletIntervalMs: number }) {
+  constructor(props: { root: string; layouts: NodeLayout[]; pki: EtcdPki; keep: boolean; kubeletIntervalMs: number; etcdVersion: string }) {
     this.root = props.root;
+    this.etcdVersion = props.etcdVersion;
     this.nodes = props.layouts.map((l) => l.name);
     this.pki = props.pki;
     this.keep = props.keep;
@@ -364,7 +383,7 @@ export class ControlPlaneHarness {
   public async etcdctl(args: readonly string[], options: { node?: string; input?: string | Buffer; timeoutMs?: number } = {}): Promise<string> {
     const node = options.node ?? this.nodes[0];
     const env = cleanEnv(this.etcdctlEnv(node));
-    const r = await runCommand(ETCDCTL_BIN, args, { env, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
+    const r = await runCommand(etcdBinary('etcdctl', this.etcdVersion), args, { env, input: options.input, timeoutMs: options.timeoutMs ?? 60_000 });
     if (r.code !== 0) {
       throw new Error(`etcdctl ${args.join(' ')} on ${node} exited ${r.code ?? r.signal}: ${r.stderr.trim()}`);
     }
@@ -602,6 +621,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
   const names = options.nodes ?? DEFAULT_NODES;
   checkNodeNames(names);
+  const etcdVersion = options.etcdVersion ?? DEFAULT_ETCD_TEST_VERSION;
+  etcdBinary('etcd', etcdVersion); // a missing version fails here, not in every kubelet tick
   const root = options.root ?? fs.mkdtempSync('/var/tmp/etcd-cluster-');
   checkRoot(root);
   fs.mkdirSync(root, { recursive: true });
@@ -612,11 +633,14 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const pki = makeEtcdPki(path.join(root, 'harness', 'pki'));
     const raft = { heartbeatMs: options.heartbeatIntervalMs ?? 50, electionMs: options.electionTimeoutMs ?? 500 };
     const initialCluster = initialClusterOf(layouts);
+    const releases = stageEtcdReleases(path.join(root, 'harness', 'releases'));
     for (const l of layouts) {
-      writeNodeDisk(l, pki, kubeadmEtcdManifest(l, initialCluster, raft));
-      writeShims(l, options);
+      writeNodeDisk(l, pki, kubeadmEtcdManifest(l, initialCluster, raft, etcdVersion));
+      writeShims(l, options, etcdVersion, releases);
     }
-    harness = new ControlPlaneHarness({ root, layouts, pki, keep: options.keep ?? false, kubeletIntervalMs: options.kubeletIntervalMs ?? 200 });
+    harness = new ControlPlaneHarness({
+      root, layouts, pki, keep: options.keep ?? false, kubeletIntervalMs: options.kubeletIntervalMs ?? 200, etcdVersion,
+    });
     const timeoutMs = options.startTimeoutMs ?? 30_000;
     if (timeoutMs > 0) {
       await harness.waitHealthy(timeoutMs);
@@ -786,7 +810,7 @@ function spawnSyncChecked(command: string, args: string[]): string {
  * kubeadm's stacked-etcd static pod (flags sorted as kubeadm writes them), with the deviations
  * of the header: no 127.0.0.1 client URL and no metrics URL, plus short raft timings.
  */
-function kubeadmEtcdManifest(l: NodeLayout, initialCluster: string, raft: { heartbeatMs: number; electionMs: number }): string {
+function kubeadmEtcdManifest(l: NodeLayout, initialCluster: string, raft: { heartbeatMs: number; electionMs: number }, etcdVersion: string): string {
   const client = `https://${l.ip}:${CLIENT_PORT}`;
   const peer = `https://${l.ip}:${PEER_PORT}`;
   const command = [
@@ -824,7 +848,7 @@ function kubeadmEtcdManifest(l: NodeLayout, initialCluster: string, raft: { hear
     spec: {
       containers: [{
         command,
-        image: 'registry.k8s.io/etcd:3.4.23-0',
+        image: etcdImage(etcdVersion),
         imagePullPolicy: 'IfNotPresent',
         name: 'etcd',
         resources: { requests: { cpu: '100m', memory: '100Mi' } },
@@ -846,15 +870,56 @@ function kubeadmEtcdManifest(l: NodeLayout, initialCluster: string, raft: { hear
   });
 }
 
+/** kubeadm's etcd image of `version` (its tag is `<version>-0`); the fake kubelet runs the etcd of that version. */
+export function etcdImage(version: string): string {
+  return `registry.k8s.io/etcd:${version}-0`;
+}
+
 // ---------------------------------------------------------------------------
 // Shims on the nodes' PATH
 
-function writeShims(l: NodeLayout, options: ControlPlaneOptions): void {
+/** etcd's release asset URL of `version` (linux amd64), as the runbook downloads it. */
+export function etcdReleaseUrl(version: string): string {
+  return `https://github.com/etcd-io/etcd/releases/download/v${version}/etcd-v${version}-linux-amd64.tar.gz`;
+}
+
+/**
+ * Stages each of ETCD_TEST_VERSIONS as its release tarball's top directory
+ * (`etcd-v<v>-linux-amd64/{etcd,etcdctl,etcdutl,README.md}`, the binaries as symlinks to the real
+ * ones) under `dir`; the curl shim tars one up (dereferencing the links) when it is asked for.
+ * Returns URL -> staged directory.
+ */
+function stageEtcdReleases(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const version of ETCD_TEST_VERSIONS) {
+    const top = path.join(dir, `etcd-v${version}-linux-amd64`);
+    fs.mkdirSync(top, { recursive: true });
+    for (const tool of ['etcd', 'etcdctl', 'etcdutl'] as const) {
+      fs.symlinkSync(etcdBinary(tool, version), path.join(top, tool));
+    }
+    fs.writeFileSync(path.join(top, 'README.md'), `etcd ${version} (etcd-cluster harness: Debian's binaries in the release layout)\n`);
+    out.set(etcdReleaseUrl(version), top);
+  }
+  return out;
+}
+
+function writeShims(l: NodeLayout, options: ControlPlaneOptions, etcdVersion: string, releases: ReadonlyMap<string, string>): void {
   fs.mkdirSync(l.binDir, { recursive: true });
   const shim = (name: string, body: string[]) => {
     fs.writeFileSync(path.join(l.binDir, name), ['#!/bin/bash', ...body, ''].join('\n'), { mode: 0o755 });
   };
   for (const [name, body] of Object.entries(options.shims ?? {})) shim(name, body);
+  // The runbook's `curl -fsSL <release url> | sudo tar -xz ...`: the release tarball of a test
+  // version (its real binaries), 404 for anything else. gzip -1: the stream is read once.
+  shim('curl', [
+    '# etcd-cluster harness: serves etcd\'s release tarballs of the test versions; 404 for any other URL (no route to GitHub).',
+    'set -euo pipefail',
+    'url=; for a in "$@"; do case "$a" in -*) ;; *) url=$a ;; esac; done',
+    'case "$url" in',
+    ...[...releases].map(([url, top]) => `  ${q(url)}) tar -ch -C ${q(path.dirname(top))} ${q(path.basename(top))} | gzip -1 ;;`),
+    '  *) echo "curl: (22) The requested URL returned error: 404" >&2; exit 22 ;;',
+    'esac',
+  ]);
   shim('sudo', [
     '# etcd-cluster harness: the script already runs as root; run the command.',
     'set -u',
@@ -901,7 +966,7 @@ function writeShims(l: NodeLayout, options: ControlPlaneOptions): void {
     '        esac; done < "$f"',
     '      done',
     `      mv ${unitStash} /etc/kubernetes/manifests/etcd.yaml; exit 0 ;;`,
-    `    cat) cat /lib/systemd/system/etcd.service; for f in ${q(ETCD_DROP_INS)}/*.conf; do [ -e "$f" ] && { echo; echo "# $f"; cat "$f"; }; done; exit 0 ;;`,
+    `    cat) cat ${q(path.join(TOOLS_DIR, `etcd-${etcdVersion}`, 'usr/lib/systemd/system/etcd.service'))}; for f in ${q(ETCD_DROP_INS)}/*.conf; do [ -e "$f" ] && { echo; echo "# $f"; cat "$f"; }; done; exit 0 ;;`,
     '    *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
     '  esac',
     'fi',
@@ -915,14 +980,6 @@ function writeShims(l: NodeLayout, options: ControlPlaneOptions): void {
     '  *) echo "systemctl (harness shim): unsupported: $*" >&2; exit 1 ;;',
     'esac',
   ]);
-  if (options.etcdutlShim) {
-    shim('etcdutl', [
-      '# etcd-cluster harness: etcd 3.4 has no etcdutl; its etcdctl takes the same snapshot restore/status flags.',
-      'if [ "${1-}" = snapshot ] && { [ "${2-}" = restore ] || [ "${2-}" = status ]; }; then exec env ETCDCTL_API=3 etcdctl "$@"; fi',
-      'echo "etcdutl (harness shim): only snapshot restore|status" >&2',
-      'exit 1',
-    ]);
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -995,6 +1052,11 @@ interface VolumeBind {
 
 interface StaticPod {
   readonly file: string;
+  /** The container's image (`registry.k8s.io/etcd:<version>-0`) and the etcd bin dir of its version. */
+  readonly image?: string;
+  readonly etcdBinDir?: string;
+  /** Why the image cannot run here (no version tag, a version the machine does not have). */
+  readonly imageError?: string;
   /** Of the file's content: a change restarts the member, as the kubelet does. */
   readonly hash: string;
   readonly argv: string[];
@@ -1006,6 +1068,7 @@ interface StaticPod {
 
 interface ContainerManifest {
   readonly name?: string;
+  readonly image?: string;
   readonly command?: string[];
   readonly args?: string[];
   readonly env?: Array<{ name: string; value?: string }>;
@@ -1119,6 +1182,7 @@ class FakeKubelet {
 
   private startMember(pod: StaticPod): void {
     try {
+      if (pod.imageError) throw new Error(pod.imageError);
       prepareHostPaths(pod);
     } catch (e) {
       this.noteError(`cannot start etcd: ${errorMessage(e)}`);
@@ -1130,11 +1194,12 @@ class FakeKubelet {
       command: SETPRIV,
       args: ['--pdeathsig', 'KILL', '--', UNSHARE, '--mount', '--uts', '--propagation', 'private', '--',
         '/bin/bash', '-c', containerMounts(this.node.name, pod.binds).join('\n'), `kubelet-${this.node.name}`, ...pod.argv],
-      env: cleanEnv(pod.env),
+      // The image's PATH: its etcd (of the image's version) comes first, as /usr/local/bin does there.
+      env: cleanEnv({ PATH: `${pod.etcdBinDir}:${CLEAN_PATH}`, ...pod.env }),
       logFile: path.join(this.logDir, `${this.node.name}-etcd-${++this.starts}.log`),
     });
     this.member = { proc, hash: pod.hash, startedAt: Date.now() };
-    this.event(`started etcd (pid ${proc.pid}) from ${pod.file}`);
+    this.event(`started etcd (pid ${proc.pid}, ${pod.image}) from ${pod.file}`);
   }
 
   private async stopMember(reason: string, graceMs = 2000): Promise<void> {
@@ -1236,8 +1301,24 @@ function staticPod(l: NodeLayout, file: string, text: string, manifest: PodManif
     argv = argv.filter((a) => a !== flag && !a.startsWith(`${flag}=`));
     env[name] = value;
   }
+  const image = c.image;
+  const version = image ? etcdVersionOfImage(image) : undefined;
+  let binDir: string | undefined;
+  let imageError: string | undefined;
+  if (!version) {
+    imageError = `image ${JSON.stringify(image)}: no etcd version tag (registry.k8s.io/etcd:<version>-0)`;
+  } else {
+    try {
+      binDir = path.dirname(etcdBinary('etcd', version));
+    } catch (e) {
+      imageError = `image ${image}: ${errorMessage(e)}`;
+    }
+  }
   return {
     file,
+    image,
+    etcdBinDir: binDir,
+    imageError,
     hash: crypto.createHash('sha256').update(file).update('\0').update(text).digest('hex'),
     argv,
     env,

@@ -1,7 +1,9 @@
 /**
- * A real etcd 3.4 (Debian `etcd-server`) on 127.0.0.1 with TLS client-cert
- * auth on the client port and TLS (client-cert auth) between peers, both on
- * free ports, configured the way kubeadm configures its etcd.
+ * A real etcd (Debian's etcd-server of one of ETCD_TEST_VERSIONS, tools.ts) on 127.0.0.1 with
+ * TLS client-cert auth on the client port and TLS (client-cert auth) between peers, both on free
+ * ports, configured the way kubeadm configures its etcd. Snapshots are restored and inspected
+ * with etcdutl, as etcd 3.5 documents (`etcdctl snapshot restore|status` are deprecated in 3.5
+ * and gone in 3.6).
  *
  * Measured on the dev VM (2 vCPU): start to healthy ~0.3-0.6 s; loadKeys 2000
  * keys ~0.5 s, 10k keys ~2 s; snapshot save ~0.1 s; restore + start ~0.7 s.
@@ -13,9 +15,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { etcdPkiPaths, EtcdPki } from './pki';
 import { canConnect, cleanEnv, freePort, ManagedProcess, startProcess, waitFor } from './processes';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from './tools';
 
-export const ETCD_BIN = '/usr/bin/etcd';
-export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 /** etcd's default `--max-txn-ops`. */
 export const MAX_TXN_OPS = 128;
 
@@ -40,6 +41,8 @@ export interface StartEtcdOptions {
   readonly fastElection?: boolean;
   /** Extra etcd flags. */
   readonly extraArgs?: readonly string[];
+  /** etcd version (one of ETCD_TEST_VERSIONS) of etcd and the etcdctl the server's helpers run. @default DEFAULT_ETCD_TEST_VERSION */
+  readonly version?: string;
 }
 
 export interface RestoreAndStartOptions {
@@ -57,6 +60,8 @@ export interface RestoreAndStartOptions {
   /** See `StartEtcdOptions.fastElection`. @default true */
   readonly fastElection?: boolean;
   readonly extraArgs?: readonly string[];
+  /** etcd version of etcdutl (the restore) and etcd. @default DEFAULT_ETCD_TEST_VERSION */
+  readonly version?: string;
 }
 
 export interface LoadKeysOptions {
@@ -121,8 +126,10 @@ export class EtcdServer {
   public readonly process: ManagedProcess;
   /** Milliseconds from spawn to a passing `endpoint health`. */
   public readonly startMs: number;
-  /** Milliseconds `etcdctl snapshot restore` took (restoreAndStart only). */
+  /** Milliseconds `etcdutl snapshot restore` took (restoreAndStart only). */
   public readonly restoreMs?: number;
+  /** The etcd version this server runs (its etcdctl is of the same version). */
+  public readonly version: string;
   private readonly ownedDir?: string;
 
   /** @internal */
@@ -136,6 +143,7 @@ export class EtcdServer {
     startMs: number;
     restoreMs?: number;
     ownedDir?: string;
+    version: string;
   }) {
     this.name = props.name;
     this.dataDir = props.dataDir;
@@ -148,6 +156,7 @@ export class EtcdServer {
     this.startMs = props.startMs;
     this.restoreMs = props.restoreMs;
     this.ownedDir = props.ownedDir;
+    this.version = props.version;
   }
 
   public get pid(): number {
@@ -162,7 +171,7 @@ export class EtcdServer {
   /** Runs etcdctl (clean env + `env()`), returns stdout; throws with stderr on failure. */
   public etcdctl(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): string {
     try {
-      return execFileSync(ETCDCTL_BIN, [...args], {
+      return execFileSync(etcdBinary('etcdctl', this.version), [...args], {
         env: cleanEnv(this.env()),
         input: options.input,
         timeout: options.timeoutMs ?? 60_000,
@@ -177,7 +186,7 @@ export class EtcdServer {
   /** Like `etcdctl()` but asynchronous (used to run txn batches in parallel). */
   public etcdctlAsync(args: readonly string[], input?: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = spawn(ETCDCTL_BIN, [...args], { env: cleanEnv(this.env()), stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(etcdBinary('etcdctl', this.version), [...args], { env: cleanEnv(this.env()), stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -270,10 +279,9 @@ export class EtcdServer {
   }
 }
 
-/** ETCDCTL_* env for `endpoint` using the kubeadm healthcheck-client cert. */
+/** ETCDCTL_* env for `endpoint` using the kubeadm healthcheck-client cert (etcdctl 3.5 speaks v3 without ETCDCTL_API). */
 export function etcdctlEnv(endpoint: string, pki: EtcdPki): Record<string, string> {
   return {
-    ETCDCTL_API: '3',
     ETCDCTL_ENDPOINTS: endpoint,
     ETCDCTL_CACERT: pki.caCert,
     ETCDCTL_CERT: pki.clientCert,
@@ -281,16 +289,16 @@ export function etcdctlEnv(endpoint: string, pki: EtcdPki): Record<string, strin
   };
 }
 
-/** `etcdctl snapshot status <file> -w json` (no server needed). */
-export function snapshotStatus(file: string): SnapshotStatus {
+/** `etcdutl snapshot status <file> -w json` (no server needed). */
+export function snapshotStatus(file: string, version: string = DEFAULT_ETCD_TEST_VERSION): SnapshotStatus {
   try {
-    const out = execFileSync(ETCDCTL_BIN, ['snapshot', 'status', file, '-w', 'json'], {
-      env: cleanEnv({ ETCDCTL_API: '3' }),
+    const out = execFileSync(etcdBinary('etcdutl', version), ['snapshot', 'status', file, '-w', 'json'], {
+      env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     }).toString();
     return JSON.parse(out) as SnapshotStatus;
   } catch (e) {
-    throw new Error(`etcdctl snapshot status ${file} failed: ${errorText(e)}`);
+    throw new Error(`etcdutl snapshot status ${file} failed: ${errorText(e)}`);
   }
 }
 
@@ -334,11 +342,13 @@ async function launch(o: {
   timeoutMs: number;
   fastElection: boolean;
   extraArgs?: readonly string[];
+  version: string;
 }): Promise<{ proc: ManagedProcess; startMs: number }> {
   const t0 = Date.now();
+  const etcdctl = etcdBinary('etcdctl', o.version);
   const proc = startProcess({
     name: `etcd-${o.name}`,
-    command: ETCD_BIN,
+    command: etcdBinary('etcd', o.version),
     args: [...etcdArgs(o), ...(o.extraArgs ?? [])],
     env: cleanEnv(),
   });
@@ -352,7 +362,7 @@ async function launch(o: {
       abort: () => proc.exited ? `etcd exited (${JSON.stringify(proc.exited)}):\n${proc.output(4000)}` : undefined,
     });
     await waitFor(() => {
-      execFileSync(ETCDCTL_BIN, ['endpoint', 'health', '--dial-timeout=1s', '--command-timeout=2s'], {
+      execFileSync(etcdctl, ['endpoint', 'health', '--dial-timeout=1s', '--command-timeout=2s'], {
         env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000,
       });
       return true;
@@ -369,13 +379,14 @@ async function launch(o: {
 }
 
 /**
- * Starts etcd 3.4 with TLS client-cert auth on free client and peer ports on
+ * Starts etcd (`options.version`, default DEFAULT_ETCD_TEST_VERSION) with TLS client-cert auth on free client and peer ports on
  * 127.0.0.1 and waits until `etcdctl endpoint health` passes. Retries with new
  * ports if a port was taken in between.
  */
 export async function startEtcd(options: StartEtcdOptions): Promise<EtcdServer> {
   const pki = etcdPkiPaths(options.pkiDir);
   const name = options.name ?? 'etcd-test';
+  const version = options.version ?? DEFAULT_ETCD_TEST_VERSION;
   const ownedDir = options.dataDir ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-data-'));
   const dataDir = options.dataDir ?? path.join(ownedDir!, 'data');
   for (let attempt = 1; ; attempt++) {
@@ -391,8 +402,9 @@ export async function startEtcd(options: StartEtcdOptions): Promise<EtcdServer> 
         timeoutMs: options.startTimeoutMs ?? 20_000,
         fastElection: options.fastElection ?? true,
         extraArgs: options.extraArgs,
+        version,
       });
-      return new EtcdServer({ name, dataDir, pki, clientPort, peerPort, process: proc, startMs, ownedDir });
+      return new EtcdServer({ name, dataDir, pki, clientPort, peerPort, process: proc, startMs, ownedDir, version });
     } catch (e) {
       if (attempt >= 3 || !/address already in use/i.test(String(e))) {
         if (ownedDir) {
@@ -405,13 +417,14 @@ export async function startEtcd(options: StartEtcdOptions): Promise<EtcdServer> 
 }
 
 /**
- * Restores `snapshotFile` with `etcdctl snapshot restore` into a new data dir
+ * Restores `snapshotFile` with `etcdutl snapshot restore` into a new data dir
  * as a one-member cluster and starts a second etcd on it (own client and peer
  * ports). Proves a snapshot restores.
  */
 export async function restoreAndStart(options: RestoreAndStartOptions): Promise<EtcdServer> {
   const pki = etcdPkiPaths(options.pkiDir);
   const name = options.name ?? 'etcd-restored';
+  const version = options.version ?? DEFAULT_ETCD_TEST_VERSION;
   const ownedDir = options.dataDir ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-restore-'));
   const dataDir = options.dataDir ?? path.join(ownedDir!, 'data');
   const cleanup = () => {
@@ -428,17 +441,17 @@ export async function restoreAndStart(options: RestoreAndStartOptions): Promise<
     }
     const t0 = Date.now();
     try {
-      execFileSync(ETCDCTL_BIN, [
+      execFileSync(etcdBinary('etcdutl', version), [
         'snapshot', 'restore', options.snapshotFile,
         `--data-dir=${dataDir}`,
         `--name=${name}`,
         `--initial-cluster=${name}=${peerUrl}`,
         `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster-token=${name}`,
-      ], { env: cleanEnv({ ETCDCTL_API: '3' }), stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+      ], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
     } catch (e) {
       cleanup();
-      throw new Error(`etcdctl snapshot restore ${options.snapshotFile} failed: ${errorText(e)}`);
+      throw new Error(`etcdutl snapshot restore ${options.snapshotFile} failed: ${errorText(e)}`);
     }
     const restoreMs = Date.now() - t0;
     try {
@@ -451,8 +464,9 @@ export async function restoreAndStart(options: RestoreAndStartOptions): Promise<
         timeoutMs: options.startTimeoutMs ?? 20_000,
         fastElection: options.fastElection ?? true,
         extraArgs: options.extraArgs,
+        version,
       });
-      return new EtcdServer({ name, dataDir, pki, clientPort, peerPort, process: proc, startMs, restoreMs, ownedDir });
+      return new EtcdServer({ name, dataDir, pki, clientPort, peerPort, process: proc, startMs, restoreMs, ownedDir, version });
     } catch (e) {
       if (attempt >= 3 || !/address already in use/i.test(String(e))) {
         cleanup();

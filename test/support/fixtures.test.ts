@@ -138,7 +138,6 @@ describe('etcd → snapshot → restic on s3rver (HTTPS) → restore → second 
     const etcd: EtcdServer = await timed('etcd start', () => startEtcd({ pkiDir }));
     expect(etcd.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(etcd.env()).toEqual({
-      ETCDCTL_API: '3',
       ETCDCTL_ENDPOINTS: etcd.endpoint,
       ETCDCTL_CACERT: pki.caCert,
       ETCDCTL_CERT: pki.clientCert,
@@ -184,7 +183,7 @@ describe('etcd → snapshot → restic on s3rver (HTTPS) → restore → second 
 
     // ... and a second etcd restored from it serves the same keys and values
     const second = await timed('etcd restore+start', () => restoreAndStart({ snapshotFile: restoredFile, pkiDir }));
-    timings['etcdctl snapshot restore'] = second.restoreMs ?? -1;
+    timings['etcdutl snapshot restore'] = second.restoreMs ?? -1;
     expect(second.endpoint).not.toBe(etcd.endpoint);
     expect(second.dump()).toEqual(original);
 

@@ -5,15 +5,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ImageProfile } from './pod-runner';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinDir } from './tools';
 
 /**
- * registry.k8s.io/etcd:3.5.x — distroless-like: etcd, etcdctl and a static bash
- * as /bin/sh, NO coreutils (no ls, cat, mkdir, date, ...).
+ * registry.k8s.io/etcd:3.5.x-0 (Kubernetes-built, up to early 3.6) — distroless-like: etcd,
+ * etcdctl (of DEFAULT_ETCD_TEST_VERSION) and a static bash as /bin/sh, NO etcdutl and NO
+ * coreutils (no ls, cat, mkdir, date, ...).
  */
 export const ETCD_IMAGE_PROFILE: ImageProfile = {
   files: {
-    '/usr/local/bin/etcdctl': '/usr/bin/etcdctl',
-    '/usr/local/bin/etcd': '/usr/bin/etcd',
+    '/usr/local/bin/etcdctl': path.join(etcdBinDir(DEFAULT_ETCD_TEST_VERSION), 'etcdctl'),
+    '/usr/local/bin/etcd': path.join(etcdBinDir(DEFAULT_ETCD_TEST_VERSION), 'etcd'),
     '/bin/sh': '/usr/bin/bash',
   },
   env: { PATH: '/usr/local/bin:/usr/bin:/bin' },
@@ -22,8 +24,43 @@ export const ETCD_IMAGE_PROFILE: ImageProfile = {
 };
 
 /**
- * restic/restic (alpine): busybox applets + /usr/bin/restic, ENTRYPOINT restic.
- * The real image also has a CA bundle in /etc/ssl/certs (and ssh, jq, fuse);
+ * etcd's own images, distroless/static (gcr.io/etcd-development/etcd, quay.io/coreos/etcd, and
+ * registry.k8s.io/etcd since 3.6.6): etcd, etcdctl and etcdutl of `version` in /usr/local/bin and
+ * NOTHING else: no /bin/sh, no coreutils (etcd's Dockerfile @v3.6.0: FROM
+ * gcr.io/distroless/static-debian12). Runs as root. A container that names a shell fails to
+ * start, as with a real runtime.
+ */
+export function etcdDistrolessProfile(version: string): ImageProfile {
+  const bin = etcdBinDir(version);
+  return {
+    files: {
+      '/usr/local/bin/etcd': path.join(bin, 'etcd'),
+      '/usr/local/bin/etcdctl': path.join(bin, 'etcdctl'),
+      '/usr/local/bin/etcdutl': path.join(bin, 'etcdutl'),
+    },
+    env: { PATH: '/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin' },
+    user: 0,
+    // The Dockerfile's CMD; its WORKDIRs leave /var/etcd and /var/lib/etcd.
+    cmd: ['/usr/local/bin/etcd'],
+    dirs: { '/var/etcd': 0o755, '/var/lib/etcd': 0o755 },
+  };
+}
+
+/**
+ * Image map for runPod({ images }) with etcd's distroless images of `version`, keyed by
+ * repository (any tag): for a container, or an image volume's `reference`. Not in DEFAULT_IMAGES:
+ * registry.k8s.io/etcd there is the 3.5.x image with a shell (ETCD_IMAGE_PROFILE); spread this
+ * after it to test with a 3.6.6+ registry.k8s.io image.
+ */
+export function etcdImages(version: string): Record<string, ImageProfile> {
+  const profile = etcdDistrolessProfile(version);
+  return { 'registry.k8s.io/etcd': profile, 'gcr.io/etcd-development/etcd': profile };
+}
+
+/**
+ * restic/restic (alpine): busybox applets + /usr/bin/restic, ENTRYPOINT restic. The host's
+ * restic 0.18.0 and busybox-static 1.37.0 (Alpine 3.22's busybox version) stand in, both pinned
+ * by scripts/setup.sh (busybox-static's ash finds applets without PATH: see pod-runner.ts). The real image also has a CA bundle in /etc/ssl/certs (and ssh, jq, fuse);
  * tests use private CAs given explicitly, so nothing of that is included.
  */
 export const RESTIC_IMAGE_PROFILE: ImageProfile = {

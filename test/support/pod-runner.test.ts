@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from './images';
+import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, etcdDistrolessProfile, etcdImages, RESTIC_IMAGE_PROFILE } from './images';
 import { expandKubernetesVars, PodResult, runPod, RunPodOptions } from './pod-runner';
 
 const ETCD = 'registry.k8s.io/etcd:3.5.16-0';
@@ -323,13 +323,15 @@ describe('images and process handling', () => {
   test('restic image: busybox applets only, entrypoint used when no command', async () => {
     const r = await run([job('restic', {
       containers: [
-        sh('shell', RESTIC, 'command -v ls; command -v bash || echo NO_BASH; command -v coreutils || echo NO_COREUTILS; ls --help 2>&1 | head -1'),
+        // Debian's busybox-static runs its applets without a PATH search (FEATURE_SH_STANDALONE):
+        // `command -v ls` says `ls` where Alpine's says /bin/ls; the applet links are there all the same.
+        sh('shell', RESTIC, 'readlink /bin/ls; command -v bash || echo NO_BASH; command -v coreutils || echo NO_COREUTILS; ls --help 2>&1 | head -1'),
         { name: 'entry', image: RESTIC, args: ['version'] },
       ],
     })]);
     expect(r.succeeded).toBe(true);
-    expect(out(r, 'shell')).toMatch(/^\/bin\/ls\nNO_BASH\nNO_COREUTILS\n.*BusyBox/);
-    expect(out(r, 'entry')).toMatch(/^restic 0\.14/);
+    expect(out(r, 'shell')).toMatch(/^\/bin\/busybox\nNO_BASH\nNO_COREUTILS\nBusyBox v1\.37\.0 /);
+    expect(out(r, 'entry')).toMatch(/^restic 0\.18\.0 /);
 
     const bash = await run([job('restic-bash', { containers: [sh('c', RESTIC, 'command -v bash')] })]);
     expect(bash.succeeded).toBe(false);
@@ -428,5 +430,66 @@ describe('images and process handling', () => {
     expect(fs.existsSync(r.podDir)).toBe(true);
     r.cleanup();
     expect(fs.existsSync(r.podDir)).toBe(false);
+  });
+});
+
+describe('image volumes (KEP-4639)', () => {
+  const DISTROLESS = 'gcr.io/etcd-development/etcd:v3.5.30';
+  const images = { ...DEFAULT_IMAGES, ...etcdImages('3.5.30') };
+  const etcdVolume = (pullPolicy = 'IfNotPresent') => ({ name: 'etcd', image: { reference: DISTROLESS, pullPolicy } });
+
+  test('a restic container runs etcdctl from a distroless etcd image mounted as a volume; the volume is read-only even without readOnly', async () => {
+    const r = await run([job('imgvol', {
+      volumes: [etcdVolume()],
+      containers: [
+        sh('restic', RESTIC, [
+          '/etcd/usr/local/bin/etcdctl version',
+          'ls /etcd/usr/local/bin',
+          'stat -c "%a %u:%g %n" /etcd/usr/local/bin/etcdutl',
+          // (not `: > file`: a failed redirection of a special builtin ends ash)
+          'touch /etcd/usr/local/bin/x 2>&1 || echo NOT_WRITTEN',
+          'rm /etcd/usr/local/bin/etcdctl 2>&1 || echo NOT_REMOVED',
+        ].join('; '), { volumeMounts: [{ name: 'etcd', mountPath: '/etcd' }] }),
+        // Only what a subPath names: the tools directory, and no libc of its own (static busybox):
+        // etcdutl runs with the libraries the runner adds for the volume's (dynamic) binaries.
+        {
+          name: 'bare',
+          image: 'bare/busybox',
+          command: ['/bin/sh', '-c', '/tools/etcdutl version; ls /tools'],
+          volumeMounts: [{ name: 'etcd', mountPath: '/tools', subPath: 'usr/local/bin', readOnly: true }],
+        },
+      ],
+    })], { images: { ...images, 'bare/busybox': { busybox: '/usr/bin/busybox', files: {} } } });
+    expect(r.reason).toBeUndefined();
+    expect(out(r, 'restic')).toMatch(/^etcdctl version: 3\.5\.30\nAPI version: 3\.5\netcd\netcdctl\netcdutl\n755 0:0 \/etcd\/usr\/local\/bin\/etcdutl\ntouch: \/etcd\/usr\/local\/bin\/x: Read-only file system\nNOT_WRITTEN\nrm: can't remove '\/etcd\/usr\/local\/bin\/etcdctl': Read-only file system\nNOT_REMOVED\n$/);
+    expect(out(r, 'bare')).toMatch(/^etcdutl version: 3\.5\.30\n(.*\n)*etcd\netcdctl\netcdutl\n$/);
+  });
+
+  test('a missing subPath in an image volume fails the container; an unknown image reference throws like an unknown container image', async () => {
+    const r = await run([job('imgvol-subpath', {
+      volumes: [etcdVolume('Always')],
+      containers: [sh('c', RESTIC, 'true', { volumeMounts: [{ name: 'etcd', mountPath: '/x', subPath: 'no/such/dir' }] })],
+    })], { images });
+    expect(r.succeeded).toBe(false);
+    expect(r.reason).toMatch(/^CreateContainerConfigError: .*no\/such\/dir does not exist in image etcd/);
+
+    await expect(runPod({
+      manifests: [job('imgvol-unknown', { volumes: [{ name: 'v', image: { reference: 'example.com/unknown:1' } }], containers: [sh('c', RESTIC, 'true')] })],
+      images,
+    })).rejects.toThrow(/no ImageProfile for image "example\.com\/unknown:1" \(image volume v\)/);
+  });
+
+  test('the distroless etcd image has no shell: a container of it running /bin/sh fails to start like with a real runtime', async () => {
+    expect(Object.keys(etcdDistrolessProfile('3.5.16').files).sort()).toEqual(['/usr/local/bin/etcd', '/usr/local/bin/etcdctl', '/usr/local/bin/etcdutl']);
+    const r = await run([job('distroless', {
+      containers: [
+        sh('shell', DISTROLESS, 'etcdctl version'),
+        { name: 'direct', image: 'registry.k8s.io/etcd:3.6.6-0', command: ['etcdutl', 'version'] },
+      ],
+    })], { images });
+    expect(r.succeeded).toBe(false);
+    const shell = r.containers.find((c) => c.name === 'shell')!;
+    expect(shell).toMatchObject({ exitCode: null, reason: 'StartError: exec: "/bin/sh": stat /bin/sh: no such file or directory' });
+    expect(out(r, 'direct')).toMatch(/^etcdutl version: 3\.5\.30\n/);
   });
 });

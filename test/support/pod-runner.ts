@@ -24,6 +24,22 @@
  * has dropped privileges and exec'd the command, /proc/1/root is no longer
  * accessible (ptrace access check: the wrapper holds caps the container lacks).
  *
+ * Image volumes (`volumes[].image: { reference, pullPolicy }`, KEP-4639, on by default from
+ * Kubernetes 1.35) hold the image profile that `images` has for `reference` (looked up like a
+ * container's image; an unknown one is a thrown error): its `files` (and busybox applets, `dirs`)
+ * copied at their image paths into a per-pod directory, 0755 and root-owned, mounted read-only
+ * whatever the mount's readOnly says (as kubelet does); subPath works, a missing subPath fails
+ * the container. pullPolicy is not emulated (there are no pulls).
+ *
+ * Deviations from a real node, besides what is not emulated below: the profiles' binaries are
+ * the host's, dynamically linked (Debian's etcd, restic) where the images' are static, so every
+ * container gets the shared libraries of its profile's binaries in its root fs, AND of the
+ * binaries of every image volume it mounts (a real container running a static etcd from an image
+ * volume needs none); a library path the image does not have is then present in the container.
+ * Debian's busybox-static (the restic profile's shell) is built with FEATURE_SH_STANDALONE: its
+ * ash runs an applet without searching PATH, so `command -v ls` prints `ls` (Alpine's: /bin/ls)
+ * and an applet runs even with a PATH that lacks /bin.
+ *
  * NOT emulated (see also the README of the tests): network isolation (every pod
  * shares the host network, as with hostNetwork: true), cgroups/resource limits,
  * device cgroup (a root container with CAP_MKNOD could create device nodes),
@@ -537,12 +553,12 @@ function imageRepository(image: string): string {
   return ref;
 }
 
-function lookupImage(images: Record<string, ImageProfile>, image: string, container: string): ImageProfile {
+function lookupImage(images: Record<string, ImageProfile>, image: string, user: string): ImageProfile {
   const repo = imageRepository(image);
   const short = repo.replace(/^(docker\.io|index\.docker\.io)\//, '').replace(/^library\//, '');
   const profile = images[image] ?? images[repo] ?? images[short] ?? images[`docker.io/${short}`];
   if (!profile) {
-    throw new Error(`runPod: no ImageProfile for image "${image}" (container ${container}); known: ${Object.keys(images).join(', ')}`);
+    throw new Error(`runPod: no ImageProfile for image "${image}" (${user}); known: ${Object.keys(images).join(', ')}`);
   }
   return profile;
 }
@@ -698,6 +714,57 @@ function checkItemPath(p: unknown, what: string): string {
 }
 
 // ---------------------------------------------------------------------------
+// Image volumes
+// ---------------------------------------------------------------------------
+
+/**
+ * An image volume's content: the profile's files (real copies, 0755, root-owned: the directory is
+ * bind-mounted, so they must not be the host's files themselves), busybox and its applet links,
+ * and its dirs, at their image paths under `dir`. Returns the binaries (for their libraries).
+ */
+function writeImageVolume(dir: string, profile: ImageProfile, volume: string): HostFile[] {
+  if (profile.hostDirs && Object.keys(profile.hostDirs).length > 0) {
+    throw new Error(`runPod: image volume ${volume}: a profile with hostDirs is not emulated as an image volume`);
+  }
+  fs.mkdirSync(dir, { mode: 0o755 });
+  const binaries: HostFile[] = [];
+  const place = (target: string, source: string) => {
+    if (!target.startsWith('/')) throw new Error(`runPod: image file ${target} must be absolute`);
+    const t = normalizeAbs(target);
+    const real = fs.realpathSync(source);
+    const h = path.join(dir, t);
+    fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
+    if (lexists(h)) fs.rmSync(h);
+    fs.copyFileSync(real, h);
+    fs.chownSync(h, 0, 0);
+    fs.chmodSync(h, 0o755);
+    binaries.push({ target: t, source: real });
+  };
+  for (const [d, mode] of Object.entries(profile.dirs ?? {})) {
+    fs.mkdirSync(path.join(dir, d), { recursive: true, mode: 0o755 });
+    fs.chmodSync(path.join(dir, d), mode);
+  }
+  if (profile.busybox) {
+    place('/bin/busybox', profile.busybox);
+    for (const applet of busyboxApplets(profile.busybox)) {
+      const h = path.join(dir, applet);
+      fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
+      if (!lexists(h) && applet !== '/bin/busybox') fs.symlinkSync('/bin/busybox', h);
+    }
+  }
+  for (const [target, source] of Object.entries(profile.files)) place(target, source);
+  // Directories as an image layer has them (0755, root) however the umask made them.
+  const walk = (p: string) => {
+    for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(p, e.name));
+    }
+    fs.chownSync(p, 0, 0);
+  };
+  walk(dir);
+  return binaries;
+}
+
+// ---------------------------------------------------------------------------
 // The pod
 // ---------------------------------------------------------------------------
 
@@ -705,8 +772,10 @@ interface Volume {
   readonly name: string;
   readonly kind: string;
   readonly host: string;
-  /** secret/configMap/downwardAPI/projected volumes are always read-only */
+  /** secret/configMap/downwardAPI/projected/image volumes are always read-only */
   readonly forceReadOnly: boolean;
+  /** image volumes: the host binaries in it (their shared libraries go into the containers that mount it) */
+  readonly binaries?: HostFile[];
 }
 
 interface Controller {
@@ -727,7 +796,8 @@ class Pod {
   private readonly deadlineAt?: number;
   private aborted?: string;
 
-  constructor(private readonly opts: RunPodOptions, private readonly wl: Workload, private readonly profiles: Map<any, ImageProfile>) {
+  constructor(private readonly opts: RunPodOptions, private readonly wl: Workload, private readonly profiles: Map<any, ImageProfile>,
+    private readonly volumeImages: Map<string, ImageProfile>) {
     this.spec = wl.podSpec;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-runner-'));
     registry().dirs.add(this.dir);
@@ -810,6 +880,10 @@ class Pod {
       if (!v.name || !DNS_LABEL.test(v.name)) invalid(`spec.volumes: invalid volume name ${JSON.stringify(v.name)}`);
       if (volNames.has(v.name)) invalid(`spec.volumes: Duplicate value: ${JSON.stringify(v.name)}`);
       volNames.add(v.name);
+      if (v.image && (typeof v.image.reference !== 'string' || !v.image.reference)) invalid(`spec.volumes[${v.name}].image.reference: Required value`);
+      if (v.image?.pullPolicy !== undefined && !['Always', 'IfNotPresent', 'Never'].includes(v.image.pullPolicy)) {
+        invalid(`spec.volumes[${v.name}].image.pullPolicy: Unsupported value: ${JSON.stringify(v.image.pullPolicy)}`);
+      }
     }
     const names = new Set<string>();
     for (const c of [...(s.initContainers ?? []), ...s.containers]) {
@@ -1001,6 +1075,9 @@ class Pod {
         const files = this.projectedFiles(v, fail);
         writeProjection(host, files, this.fsGroup);
         add(v.secret ? 'secret' : v.configMap ? 'configMap' : v.downwardAPI ? 'downwardAPI' : 'projected', host, true);
+      } else if (v.image) {
+        const binaries = writeImageVolume(host, this.volumeImages.get(v.name)!, v.name);
+        this.volumes.set(v.name, { name: v.name, kind: 'image', host, forceReadOnly: true, binaries });
       } else {
         const kind = Object.keys(v).filter((k) => k !== 'name').join(',');
         throw new Error(`runPod: volume ${v.name}: type ${kind} is not emulated`);
@@ -1231,6 +1308,21 @@ class Pod {
         fs.writeFileSync(h, '', { mode: 0o755 });
       }
     }
+    // Debian's binaries in a mounted image volume are dynamically linked (the image's are static):
+    // their libraries come into this root fs, as the profile's own do (see the header).
+    for (const m of c.volumeMounts ?? []) {
+      for (const b of this.volumes.get(m.name)?.binaries ?? []) {
+        for (const f of sharedLibraries(b.source)) {
+          if (seen.has(f.target)) continue;
+          seen.add(f.target);
+          hostFiles.push(f);
+          const h = path.join(rootfs, f.target);
+          fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
+          if (lexists(h)) fs.rmSync(h);
+          fs.writeFileSync(h, '', { mode: 0o755 });
+        }
+      }
+    }
     for (const f of hostFiles) table.add(f.target, f.source);
     const imageDirs: HostFile[] = [];
     for (const [target, source] of Object.entries(profile.hostDirs ?? {})) {
@@ -1270,6 +1362,10 @@ class Pod {
         vt.add('/', vol.host);
         const resolved = vt.resolve('/' + subPath, true);
         source = vt.toHost(resolved)!;
+        if (!exists(source) && vol.kind === 'image') {
+          // nothing can be created in an image
+          throw new PodFailure('CreateContainerConfigError', `failed to prepare subPath for volumeMount ${JSON.stringify(m.name)} of container ${JSON.stringify(c.name)}: ${subPath} does not exist in image ${vol.name}`);
+        }
         if (!exists(source)) vt.makeMountpoint(resolved, true); // kubelet creates a missing subPath as a directory
       }
       all.push({ source, cpath: normalizeAbs(m.mountPath), readOnly: !!m.readOnly || vol.forceReadOnly });
@@ -1584,11 +1680,15 @@ export async function runPod(opts: RunPodOptions): Promise<PodResult> {
   const wl = selectWorkload(opts.manifests, opts.name);
   const profiles = new Map<any, ImageProfile>();
   for (const c of [...(wl.podSpec.initContainers ?? []), ...(wl.podSpec.containers ?? [])]) {
-    if (typeof c?.image === 'string' && c.image) profiles.set(c, lookupImage(opts.images, c.image, c.name));
+    if (typeof c?.image === 'string' && c.image) profiles.set(c, lookupImage(opts.images, c.image, `container ${c.name}`));
+  }
+  const volumeImages = new Map<string, ImageProfile>();
+  for (const v of wl.podSpec.volumes ?? []) {
+    if (typeof v?.image?.reference === 'string' && v.image.reference) volumeImages.set(v.name, lookupImage(opts.images, v.image.reference, `image volume ${v.name}`));
   }
   for (const v of wl.podSpec.volumes ?? []) if (v?.hostPath) mapHostPath(opts.hostPaths ?? {}, v.hostPath.path);
   runnerTools();
-  const pod = new Pod(opts, wl, profiles);
+  const pod = new Pod(opts, wl, profiles, volumeImages);
   let cleaned = false;
   const cleanup = () => {
     if (cleaned) return;
