@@ -32,7 +32,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
+  BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, EtcdVersion,
   EtcdSnapshotBackup, EtcdSource, Retention,
 } from '../src';
 import { churn, fill, VALUE_BYTES } from './fill-etcd';
@@ -43,7 +43,7 @@ import { PodResult, runPod } from '../test/support/pod-runner';
 import { cleanEnv } from '../test/support/processes';
 import { ResticOptions, resticOk } from '../test/support/restic';
 import { S3Server, startS3 } from '../test/support/s3';
-import { etcdBinary } from '../test/support/tools';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from '../test/support/tools';
 
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
@@ -329,6 +329,7 @@ async function runBackupPod(
     // The test's S3 server is on 127.0.0.1 and its retentions are short by design.
     acknowledge: { inClusterRepository: true, shortRetention: true },
     source: EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${etcd.clientPort}` }),
+    etcdVersion: EtcdVersion.of(DEFAULT_ETCD_TEST_VERSION),
     repository: BackupRepository.s3({
       bucket: 'backups',
       prefix: 'k8s',
@@ -354,7 +355,7 @@ async function runBackupPod(
   try {
     result = await runPod({
       manifests,
-      images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
       hostPaths: { '/etc/kubernetes': path.join(hostRoot, 'etc/kubernetes') },
       secrets: {
         'backup-repository': { password: PASSWORD },
@@ -561,7 +562,7 @@ async function main(): Promise<number> {
       host: { cpus: os.cpus().length, memBytes: os.totalmem(), kernel: os.release(), loadavgAtStart, loadavgAtEnd: os.loadavg() },
       versions: {
         etcdctl: etcd.etcdctl(['version']).split('\n')[0],
-        note: `images stand-ins: host etcd/etcdctl for ${DEFAULT_ETCD_IMAGE}, host restic (0.14) + busybox for ${DEFAULT_RESTIC_IMAGE}`,
+        note: `images: etcd ${DEFAULT_ETCD_TEST_VERSION} (Debian) as registry.k8s.io/etcd:${DEFAULT_ETCD_TEST_VERSION}-0 mounted into ${DEFAULT_RESTIC_IMAGE}, restic 0.18.0 and busybox 1.37.0 (Debian) for it`,
       },
       etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: VALUE_BYTES, loadSeconds: sec(loaded.ms) },
       baseline: base,

@@ -18,14 +18,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { dbSize, fill } from './fill-etcd';
-import { BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup, EtcdSource } from '../src';
+import { BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdVersion } from '../src';
 import { startControlPlane } from '../test/support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { runPod } from '../test/support/pod-runner';
 import { ResticOptions, resticOk } from '../test/support/restic';
 import { RunbookRunner } from '../test/support/runbook-runner';
 import { startS3 } from '../test/support/s3';
-import { etcdBinary, etcdVersionOfImage } from '../test/support/tools';
+import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from '../test/support/tools';
 
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
 const NODES = ['cp-1', 'cp-2', 'cp-3'];
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   const work = fs.mkdtempSync(path.join('/var/tmp', 'etcd-restore-bench-'));
   const s3 = await startS3({ bucket: 'backups' });
   // The members run the default etcd image's version, the version the runbook's tools default to.
-  const cp = await startControlPlane({ nodes: NODES, etcdVersion: etcdVersionOfImage(DEFAULT_ETCD_IMAGE) });
+  const cp = await startControlPlane({ nodes: NODES, etcdVersion: DEFAULT_ETCD_TEST_VERSION });
   try {
     console.log(`etcd-restore bench: target dbSize ${DB_MB} MiB, host ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     const loaded = await fill({
@@ -49,6 +49,7 @@ async function main(): Promise<number> {
       clusterName: 'prod',
       acknowledge: { inClusterRepository: true },
       source: EtcdSource.kubeadm(),
+      etcdVersion: EtcdVersion.of(cp.etcdVersion),
       controlPlaneNodes: NODES,
       memberAddresses: Object.fromEntries(NODES.map((n) => [n, cp.ip(n)])),
       repository: BackupRepository.s3({
@@ -65,7 +66,7 @@ async function main(): Promise<number> {
     const pod = await runPod({
       manifests,
       name: backup.cronJob.name,
-      images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
       hostPaths: { '/etc/kubernetes': path.join(cp.nodeRoot('cp-1'), 'etc/kubernetes') },
       secrets: {
         'backup-repository': { password: PASSWORD },

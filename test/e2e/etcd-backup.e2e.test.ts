@@ -11,11 +11,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, Credentials, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, Encryption,
-  EtcdSnapshotBackup, EtcdSource, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention,
+  BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption,
+  EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention,
 } from '../../src';
 import { EtcdServer, keyFor, restoreAndStart, startEtcd } from '../support/etcd';
-import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
+import { ETCD_IMAGE_PROFILE, etcdDistrolessProfile, etcdShellImageProfile, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { makeEtcdPki } from '../support/pki';
 import { ImageProfile, PodResult, runPod } from '../support/pod-runner';
 import { freePort } from '../support/processes';
@@ -23,9 +23,11 @@ import { ResticOptions, ResticSnapshot, restic, resticEnv, resticGlobalArgs, res
 import { S3Server, startS3 } from '../support/s3';
 import { GatedRequest, startS3Gate } from '../support/s3-gate';
 import { summaryOf } from '../support/summary';
-import { etcdBinary } from '../support/tools';
+import { DEFAULT_ETCD_TEST_VERSION, ETCD_TEST_VERSIONS, etcdBinary } from '../support/tools';
 
 const PASSWORD = 'correct horse battery staple';
+/** The image README's Dockerfile builds for EtcdTools.shellImage(): alpine with the etcd tools. */
+const SHELL_IMAGE = 'registry.example.com/etcd-tools:test';
 const KEYS = 3000;
 
 let work: string;
@@ -59,7 +61,13 @@ interface Scenario {
   readonly retention?: Retention;
   readonly endpoint?: string;
   readonly password?: string;
+  /** The etcd image (mounted into the jobs). @default the distroless image of the test version */
   readonly etcdImage?: ImageProfile;
+  /** The backup's etcdVersion. @default the test etcd's version */
+  readonly etcdVersion?: string;
+  /** How the etcd tools reach the jobs, and the profile of a shell image it names. @default the image volume */
+  readonly etcdTools?: EtcdTools;
+  readonly shellImage?: ImageProfile;
   /** Reach etcd as an external one: certificates from a Secret instead of host paths. */
   readonly external?: boolean;
   /** The etcd to back up. @default the shared one */
@@ -94,6 +102,8 @@ function synthBackup(s: Scenario, drill?: Omit<RestoreDrillProps, 'backup'>): { 
       : EtcdSource.kubeadm({ endpoint: `https://$(HOST_IP):${port}` }),
     snapshotTimeout: s.snapshotTimeout,
     keyDropGuard: s.keyDropGuard,
+    etcdVersion: EtcdVersion.of(s.etcdVersion ?? DEFAULT_ETCD_TEST_VERSION),
+    etcdTools: s.etcdTools,
     repository: BackupRepository.s3({
       bucket: 'backups',
       prefix: 'k8s',
@@ -116,8 +126,10 @@ function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult
     manifests,
     name,
     images: {
-      [DEFAULT_ETCD_IMAGE]: s.etcdImage ?? ETCD_IMAGE_PROFILE,
+      // Any tag: the image of the scenario's etcdVersion. Distroless: a script run in it fails.
+      'registry.k8s.io/etcd': s.etcdImage ?? ETCD_IMAGE_PROFILE,
       [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
+      [SHELL_IMAGE]: s.shellImage ?? etcdShellImageProfile(),
     },
     hostPaths: { '/etc/kubernetes': path.join(hostRoot, 'etc/kubernetes') },
     secrets: {
@@ -159,6 +171,52 @@ function container(result: PodResult, name: string) {
 }
 
 describe('etcd backup pod, end to end', () => {
+  test('no container runs a shell in the etcd image: the snapshot step runs in the restic image with the etcd image mounted, and records the server\'s version', async () => {
+    const { result, manifests } = await runBackup({ cluster: 'e2e-distroless' });
+    result.cleanup();
+    expectSucceeded(result);
+    const spec = manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
+    expect([...spec.initContainers, ...spec.containers].map((c: any) => c.image)).toEqual([DEFAULT_RESTIC_IMAGE, DEFAULT_RESTIC_IMAGE]);
+    expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: `registry.k8s.io/etcd:${DEFAULT_ETCD_TEST_VERSION}-0`, pullPolicy: 'IfNotPresent' } });
+    expect(container(result, 'snapshot')?.stdout).toContain(`snapshot: etcd ${DEFAULT_ETCD_TEST_VERSION} at https://127.0.0.1:`);
+    const [snap] = snapshots(repo('e2e-distroless'));
+    expect(snap.tags).toContain(`etcd-version=${DEFAULT_ETCD_TEST_VERSION}`);
+    expect(summaryOf(container(result, 'upload'))).toMatchObject({ result: 'succeeded', metadata: { 'etcd-version': DEFAULT_ETCD_TEST_VERSION } });
+  });
+
+  test('GIVEN a server that is not the etcdVersion WHEN the job runs THEN its backup is kept with the server\'s version, nothing is pruned, and the job fails naming etcdVersion', async () => {
+    const cluster = 'e2e-version';
+    const good = await runBackup({ cluster, retention: Retention.keepLast(1) });
+    good.result.cleanup();
+    expectSucceeded(good.result);
+    const other = ETCD_TEST_VERSIONS.find((v) => v !== DEFAULT_ETCD_TEST_VERSION)!;
+    // The cluster says `other`; the server runs the test version.
+    const { result } = await runBackup({ cluster, retention: Retention.keepLast(1), etcdVersion: other });
+    result.cleanup();
+    expect(result.succeeded).toBe(false);
+    const upload = container(result, 'upload');
+    expect(upload?.stderr).toContain(`upload: this backup has etcd-version ${DEFAULT_ETCD_TEST_VERSION}, expected ${other}. etcdVersion says ${other}`);
+    expect(upload?.stderr).toMatch(/NOTHING was pruned/);
+    expect(summaryOf(upload)).toMatchObject({ result: 'failed', failedStep: 'etcd-version' });
+    const all = snapshots(repo(cluster));
+    expect(all).toHaveLength(2);
+    expect(all.every((x) => (x.tags ?? []).includes(`etcd-version=${DEFAULT_ETCD_TEST_VERSION}`))).toBe(true);
+  });
+
+  test('GIVEN EtcdTools.shellImage (no image volumes) WHEN the backup and its drill run THEN both work with the tools from that image, and no image volume is rendered', async () => {
+    const s: Scenario = { cluster: 'e2e-shell-image', etcdTools: EtcdTools.shellImage(SHELL_IMAGE) };
+    const { manifests, backup, drill } = synthBackup(s, { requiredKeys: [keyFor(0, '/registry/fixtures/key-')], localPort: await freePortBelow(65000) });
+    for (const cj of manifests.filter((m) => m.kind === 'CronJob')) {
+      expect(cj.spec.jobTemplate.spec.template.spec.volumes.filter((v: any) => v.image)).toEqual([]);
+    }
+    const backupResult = await runJob(manifests, s, backup.cronJob.name);
+    backupResult.cleanup();
+    expectSucceeded(backupResult);
+    expect(container(backupResult, 'snapshot')?.stdout).toContain(`snapshot: etcd ${DEFAULT_ETCD_TEST_VERSION} at`);
+    const drillResult = await runJob(manifests, s, drill!.cronJob.name);
+    drillResult.cleanup();
+    expectSucceeded(drillResult);
+  });
   test('uploads a verified snapshot that restores into an etcd with the same keys and values', async () => {
     const before = etcd.dump();
     expect(before.size).toBeGreaterThanOrEqual(KEYS);
@@ -308,10 +366,10 @@ describe('etcd backup pod, end to end', () => {
     // An etcd image whose `etcdctl snapshot save` writes a file with flipped bytes.
     const corruptingEtcdctl = path.join(work, 'etcdctl-corrupting');
     fs.writeFileSync(corruptingEtcdctl, [
-      '#!/usr/bin/bash',
-      '/usr/local/bin/etcdctl.real "$@" || exit $?',
+      '#!/bin/sh',
+      '"${0%/*}/etcdctl.real" "$@" || exit $?',
       'if [ "$1 $2" = "snapshot save" ]; then',
-      '  printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | /usr/bin/dd of="$3" bs=1 seek=20000 conv=notrunc status=none',
+      '  printf "\\xde\\xad\\xbe\\xef\\xde\\xad\\xbe\\xef" | dd of="$3" bs=1 seek=20000 conv=notrunc status=none',
       'fi',
       '',
     ].join('\n'), { mode: 0o755 });
@@ -321,8 +379,6 @@ describe('etcd backup pod, end to end', () => {
         ...ETCD_IMAGE_PROFILE.files,
         '/usr/local/bin/etcdctl': corruptingEtcdctl,
         '/usr/local/bin/etcdctl.real': ETCD_IMAGE_PROFILE.files['/usr/local/bin/etcdctl'],
-        '/usr/bin/bash': '/usr/bin/bash',
-        '/usr/bin/dd': '/usr/bin/dd',
       },
     };
     const { result } = await runBackup({ cluster: 'e2e-corrupt', retention: Retention.keepLast(1), etcdImage: corruptImage });
@@ -437,20 +493,30 @@ describe('etcd backup pod, end to end', () => {
   });
 });
 
-/** An etcd image whose etcdctl runs `script` (bash, with the real etcdctl as etcdctl.real) around each call. */
+/**
+ * An etcd image whose etcdctl runs `script` around each call, with the real etcdctl beside it as
+ * etcdctl.real. The script is a test device, not the image: it runs where the job runs etcdctl,
+ * in the restic image's busybox `sh` with the etcd image mounted.
+ */
 function wrappedEtcdImage(name: string, script: string[], extraFiles: Record<string, string> = {}): ImageProfile {
   const wrapper = path.join(work, name);
-  fs.writeFileSync(wrapper, ['#!/usr/bin/bash', ...script, ''].join('\n'), { mode: 0o755 });
+  fs.writeFileSync(wrapper, ['#!/bin/sh', ...script, ''].join('\n'), { mode: 0o755 });
   return {
     ...ETCD_IMAGE_PROFILE,
     files: {
       ...ETCD_IMAGE_PROFILE.files,
       '/usr/local/bin/etcdctl': wrapper,
       '/usr/local/bin/etcdctl.real': ETCD_IMAGE_PROFILE.files['/usr/local/bin/etcdctl'],
-      '/usr/bin/bash': '/usr/bin/bash',
       ...extraFiles,
     },
   };
+}
+
+/** A free port below `max` (the drill's etcd needs the next one too). */
+async function freePortBelow(max: number): Promise<number> {
+  let p = await freePort();
+  while (p > max) p = await freePort();
+  return p;
 }
 
 /** A TCP server that accepts connections and never answers (an etcd that hangs). */
@@ -538,7 +604,7 @@ describe('faults, end to end', () => {
       // The status question reaches the real etcd; the save goes to one that never answers.
       const hanging = wrappedEtcdImage('etcdctl-hanging-save', [
         `if [ "$1 $2" = "snapshot save" ]; then export ETCDCTL_ENDPOINTS=https://127.0.0.1:${blackhole.port}; fi`,
-        'exec /usr/local/bin/etcdctl.real "$@"',
+        'exec "${0%/*}/etcdctl.real" "$@"',
       ]);
       const t0 = Date.now();
       const { result } = await runBackup({ cluster: 'e2e-hang-save', etcdImage: hanging, snapshotTimeout: Duration.seconds(5) });
@@ -659,6 +725,30 @@ describe('restore drill pod, end to end', () => {
     resticOk(['tag', '--remove', old, '--add', `${name}=${value(old.split('=')[1])}`, snap.id], opts);
   }
 
+  test('GIVEN a snapshot of etcd 3.5.30 WHEN the drill\'s etcd image is 3.5.16 THEN it restores with 3.5.16 (the same minor); a drill of another minor refuses before restoring', async () => {
+    const cluster = 'e2e-drill-version';
+    const backup = await runBackup({ cluster, etcdImage: etcdDistrolessProfile('3.5.30'), etcdVersion: '3.5.30' });
+    backup.result.cleanup();
+    expectSucceeded(backup.result);
+    const s: Scenario = { cluster, etcdVersion: '3.5.30', etcdImage: etcdDistrolessProfile('3.5.16') };
+    const { manifests, drill } = synthBackup(s, { ...drillProps, localPort: await freeDrillPort() });
+    const same = await runJob(manifests, s, drill!.cronJob.name);
+    same.cleanup();
+    expectSucceeded(same);
+    expect(container(same, 'drill')?.stdout).toContain('drill: restoring the snapshot of etcd 3.5.30 with etcdutl 3.5.16');
+    // The image's etcdutl of another minor (a wrapped 3.5 one saying 3.6.0): the drill would prove a
+    // restore nobody runs, so it fails naming the versions, before restoring anything.
+    const wrapper = path.join(work, 'etcdutl-3.6');
+    fs.writeFileSync(wrapper, ['#!/bin/sh', 'if [ "$1" = version ]; then echo "etcdutl version: 3.6.0"; echo "API version: 3.6"; exit 0; fi', 'exec "${0%/*}/etcdutl.real" "$@"', ''].join('\n'), { mode: 0o755 });
+    const base = etcdDistrolessProfile('3.5.30');
+    const other: Scenario = { ...s, etcdImage: { ...base, files: { ...base.files, '/usr/local/bin/etcdutl': wrapper, '/usr/local/bin/etcdutl.real': base.files['/usr/local/bin/etcdutl'] } } };
+    const refused = await runJob(manifests, other, drill!.cronJob.name);
+    refused.cleanup();
+    expect(refused.succeeded).toBe(false);
+    expect(container(refused, 'drill')?.stderr).toContain('drill: the snapshot was taken by etcd 3.5.30, this drill restores with etcd 3.6.0: a restore must use the snapshot\'s minor');
+    expect(summaryOf(container(refused, 'drill'))).toMatchObject({ result: 'failed', failedStep: 'etcd-version' });
+  });
+
   test('GIVEN a backup made by the rendered job WHEN the rendered drill runs THEN it restores it and the checks pass', async () => {
     const result = await drillAfterBackup('e2e-drill');
     expectSucceeded(result);
@@ -690,13 +780,13 @@ describe('restore drill pod, end to end', () => {
   test('GIVEN a write between the count and the save and a compaction past the counted revision right after it WHEN the job and then the drill run THEN both succeed with the count taken before the save', async () => {
     const compacting = wrappedEtcdImage('etcdctl-writes-and-compacts', [
       'if [ "$1 $2" = "snapshot save" ]; then',
-      '  /usr/local/bin/etcdctl.real put /registry/fixtures/between-count-and-save x >/dev/null || exit 1',
+      '  "${0%/*}/etcdctl.real" put /registry/fixtures/between-count-and-save x >/dev/null || exit 1',
       'fi',
-      '/usr/local/bin/etcdctl.real "$@" || exit $?',
+      '"${0%/*}/etcdctl.real" "$@" || exit $?',
       'if [ "$1 $2" = "snapshot save" ]; then',
-      '  out=$(/usr/local/bin/etcdctl.real put /registry/fixtures/after-the-save x -w json) || exit 1',
+      '  out=$("${0%/*}/etcdctl.real" put /registry/fixtures/after-the-save x -w json) || exit 1',
       '  rev=${out#*\\"revision\\":}; rev=${rev%%,*}',
-      '  /usr/local/bin/etcdctl.real compact "$rev" --physical >/dev/null || exit 1',
+      '  "${0%/*}/etcdctl.real" compact "$rev" --physical >/dev/null || exit 1',
       'fi',
     ]);
     const cluster = 'e2e-compaction';
@@ -772,10 +862,10 @@ describe('restore drill pod, end to end', () => {
     // A slow pod: the drill's first question comes after the lease has run out.
     const slow = wrappedEtcdImage('etcdctl-slow', [
       'case " $* " in *" get "*|*" endpoint status "*)',
-      '  [ -e /work/drill/.slowed ] || { /usr/bin/sleep 8; : > /work/drill/.slowed; } ;;',
+      '  [ -e /work/drill/.slowed ] || { sleep 8; : > /work/drill/.slowed; } ;;',
       'esac',
-      'exec /usr/local/bin/etcdctl.real "$@"',
-    ], { '/usr/bin/sleep': '/usr/bin/sleep' });
+      'exec "${0%/*}/etcdctl.real" "$@"',
+    ]);
     const s = { cluster: 'e2e-drill-lease', etcdImage: slow };
     const { manifests, drill } = synthBackup(s, { ...drillProps, requiredKeys: [...drillProps.requiredKeys, '/registry/masterleases/10.0.0.1'], localPort: await freeDrillPort() });
     const result = await runJob(manifests, s, drill!.cronJob.name);

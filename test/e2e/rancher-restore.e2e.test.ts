@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { ControlPlaneConfigBackup, DEFAULT_ETCD_IMAGE, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, Retention } from '../../src';
+import { ControlPlaneConfigBackup, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention } from '../../src';
 import { s3Keys, s3Repository, s3Secrets } from '../support/charts';
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
@@ -104,7 +104,7 @@ async function runJob(manifests: any[], name: string, node: string): Promise<voi
   const result = await runPod({
     manifests,
     name,
-    images: { [DEFAULT_ETCD_IMAGE]: ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+    images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
     hostPaths: { '/var/lib/rancher/k3s': path.join(root, 'var/lib/rancher/k3s'), '/etc/rancher/k3s': path.join(root, 'etc/rancher/k3s') },
     secrets: SECRETS(),
     fieldRefs: { 'spec.nodeName': node, 'status.hostIP': cp.ip(node) },
@@ -131,6 +131,8 @@ describe('the k3s restore runbook, run as written around a recorded k3s', () => 
       repository: s3Repository(s3, 'k3s'),
       retention: Retention.keepLast(3),
       acknowledge: { inClusterRepository: true, shortRetention: true },
+      // The harness's members (k3s 1.37 would embed 3.7.1; no such binary here).
+      etcdVersion: EtcdVersion.of(cp.etcdVersion),
     });
     const manifests = Testing.synth(chart);
     for (const [k, node] of NODES.entries()) await runJob(manifests, config.cronJobs[k].name, node);

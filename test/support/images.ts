@@ -10,9 +10,10 @@ import { DEFAULT_ETCD_TEST_VERSION, etcdBinDir } from './tools';
 /**
  * registry.k8s.io/etcd:3.5.x-0 (Kubernetes-built, up to early 3.6) — distroless-like: etcd,
  * etcdctl (of DEFAULT_ETCD_TEST_VERSION) and a static bash as /bin/sh, NO etcdutl and NO
- * coreutils (no ls, cat, mkdir, date, ...).
+ * coreutils (no ls, cat, mkdir, date, ...). The library runs nothing in it any more; the pod
+ * runner's own tests use it as a shell without coreutils.
  */
-export const ETCD_IMAGE_PROFILE: ImageProfile = {
+export const LEGACY_ETCD_SHELL_PROFILE: ImageProfile = {
   files: {
     '/usr/local/bin/etcdctl': path.join(etcdBinDir(DEFAULT_ETCD_TEST_VERSION), 'etcdctl'),
     '/usr/local/bin/etcd': path.join(etcdBinDir(DEFAULT_ETCD_TEST_VERSION), 'etcd'),
@@ -72,9 +73,24 @@ export const RESTIC_IMAGE_PROFILE: ImageProfile = {
   dirs: { '/root': 0o700, '/home': 0o755, '/var': 0o755, '/usr/local/bin': 0o755 },
 };
 
+/**
+ * The etcd image the library's jobs mount (registry.k8s.io/etcd of the test version, as 3.6.6+
+ * ships it: distroless, no shell), for the image volume of `EtcdTools.imageVolume()`.
+ */
+export const ETCD_IMAGE_PROFILE: ImageProfile = etcdDistrolessProfile(DEFAULT_ETCD_TEST_VERSION);
+
+/**
+ * What README's Dockerfile for `EtcdTools.shellImage()` builds: alpine (busybox) with etcd,
+ * etcdctl and etcdutl of `version` copied into /usr/local/bin.
+ */
+export function etcdShellImageProfile(version: string = DEFAULT_ETCD_TEST_VERSION): ImageProfile {
+  const etcd = etcdDistrolessProfile(version);
+  return { ...RESTIC_IMAGE_PROFILE, files: { ...etcd.files }, entrypoint: undefined, cmd: ['/bin/sh'] };
+}
+
 /** Default image map for runPod({ images }): keyed by repository, so any tag matches. */
 export const DEFAULT_IMAGES: Record<string, ImageProfile> = {
-  'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE,
+  'registry.k8s.io/etcd': LEGACY_ETCD_SHELL_PROFILE,
   'restic/restic': RESTIC_IMAGE_PROFILE,
 };
 

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEFAULT_IMAGES, ETCD_IMAGE_PROFILE, etcdDistrolessProfile, etcdImages, RESTIC_IMAGE_PROFILE } from './images';
+import { DEFAULT_IMAGES, etcdDistrolessProfile, etcdImages, LEGACY_ETCD_SHELL_PROFILE, RESTIC_IMAGE_PROFILE } from './images';
 import { expandKubernetesVars, PodResult, runPod, RunPodOptions } from './pod-runner';
 
 const ETCD = 'registry.k8s.io/etcd:3.5.16-0';
@@ -423,7 +423,7 @@ describe('images and process handling', () => {
   test('invalid manifests fail like the API server would reject them; cleanup removes temp dirs', async () => {
     const r = await runPod({
       manifests: [job('invalid', { containers: [sh('c', ETCD, 'true', { volumeMounts: [{ name: 'nope', mountPath: '/x' }] })] })],
-      images: { [ETCD]: ETCD_IMAGE_PROFILE, 'restic/restic': RESTIC_IMAGE_PROFILE },
+      images: { [ETCD]: LEGACY_ETCD_SHELL_PROFILE, 'restic/restic': RESTIC_IMAGE_PROFILE },
     });
     expect(r.succeeded).toBe(false);
     expect(r.reason).toMatch(/^Invalid: .*volumeMounts.name: Not found: "nope"/);
