@@ -99,8 +99,9 @@ for pv in "${PINNED[@]}"; do
 done
 for v in 3.5.16 3.5.30; do
   for b in etcd etcdctl etcdutl; do
-    "$TOOLS_DIR/etcd-$v/usr/bin/$b" --version 2>/dev/null | grep -q "$v" \
-      || "$TOOLS_DIR/etcd-$v/usr/bin/$b" version | grep -q "$v" \
+    # grep without -q reads all of it: -q would exit first and, under pipefail, fail the pipe.
+    "$TOOLS_DIR/etcd-$v/usr/bin/$b" --version 2>/dev/null | grep "$v" >/dev/null \
+      || "$TOOLS_DIR/etcd-$v/usr/bin/$b" version | grep "$v" >/dev/null \
       || { echo "setup: $TOOLS_DIR/etcd-$v/usr/bin/$b is not etcd $v" >&2; exit 1; }
   done
 done

@@ -161,8 +161,9 @@ export function kubeadmRestore(): DistributionRestore {
           {
             on: every(ctx.nodes),
             once: true,
-            title: 'remove the lost member (on a healthy node)',
+            title: 'remove the lost member (on a healthy node; it gets etcdctl if it has none)',
             lines: [
+              ...ctx.tool.clientInstallLines(),
               ...lostMemberLines(ctx, '<lost-node>'),
               ...reconfigureLines(ctx, false),
               list,
@@ -288,8 +289,9 @@ export function externalRestore(unit: string, user: string): DistributionRestore
           {
             on: every(ctx.nodes),
             once: true,
-            title: 'remove the lost member and add it back (on a healthy member)',
+            title: 'remove the lost member and add it back (on a healthy member; it gets etcdctl if it has none)',
             lines: [
+              ...ctx.tool.clientInstallLines(),
               ...lost,
               ...reconfigureLines(ctx, true),
             ],

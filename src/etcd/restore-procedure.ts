@@ -89,11 +89,13 @@ export class EtcdRestoreTool {
       + `restoring it with etcd ${cfg.minorVersion} tools is a downgrade etcd does not support (etcd-io/etcd#13070). `
       + `Run the control plane's etcd at \${ver} (image registry.k8s.io/etcd:\${ver}-0) before restoring, or restore an older snapshot taken by ${cfg.minorVersion} (restic snapshots shows each one's etcd-version tag).`;
     return [
-      `ver=$({ ${listLatest} | grep -o '"etcd-version=[0-9.]*"' || true; } | head -n 1 | cut -d= -f2 | tr -d '"')`,
+      // One snapshot (--latest 1): one etcd-version tag at most.
+      `ver=$({ ${listLatest} | grep -o '"etcd-version=[0-9.]*"' || true; } | cut -d= -f2 | tr -d '"')`,
       `if test -z "\${ver}"; then ver=${shellQuote(cfg.version)}; echo "the snapshot has no etcd-version tag (taken before backups recorded it): restoring with etcd \${ver}, the cluster's version"; fi`,
       'case "${ver}" in 3.[5-9].*) ;; *) echo "the etcd version ${ver} of the snapshot is not one this runbook restores (3.5 and newer)" >&2; exit 1 ;; esac',
       `minor=\${ver#3.}; minor=\${minor%%.*}; if test "\${minor}" -gt ${cfg.minor}; then echo "${refuse}" >&2; exit 1; fi`,
-      `echo "\${ver}" > ${shellQuote(versionFile)}`,
+      // Written by that `sh`, as the join above: every word of the pasted line is literal.
+      `${shellWords('sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh')} "\${ver}" ${shellQuote(versionFile)}`,
     ];
   }
 
@@ -110,6 +112,17 @@ export class EtcdRestoreTool {
       // grep without -q reads all of it: -q would exit first and, under pipefail, fail the pipe.
       ...['etcdutl', 'etcdctl'].map((b) => `${has(b)} || { echo "${b} is not etcd \${ver%.*}: the snapshot was taken by etcd \${ver}; put its ${b} first on PATH" >&2; exit 1; }`),
     ];
+  }
+
+  /**
+   * A line that puts etcdctl on a node that has none (kubeadm, k3s and RKE2 nodes run etcd from its
+   * image and have no etcd tools): the cluster's version, from etcd's release. Any etcd 3.5+ client
+   * talks to 3.5–3.7 servers, so an etcdctl the node already has is kept.
+   */
+  public clientInstallLines(): string[] {
+    const v = this.version;
+    const url = `https://github.com/etcd-io/etcd/releases/download/v${v}/etcd-v${v}-linux-amd64.tar.gz`;
+    return [`if ! command -v etcdctl >/dev/null; then curl -fsSL ${shellQuote(url)} | sudo tar -xz -C /usr/local/bin --strip-components=1 ${shellQuote(`etcd-v${v}-linux-amd64/etcdctl`)}; fi   # arm64: -linux-arm64`];
   }
 
   /** The restore of one member from the snapshot file into the data dir (which must not exist). */

@@ -160,7 +160,7 @@ describe('the k3s restore runbook, run as written around a recorded k3s', () => 
       const log = path.join(cp.nodeRoot(node), 'root/k3s-calls.log');
       return fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
     };
-    expect(calls('server-1')).toEqual([`server --cluster-reset --cluster-reset-restore-path=/tmp/etcd-snapshot.db --token=${TOKEN}`]);
+    expect(calls('server-1')).toEqual([`server --cluster-reset --cluster-reset-restore-path=/tmp/etcd-snapshot.db --etcd-s3=false --token=${TOKEN}`]);
     expect(calls('server-2')).toEqual([]);
     expect(calls('server-3')).toEqual([]);
     expect(fs.readFileSync(path.join(cp.nodeRoot('server-1'), 'root/k3s-restore.sha256'), 'utf8').trim()).toBe(createHash('sha256').update(fetched).digest('hex'));

@@ -128,10 +128,13 @@ function notPipelineStage(call: string[]): boolean {
 /** Commands only a payload would call. */
 const PAYLOAD_COMMANDS = ['touch', 'id', 'pwned', 'sh'];
 
-/** The one `sh` the runbook itself calls: it joins the fetched snapshot's pieces (all words fixed). */
+/** The fetch step's write of the snapshot's etcd version for the nodes (no tag in the sandbox: the cluster's). */
+const writeVersion = (v: string) => ['sh', '-c', 'printf "%s\\n" "$1" > "$2"', 'sh', v, '/tmp/etcd-restore/etcd-version'];
+/** The `sh`s the runbook itself calls: the join of the fetched snapshot's pieces (all words fixed), and the version's write. */
 const JOIN_PIECES = ['sh', '-c', 'test -e "$2" || cat "$1"/p* > "$2"', 'sh', '/tmp/etcd-restore/backup/etcd-snapshot.parts', '/tmp/etcd-restore/backup/etcd-snapshot.db'];
 const payloadsRun = (calls: string[][]) => calls
   .filter((c) => JSON.stringify(c) !== JSON.stringify(JOIN_PIECES))
+  .filter((c) => !(c.length === 6 && JSON.stringify(c.slice(0, 4)) === JSON.stringify(writeVersion('').slice(0, 4)) && /^[0-9.]*$/.test(c[4])))
   .map((c) => c[0])
   .filter((c) => PAYLOAD_COMMANDS.includes(c));
 
@@ -303,7 +306,13 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
     const restore = (n: string) => ['sudo', 'etcdutl', 'snapshot', 'restore', onNode, '--data-dir', distribution === 'external' ? '/var/lib/etcd' : '/var/lib/etcd',
       '--name', n, '--initial-cluster', members, '--initial-cluster-token', `${s.props.clusterName}-restored`,
       '--initial-advertise-peer-urls', `https://${address(n)}:2380`, '--bump-revision', '1000000000', '--mark-compacted'];
-    const tools = [['curl', '-fsSL', 'https://github.com/etcd-io/etcd/releases/download/v3.5.16/etcd-v3.5.16-linux-amd64.tar.gz'], ['etcdutl', 'version'], ['etcdctl', 'version']];
+    // The snapshot's version, from the file the fetch copied (the sandbox's tools answer every
+    // version check, so nothing is downloaded), then each tool's check.
+    const versionOnNode = '/tmp/etcd-snapshot.etcd-version';
+    const tools = [['cat', versionOnNode], ['etcdutl', 'version'], ['etcdctl', 'version'], ['etcdutl', 'version'], ['etcdctl', 'version']];
+    // A healthy node without etcdctl (the sandbox has none) gets the cluster's version's.
+    const v = etcd.etcdVersion.version;
+    const clientInstall = ['curl', '-fsSL', `https://github.com/etcd-io/etcd/releases/download/v${v}/etcd-v${v}-linux-amd64.tar.gz`];
     const certs = etcd.source.usesHostPaths ? etcd.source.certificates : { ca: '<etcd-ca.crt>', cert: '<etcd-client.crt>', key: '<etcd-client.key>' };
     const etcdctl = (...args: string[]) => ['sudo', 'etcdctl', '--endpoints', nodes.map((n) => `https://${address(n)}:2379`).join(','),
       '--cacert', certs.ca, '--cert', certs.cert, '--key', certs.key, ...args];
@@ -313,7 +322,9 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
     calls.push(JOIN_PIECES);
     // (then `tail -c 32` of the fetched file into od and tr: pipeline stages, left out below)
     calls.push([...restic, 'snapshots', ...select, '--latest', '1', '--json']);
-    for (const n of nodes) calls.push(['scp', fetched, `${address(n)}:${onNode}`]);
+    // The snapshot's etcd version (its tag), checked against the cluster's and kept for the nodes.
+    calls.push([...restic, 'snapshots', ...select, '--latest', '1', '--json'], writeVersion(etcd.etcdVersion.version));
+    for (const n of nodes) calls.push(['scp', fetched, `${address(n)}:${onNode}`], ['scp', '/tmp/etcd-restore/etcd-version', `${address(n)}:${versionOnNode}`]);
     if (distribution === 'kubeadm') {
       const manifests = '/etc/kubernetes/manifests';
       const stopped = '/etc/kubernetes/manifests-stopped';
@@ -328,7 +339,7 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
       calls.push(['seq', '60'], etcdctl('endpoint', 'health'), etcdctl('member', 'list', '-w', 'table'));
       calls.push(...move(controlPlane, stopped, manifests), ['sudo', 'systemctl', 'restart', 'kubelet']);
       // One node lost: the sandbox lists no member, so there is nothing to remove.
-      calls.push(['seq', '11'], etcdctl('member', 'list'), etcdctl('member', 'list'));
+      calls.push(clientInstall, ['seq', '11'], etcdctl('member', 'list'), etcdctl('member', 'list'));
       calls.push(['sudo', 'kubeadm', 'init', 'phase', 'upload-certs', '--upload-certs'], ['sudo', 'kubeadm', 'token', 'create', '--print-join-command', '--certificate-key', '']);
       calls.push(['sudo', 'kubeadm', 'reset', '-f']);
     } else if (distribution === 'external') {
@@ -337,7 +348,7 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
       calls.push(['sudo', 'systemctl', 'start', '--no-block', 'etcd']);
       // One member lost: nothing listed to remove in the sandbox; added back at its address; the new member started.
       const lost = firstMember(b, s);
-      calls.push(['seq', '11'], etcdctl('member', 'list'), ['seq', '11'], etcdctl('member', 'add', lost, '--peer-urls', `https://${address(lost)}:2380`));
+      calls.push(clientInstall, ['seq', '11'], etcdctl('member', 'list'), ['seq', '11'], etcdctl('member', 'add', lost, '--peer-urls', `https://${address(lost)}:2380`));
       const env = '/etc/etcd-rejoin.env';
       const dropIn = '/etc/systemd/system/etcd.service.d/90-rejoin.conf';
       calls.push(['sudo', 'systemctl', 'cat', 'etcd'], ['sudo', 'systemctl', 'stop', 'etcd'], ...moveAside('/var/lib/etcd'),
@@ -349,7 +360,7 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
       const service = distribution === 'k3s' ? 'k3s' : 'rke2-server';
       const server = `/var/lib/rancher/${distribution}/server`;
       calls.push(['sudo', 'systemctl', 'stop', service]);
-      calls.push(['sudo', 'cat', `${server}/token`], ['sudo', distribution, 'server', '--cluster-reset', `--cluster-reset-restore-path=${onNode}`, '--token='], ['sudo', 'systemctl', 'start', service]);
+      calls.push(['sudo', 'cat', `${server}/token`], ['sudo', distribution, 'server', '--cluster-reset', `--cluster-reset-restore-path=${onNode}`, '--etcd-s3=false', '--token='], ['sudo', 'systemctl', 'start', service]);
       if (nodes.length > 1) calls.push(...moveAside(`${server}/db`), ['sudo', 'systemctl', 'start', service]);
       calls.push(...moveAside(`${server}/db`), ['sudo', 'systemctl', 'start', service]);
     }
@@ -459,7 +470,7 @@ describe('with the input checks switched off, the payloads of issue 8 stay inert
     expect(fs.existsSync('/tmp/pwned')).toBe(false);
     const after = (call: string[], flag: string) => call[call.indexOf(flag) + 1];
     expect(p.calls.filter((c) => c.includes('restic') && c.includes('-r')).map((c) => after(c, '-r'))).toEqual([
-      ...Array(2).fill(`s3:${endpoint}/backups/prod/config/cp-1`), ...Array(3).fill(`s3:${endpoint}/backups/prod/etcd`),
+      ...Array(2).fill(`s3:${endpoint}/backups/prod/config/cp-1`), ...Array(4).fill(`s3:${endpoint}/backups/prod/etcd`),
     ]);
     const copied = p.calls.filter((c) => c[0] === 'sudo' && c[1] === 'cp').map((c) => c[4]);
     expect(copied).toEqual(['/etc/kubernetes/', '/var/lib/kubelet/pki/', ...hostilePaths.map((h) => `${h}/`), '/var/lib/kubelet/config.yaml', '/var/lib/kubelet/kubeadm-flags.env', '/etc/x$(id)']);
