@@ -117,7 +117,7 @@ test('each node has kubeadm\'s files; a script on a node sees them at the litera
     'test -d /var/lib/etcd/member && echo data-dir-ok',
     // A kubeadm host: no etcd tools on PATH (the test reaches for the host's by absolute path).
     'command -v etcd etcdctl etcdutl || echo no-etcd-tools',
-    `${etcdBinary('etcdctl')} --endpoints=https://127.0.0.12:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
+    `${etcdBinary('etcdctl')} --endpoints=https://${nodeIp(1)}:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt `
       + '--cert=/etc/kubernetes/pki/etcd/healthcheck-client.crt --key=/etc/kubernetes/pki/etcd/healthcheck-client.key '
       + 'get /registry/test/written-on-cp-1 --print-value-only',
     'echo staged > /tmp/from-the-node; pwd; echo "$HOME"',

@@ -121,9 +121,14 @@ const ETCD_PKI = '/etc/kubernetes/pki/etcd';
 const ETCD_DROP_INS = '/etc/systemd/system/etcd.service.d';
 
 
-/** The loopback address of the `index`-th node (0-based): 127.0.0.11, 127.0.0.12, ... */
+/**
+ * The loopback address of the `index`-th node (0-based): 127.0.<w>.11, 127.0.<w>.12, ... where
+ * <w> is the jest worker (1 outside jest): test files that run at once in two workers get
+ * clusters of their own (all of 127/8 is loopback on Linux).
+ */
 export function nodeIp(index: number): string {
-  return `127.0.0.${11 + index}`;
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  return `127.0.${Number.isInteger(worker) && worker >= 1 && worker <= 254 ? worker : 1}.${11 + index}`;
 }
 
 export interface ControlPlaneOptions {
