@@ -16,9 +16,9 @@ import {
 } from '../../src';
 import { s3Repository, s3Secrets } from '../support/charts';
 import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
-import { MariadbServer, startMariadb, startMariadbLike } from '../support/mariadb';
+import { MariadbServer, mariadbBinDir, startMariadb, startMariadbLike } from '../support/mariadb';
 import { PodResult, runPod } from '../support/pod-runner';
-import { pgBin, startPostgres, startPostgresLike } from '../support/postgres';
+import { pgBinDir, startPostgres, startPostgresLike } from '../support/postgres';
 import { cleanEnv } from '../support/processes';
 import { ResticOptions, restic, snapshots } from '../support/restic';
 import { S3Server, startS3 } from '../support/s3';
@@ -110,7 +110,8 @@ function runRestoreSection(backup: DatabaseDumpBackup, target: { host: string; p
   const r = spawnSync('/bin/bash', ['-euc', block], {
     cwd: dir,
     env: cleanEnv({
-      PATH: `${path.dirname(pgBin('psql'))}:/usr/local/bin:/usr/bin:/bin`,
+      // the images' clients (the root's programs, images.ts rootProgram()) before the host's restic and bash
+      PATH: `${pgBinDir()}:${mariadbBinDir()}:/usr/local/bin:/usr/bin:/bin`,
       HOME: dir,
       RESTIC_CACHE_DIR: path.join(dir, 'cache'),
       RESTIC_PASSWORD: PASSWORD,
