@@ -7,10 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus: for promtool (Debian has no promtool-only package; the server is not needed)
-# postgresql/mariadb: real servers and clients for the database-dump tests; the tests start their
-# own servers in temp dirs (test/support/postgres.ts, mariadb.ts), the packages' services never run
-debs=(shellcheck util-linux openssl procps time prometheus
-  postgresql postgresql-client mariadb-server mariadb-client)
+# debootstrap: the database images' root file systems (see "Databases" below); bookworm's own
+# PostgreSQL 15 and MariaDB 10.11 are older than the images and no longer used
+debs=(shellcheck util-linux openssl procps time prometheus debootstrap)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -127,8 +126,10 @@ fi
 # The users are made before the packages so that they get the images' uid 999. The packages'
 # own clusters are never created (createcluster.conf) and no service starts (policy-rc.d).
 # A root is built as <name>.new and renamed when complete; its .setup-spec file names what it
-# holds, so a second run only compares that file.
+# holds (DB_LAYOUT counts changes to the steps below: bump it to rebuild), so a second run only
+# compares that file.
 DB_ROOTS=$TOOLS_DIR/rootfs
+DB_LAYOUT=1
 DB_MIRROR=http://deb.debian.org/debian
 DB_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 declare -A DB_ROOT_PACKAGES=(
@@ -154,7 +155,6 @@ db_build_root() {
   local name=$1 suite=${2%%:*} pkgs=${2#*:} root="$DB_ROOTS/$1.new" base="$DB_ROOTS/.trixie-base"
   if [ ! -f "$base/.setup-done" ]; then
     $SUDO rm -rf "$base"
-    command -v debootstrap >/dev/null 2>&1 || $SUDO apt-get install -y -qq --no-install-recommends debootstrap
     $SUDO mkdir -p "$DB_ROOTS"
     $SUDO debootstrap --variant=minbase --keyring="$DB_KEYRING" trixie "$base" "$DB_MIRROR" >/dev/null
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$base/usr/sbin/policy-rc.d" >/dev/null
@@ -207,11 +207,11 @@ db_build_root() {
   # shellcheck disable=SC2086 # the check command is words
   db_chroot "$root" ${check%%|*} | grep -qF "${check#*|}" \
     || { echo "setup: $DB_ROOTS/$name does not answer '${check#*|}' to ${check%%|*}" >&2; exit 1; }
-  echo "$suite:$pkgs" | $SUDO tee "$root/.setup-spec" >/dev/null
+  echo "layout$DB_LAYOUT:$suite:$pkgs" | $SUDO tee "$root/.setup-spec" >/dev/null
   $SUDO rm -rf "${DB_ROOTS:?}/$name"
   $SUDO mv "$root" "$DB_ROOTS/$name"
 }
 for name in "${!DB_ROOT_PACKAGES[@]}"; do
   spec=${DB_ROOT_PACKAGES[$name]}
-  [ "$(cat "$DB_ROOTS/$name/.setup-spec" 2>/dev/null)" = "$spec" ] || db_build_root "$name" "$spec"
+  [ "$(cat "$DB_ROOTS/$name/.setup-spec" 2>/dev/null)" = "layout$DB_LAYOUT:$spec" ] || db_build_root "$name" "$spec"
 done
