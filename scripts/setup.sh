@@ -118,7 +118,8 @@ fi
 # versions, not bookworm's 15 and 10.11. Those builds need glibc >= 2.41 and libraries bookworm lacks,
 # so each image gets a root file system of its own: a minimal Debian trixie (debootstrap minbase)
 # with the database packages installed by apt inside it, pinned; the pod runner uses it read-only as
-# the image's root (ImageProfile.rootfs) and the test harness runs its servers chrooted into it.
+# the image's root (ImageProfile.rootfs); the test harness runs its servers and clients with the
+# root's /usr and /etc mounted over the host's (test/support/images.ts rootProgram()).
 #   postgres-18:  postgresql-18 18.6-3 (only in sid; with the sid libraries it needs: glibc 2.43,
 #                 libicu78), the postgres image's layout: /usr/lib/postgresql/18/bin, uid/gid 999
 #   postgres-17:  postgresql-17 17.12 (trixie): an older server for the 18 client to dump
