@@ -7,10 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus: for promtool (Debian has no promtool-only package; the server is not needed)
-# postgresql/mariadb: real servers and clients for the database-dump tests; the tests start their
-# own servers in temp dirs (test/support/postgres.ts, mariadb.ts), the packages' services never run
-debs=(shellcheck util-linux openssl procps time prometheus
-  postgresql postgresql-client mariadb-server mariadb-client)
+# debootstrap: the database images' root file systems (see "Databases" below); bookworm's own
+# PostgreSQL 15 and MariaDB 10.11 are older than the images and no longer used
+debs=(shellcheck util-linux openssl procps time prometheus debootstrap)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -114,3 +113,107 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+
+# Databases (DatabaseDumpBackup tests). The default images carry PostgreSQL 18 (postgres:18.x-trixie)
+# and MariaDB 11.8; pg_dump refuses servers newer than itself, so the tests must run the images'
+# versions, not bookworm's 15 and 10.11. Those builds need glibc >= 2.41 and libraries bookworm lacks,
+# so each image gets a root file system of its own: a minimal Debian trixie (debootstrap minbase)
+# with the database packages installed by apt inside it, pinned; the pod runner uses it read-only as
+# the image's root (ImageProfile.rootfs); the test harness runs its servers and clients with the
+# root's /usr and /etc mounted over the host's (test/support/images.ts rootProgram()).
+#   postgres-18:  postgresql-18 18.6-3 (only in sid; with the sid libraries it needs: glibc 2.43,
+#                 libicu78), the postgres image's layout: /usr/lib/postgresql/18/bin, uid/gid 999
+#   postgres-17:  postgresql-17 17.12 (trixie): an older server for the 18 client to dump
+#   mariadb-11.8: mariadb-server/mariadb-client 11.8.9 (trixie), uid/gid 999 mysql
+# The users are made before the packages so that they get the images' uid 999. The packages'
+# own clusters are never created (createcluster.conf) and no service starts (policy-rc.d).
+# A root is built as <name>.new and renamed when complete; its .setup-spec file names what it
+# holds (DB_LAYOUT counts changes to the steps below: bump it to rebuild), so a second run only
+# compares that file.
+DB_ROOTS=$TOOLS_DIR/rootfs
+DB_LAYOUT=1
+DB_MIRROR=http://deb.debian.org/debian
+DB_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+declare -A DB_ROOT_PACKAGES=(
+  [postgres-18]="sid:postgresql-18=18.6-3 postgresql-client-18=18.6-3"
+  [postgres-17]="trixie:postgresql-17=17.12-0+deb13u1 postgresql-client-17=17.12-0+deb13u1"
+  [mariadb-11.8]="trixie:mariadb-server=1:11.8.9+ds-0+deb13u1 mariadb-client=1:11.8.9+ds-0+deb13u1"
+)
+# What the root must answer once built (a binary of the pinned version).
+declare -A DB_ROOT_CHECK=(
+  [postgres-18]="/usr/lib/postgresql/18/bin/pg_dump --version|pg_dump (PostgreSQL) 18.6"
+  [postgres-17]="/usr/lib/postgresql/17/bin/postgres --version|postgres (PostgreSQL) 17.12"
+  [mariadb-11.8]="/usr/sbin/mariadbd --version|11.8.9-MariaDB"
+)
+# chroot with /proc and /dev in a private mount namespace: nothing stays mounted afterwards
+db_chroot() {
+  local root=$1; shift
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  $SUDO unshare --mount --propagation private -- sh -c \
+    'r=$1; shift; mount -t proc proc "$r/proc" && mount --bind /dev "$r/dev" && exec chroot "$r" "$@"' \
+    sh "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+db_build_root() {
+  local name=$1 suite=${2%%:*} pkgs=${2#*:} root="$DB_ROOTS/$1.new" base="$DB_ROOTS/.trixie-base"
+  if [ ! -f "$base/.setup-done" ]; then
+    $SUDO rm -rf "$base"
+    $SUDO mkdir -p "$DB_ROOTS"
+    $SUDO debootstrap --variant=minbase --keyring="$DB_KEYRING" trixie "$base" "$DB_MIRROR" >/dev/null
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$base/usr/sbin/policy-rc.d" >/dev/null
+    $SUDO chmod 755 "$base/usr/sbin/policy-rc.d"
+    $SUDO mkdir -p "$base/etc/postgresql-common"
+    echo 'create_main_cluster = false' | $SUDO tee "$base/etc/postgresql-common/createcluster.conf" >/dev/null
+    printf 'deb [signed-by=%s] %s trixie main\ndeb [signed-by=%s] %s sid main\n' "$DB_KEYRING" "$DB_MIRROR" "$DB_KEYRING" "$DB_MIRROR" \
+      | $SUDO tee "$base/etc/apt/sources.list" >/dev/null
+    # sid only where asked for (apt-get -t sid): trixie stays the default release. The mirror may
+    # serve sid's Release past its Valid-Until (seen here: a mirror frozen for a month); the
+    # signatures are still checked.
+    printf 'APT::Default-Release "trixie";\nAcquire::Check-Valid-Until "false";\n' \
+      | $SUDO tee "$base/etc/apt/apt.conf.d/99cdk8s-backup" >/dev/null
+    $SUDO cp "$DB_KEYRING" "$base/usr/share/keyrings/"
+    # what a container runtime gives an image (debootstrap writes none): mariadb-install-db must resolve localhost
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' | $SUDO tee "$base/etc/hosts" >/dev/null
+    $SUDO rm -rf "$base/var/cache/apt/archives"/*.deb
+    $SUDO touch "$base/.setup-done"
+  fi
+  $SUDO rm -rf "$root"
+  $SUDO cp -a "$base" "$root"
+  $SUDO rm -f "$root/.setup-done"
+  db_chroot "$root" apt-get update -qq
+  case $name in
+    postgres-*)
+      db_chroot "$root" sh -c 'groupadd -r -g 999 postgres && useradd -r -g postgres -u 999 -d /var/lib/postgresql -s /bin/bash postgres && mkdir -p /var/lib/postgresql && chown postgres:postgres /var/lib/postgresql' ;;
+    mariadb-*)
+      db_chroot "$root" sh -c 'groupadd -r -g 999 mysql && useradd -r -g mysql -u 999 -d /var/lib/mysql -s /usr/sbin/nologin mysql' ;;
+  esac
+  # shellcheck disable=SC2086 # $pkgs is a list of package=version words
+  db_chroot "$root" apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold -t "$suite" $pkgs >/dev/null
+  case $name in
+    postgres-*)
+      # the postgres image generates en_US.UTF-8 (its LANG); /var/run/postgresql is 3777 there
+      db_chroot "$root" localedef -i en_US -c -f UTF-8 en_US.UTF-8
+      db_chroot "$root" sh -c 'mkdir -p /var/run/postgresql && chown postgres:postgres /var/run/postgresql && chmod 3777 /var/run/postgresql' ;;
+    mariadb-*)
+      # The mariadb image has no mysql-named tools since 11.0 (MariaDB ships them in *-compat
+      # packages it does not install); Debian's packages still link them: removed, so that a script
+      # calling mysqldump fails here as in the image.
+      # shellcheck disable=SC2016 # expanded by the root's sh
+      db_chroot "$root" sh -c 'mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld && chmod 1777 /run/mysqld
+        for f in /usr/bin/*mysql* /usr/sbin/*mysql*; do
+          if [ -L "$f" ]; then case $(readlink "$f") in mariadb*) rm "$f" ;; esac; fi
+        done' ;;
+  esac
+  db_chroot "$root" apt-get clean
+  $SUDO rm -rf "$root/var/lib/apt/lists"/*_Packages* "$root/var/cache/apt"/*.bin
+  local check=${DB_ROOT_CHECK[$name]}
+  # shellcheck disable=SC2086 # the check command is words
+  db_chroot "$root" ${check%%|*} | grep -qF "${check#*|}" \
+    || { echo "setup: $DB_ROOTS/$name does not answer '${check#*|}' to ${check%%|*}" >&2; exit 1; }
+  echo "layout$DB_LAYOUT:$suite:$pkgs" | $SUDO tee "$root/.setup-spec" >/dev/null
+  $SUDO rm -rf "${DB_ROOTS:?}/$name"
+  $SUDO mv "$root" "$DB_ROOTS/$name"
+}
+for name in "${!DB_ROOT_PACKAGES[@]}"; do
+  spec=${DB_ROOT_PACKAGES[$name]}
+  [ "$(cat "$DB_ROOTS/$name/.setup-spec" 2>/dev/null)" = "layout$DB_LAYOUT:$spec" ] || db_build_root "$name" "$spec"
+done

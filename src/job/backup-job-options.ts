@@ -22,13 +22,16 @@ export interface BackupImages {
   readonly restic?: string;
   /**
    * The PostgreSQL image that dumps (`pg_dump`/`pg_dumpall`) and, in a drill, restores. Its major
-   * version must be the server's or newer (pg_dump refuses newer servers).
-   * @default 'docker.io/library/postgres:16.4-bookworm'
+   * version must be the server's or newer (pg_dump refuses newer servers): the default's pg_dump 18
+   * dumps servers 9.2 to 18.
+   * @default 'docker.io/library/postgres:18.6-trixie'
    */
   readonly postgres?: string;
   /**
-   * The MariaDB image that dumps MariaDB and MySQL servers (`mariadb-dump`).
-   * @default 'docker.io/library/mariadb:11.4'
+   * The MariaDB image that dumps MariaDB and MySQL servers (`mariadb-dump`). The default's
+   * mariadb-dump 11.8 dumps MariaDB servers up to 11.8 and MySQL 5.7/8.x (a MySQL account with
+   * `caching_sha2_password` needs TLS or the server's RSA key).
+   * @default 'docker.io/library/mariadb:11.8.9'
    */
   readonly mariadb?: string;
 }
@@ -40,10 +43,16 @@ export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.6.11-0';
  * tests run (Debian trixie's restic 0.18.0 and busybox 1.37.0, scripts/setup.sh).
  */
 export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.18.0';
-/** Default PostgreSQL image (pinned). */
-export const DEFAULT_POSTGRES_IMAGE = 'docker.io/library/postgres:16.4-bookworm';
-/** Default MariaDB image (pinned). */
-export const DEFAULT_MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
+/**
+ * Default PostgreSQL image (pinned): PostgreSQL 18.6 on Debian trixie, the version the tests run
+ * (Debian's postgresql-18 18.6, scripts/setup.sh); its pg_dump dumps servers 9.2 to 18.
+ */
+export const DEFAULT_POSTGRES_IMAGE = 'docker.io/library/postgres:18.6-trixie';
+/**
+ * Default MariaDB image (pinned): MariaDB 11.8.9 (LTS), the version the tests run (Debian trixie's
+ * mariadb 11.8.9, scripts/setup.sh).
+ */
+export const DEFAULT_MARIADB_IMAGE = 'docker.io/library/mariadb:11.8.9';
 
 /**
  * Options every backup CronJob of this library takes. A composite (`ClusterBackup`) passes them

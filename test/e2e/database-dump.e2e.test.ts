@@ -1,7 +1,8 @@
 /**
  * End-to-end: the synthesized DatabaseDumpBackup pod, run unchanged by the pod runner (the official
- * postgres / mariadb images stood in for by the host's Debian servers' tools, uid 999, read-only root,
- * no capabilities), against real PostgreSQL and MariaDB servers and s3rver over HTTPS with restic 0.14,
+ * postgres 18 / mariadb 11.8 images stood in for by root file systems of Debian's packages of those
+ * versions, uid 999, read-only root, no capabilities), against real PostgreSQL (18, and 17 dumped by the
+ * image's 18) and MariaDB 11.8 servers and s3rver over HTTPS with restic 0.18,
  * all on 127.0.0.1. What the CronJob uploads is restored with the literal commands of
  * `restoreSection()` (run by bash) into a fresh server, and every row compared. A server SIGKILLed in
  * the middle of a dump fails the job, removes the truncated snapshot and prunes nothing.
@@ -15,10 +16,10 @@ import {
   Database, DatabaseDrillOptions, DatabaseDumpBackup, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE, Retention,
 } from '../../src';
 import { s3Repository, s3Secrets } from '../support/charts';
-import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
-import { MariadbServer, startMariadb, startMariadbLike } from '../support/mariadb';
+import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_MAJOR, POSTGRES_IMAGE_PROFILE, POSTGRES_OLDER_MAJOR, RESTIC_IMAGE_PROFILE } from '../support/images';
+import { MariadbServer, mariadbBinDir, startMariadb, startMariadbLike } from '../support/mariadb';
 import { PodResult, runPod } from '../support/pod-runner';
-import { pgBin, startPostgres, startPostgresLike } from '../support/postgres';
+import { pgBinDir, startPostgres, startPostgresLike } from '../support/postgres';
 import { cleanEnv } from '../support/processes';
 import { ResticOptions, restic, snapshots } from '../support/restic';
 import { S3Server, startS3 } from '../support/s3';
@@ -110,7 +111,8 @@ function runRestoreSection(backup: DatabaseDumpBackup, target: { host: string; p
   const r = spawnSync('/bin/bash', ['-euc', block], {
     cwd: dir,
     env: cleanEnv({
-      PATH: `${path.dirname(pgBin('psql'))}:/usr/local/bin:/usr/bin:/bin`,
+      // the images' clients (the root's programs, images.ts rootProgram()) before the host's restic and bash
+      PATH: `${pgBinDir()}:${mariadbBinDir()}:/usr/local/bin:/usr/bin:/bin`,
       HOME: dir,
       RESTIC_CACHE_DIR: path.join(dir, 'cache'),
       RESTIC_PASSWORD: PASSWORD,
@@ -228,8 +230,9 @@ describe('PostgreSQL dump, end to end', () => {
     });
   });
 
-  test('pg_dumpall of the whole server (roles too) restores with the restore section into a server whose superuser has another name', async () => {
-    const source = await track(startPostgres({ name: 'pg-all' }));
+  test('pg_dumpall of a whole PostgreSQL 17 server (roles too) by the image\'s pg_dump 18 restores with the restore section into a 17 server whose superuser has another name', async () => {
+    // an older server than the image's client: pg_dump dumps older majors (never newer ones)
+    const source = await track(startPostgres({ name: 'pg-all', version: POSTGRES_OLDER_MAJOR }));
     await source.loadRows('items', ROWS);
     const before = await source.dumpTable('items');
     const { manifests, backup } = synth('e2e-pg-all', Database.postgres({ host: source.host, port: source.port, allDatabases: true, credentials }));
@@ -237,7 +240,14 @@ describe('PostgreSQL dump, end to end', () => {
     result.cleanup();
     expectSucceeded(result);
     expect(snapshots(repo(backup))[0].paths).toEqual(['/all-databases.sql']);
+    // each database's section says who dumped what
+    const sql = restic(['dump', '--no-lock', 'latest', '/all-databases.sql'], repo(backup)).stdout;
+    expect(sql).toMatch(new RegExp(`^-- Dumped from database version ${POSTGRES_OLDER_MAJOR}\\.\\d+`, 'm'));
+    expect(sql).toMatch(new RegExp(`^-- Dumped by pg_dump version ${POSTGRES_IMAGE_MAJOR}\\.\\d+`, 'm'));
 
+    // Into the source's major (what the restore section says). Measured: 17.12 gives every column the attribute
+    // option pg_attver, which pg_dump 18.6 writes out (`ALTER COLUMN .. SET (pg_attver=N)`) and an 18.6 server
+    // rejects ("unrecognized parameter"); pg_dump 17.12 leaves it out.
     const target = await track(startPostgresLike(source, { user: null, superuser: 'restore' }));
     runRestoreSection(backup, { host: target.host, port: target.port, user: 'restore', password: target.superuserPassword });
     // the role came back with the dump, with its password: log in as it

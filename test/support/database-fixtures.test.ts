@@ -12,14 +12,17 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DATABASE_IMAGES, MARIADB_IMAGE_PROFILE, MARIADB_IMAGE_UID, POSTGRES_IMAGE_PROFILE, POSTGRES_IMAGE_UID } from './images';
+import { runCommand } from './commands';
+import {
+  DATABASE_IMAGES, MARIADB_IMAGE_PROFILE, MARIADB_IMAGE_UID, POSTGRES_IMAGE_MAJOR, POSTGRES_IMAGE_PROFILE, POSTGRES_IMAGE_UID, POSTGRES_OLDER_MAJOR,
+} from './images';
 import { MariadbServer, mariadbBin, startMariadb, startMariadbLike } from './mariadb';
 import { ImageProfile, PodResult, runPod, RunPodOptions } from './pod-runner';
 import { pgBin, PostgresServer, startPostgres, startPostgresLike } from './postgres';
 import { cleanEnv, isAlive, processGroupMembers, waitFor } from './processes';
 
-const POSTGRES_IMAGE = 'docker.io/library/postgres:16-bookworm';
-const MARIADB_IMAGE = 'docker.io/library/mariadb:11.4';
+const POSTGRES_IMAGE = 'docker.io/library/postgres:18-trixie';
+const MARIADB_IMAGE = 'docker.io/library/mariadb:11.8';
 
 const timings: Record<string, number> = {};
 async function timed<T>(label: string, fn: () => T | Promise<T>): Promise<T> {
@@ -163,7 +166,7 @@ describe('PostgreSQL', () => {
     expect(wrong.stderr).toMatch(/password authentication failed for user "app"/);
     expect((await source.psql('SELECT current_user, current_database();', { socket: true })).trim()).toBe('app|app');
 
-    // WHEN dumped with the host's pg_dump (custom format) and restored into a second, empty server
+    // WHEN dumped with the image's pg_dump (custom format) and restored into a second, empty server
     const dumpFile = path.join(work, 'app.dump');
     const dump = await timed('pg_dump -Fc', () => source.client('pg_dump', ['-w', '-Fc', '-f', dumpFile]));
     expect(dump.code).toBe(0);
@@ -188,6 +191,21 @@ describe('PostgreSQL', () => {
     expect(await empty.dumpTable('items', { user: 'restore', db: 'app' })).toBe(rows);
     expect((await empty.psql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname !~ '^pg_';", { user: 'restore' })).trim())
       .toBe('app,postgres,restore');
+  });
+
+  test('versions: the image\'s pg_dump 18 dumps a 17 server; pg_dump 17 refuses an 18 server (why the default image is 18)', async () => {
+    const older = await pg('postgres 17 start', () => startPostgres({ name: 'postgres-17', version: POSTGRES_OLDER_MAJOR, user: null }));
+    const newer = await pg('postgres start (versions)', () => startPostgres({ name: 'postgres-18', user: null }));
+    expect([older.version, newer.version]).toEqual([POSTGRES_OLDER_MAJOR, POSTGRES_IMAGE_MAJOR]);
+    const env = (s: PostgresServer) => ({ env: s.env() });
+    const down = await runCommand(pgBin('pg_dump'), ['-w', '-s'], env(older));
+    expect(down.stderr).toBe('');
+    expect(down.code).toBe(0);
+    expect(down.stdout).toMatch(new RegExp(`Dumped from database version ${POSTGRES_OLDER_MAJOR}\\.\\d+`));
+    expect(down.stdout).toMatch(new RegExp(`Dumped by pg_dump version ${POSTGRES_IMAGE_MAJOR}\\.\\d+`));
+    const up = await runCommand(pgBin('pg_dump', POSTGRES_OLDER_MAJOR), ['-w', '-s'], env(newer));
+    expect(up.code).toBe(1);
+    expect(up.stderr).toMatch(/aborting because of server version mismatch\n.*server version: 18\.\d+ .*; pg_dump version: 17\.\d+ /);
   });
 
   test('a server SIGKILLed in the middle of a dump makes pg_dump exit non-zero', async () => {
@@ -238,7 +256,7 @@ describe('MariaDB', () => {
     const wrong = await source.client('mariadb', ['-e', 'SELECT 1'], { env: { MYSQL_PWD: 'wrong' } });
     expect(wrong.stderr).toMatch(/Access denied for user 'app'@'127\.0\.0\.1'/);
 
-    // WHEN dumped with the host's mariadb-dump and restored into a second, empty server
+    // WHEN dumped with the image's mariadb-dump and restored into a second, empty server
     const dumpFile = path.join(work, 'app.sql');
     const dump = await timed('mariadb-dump', () => source.client('mariadb-dump', ['--single-transaction', '--skip-dump-date', 'app']));
     expect(dump.code).toBe(0);

@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { templatesDir } from './commands';
 import { ImageProfile } from './pod-runner';
 import { DEFAULT_ETCD_TEST_VERSION, etcdBinDir } from './tools';
 
@@ -95,30 +96,28 @@ export const DEFAULT_IMAGES: Record<string, ImageProfile> = {
 };
 
 // ---------------------------------------------------------------------------
-// Database images (DatabaseDumpBackup): host PostgreSQL / MariaDB standing in for the official images.
+// Database images (DatabaseDumpBackup): Debian's PostgreSQL / MariaDB packages at the images' versions, each in a
+// root file system of its own that scripts/setup.sh builds (debootstrapped trixie, see there), used as the image.
 //
 // Measured on this host (Debian bookworm, 2026-12):
-// - Host versions: PostgreSQL 15.18 (Debian postgresql-15), MariaDB 10.11.19 (Debian). The images are newer
-//   (postgres:16-bookworm, mariadb:11.4): the profiles put the host's binaries at the host's paths
-//   (/usr/lib/postgresql/<host major>/...), because postgres/initdb find their share and lib dirs relative to
-//   their own binary. Scripts must reach the tools through PATH, never by a versioned absolute path.
-// - The pod runner maps `files` (regular files, each with its shared libraries) and `hostDirs` (read-only
-//   directories: share dirs, zoneinfo, locales). Server plugins (postgres lib/*.so, MariaDB plugin/*.so) are
-//   listed as `files` so that their own libraries come along (llvmjit.so needs libLLVM-14).
+// - Roots under DATABASE_ROOTS: postgres-18 (postgresql-18 18.6 from sid: the default image's pg_dump),
+//   postgres-17 (postgresql-17 17.12, trixie: an older server), mariadb-11.8 (mariadb 11.8.9, trixie). Their
+//   binaries need glibc >= 2.41 (18.6: 2.43) and libicu76/78, libssl3t64...: they do not run on bookworm's
+//   libraries, so the pod runner uses a root as the image's whole root file system (ImageProfile.rootfs), and the
+//   harness (postgres.ts, mariadb.ts) runs a root's programs with its /usr and /etc mounted over the host's in a
+//   private mount namespace (rootProgram()): host temp dirs keep their paths.
 // - Both images run as ROOT by default (their entrypoints step down with gosu); both create their database user
-//   with uid/gid 999 (POSTGRES_IMAGE_UID, MARIADB_IMAGE_UID). /etc/passwd and /etc/group (test/support/image-files)
-//   have that user: initdb refuses a uid without a passwd entry ("could not look up effective user ID 999").
-// - postgres image: /bin/sh is dash, bash is there; PATH ends in /usr/lib/postgresql/16/bin (initdb, postgres,
-//   pg_ctl are only there; /usr/bin/pg_dump etc. are Debian's perl pg_wrapper, left out here); LANG=en_US.utf8
-//   with that locale generated; PGDATA=/var/lib/postgresql/data; /var/run/postgresql is 3777 postgres.
-//   This host has only the C.utf8 locale: a script must give initdb its locale (`--locale=C.UTF-8` or
-//   `--no-locale`, with `-E UTF8`), which is deterministic in the image too.
+//   with uid/gid 999 (POSTGRES_IMAGE_UID, MARIADB_IMAGE_UID); setup.sh creates them so in the roots.
+// - postgres image: /bin/sh is dash, bash is there; PATH ends in /usr/lib/postgresql/<major>/bin (initdb, postgres,
+//   pg_ctl are only there; /usr/bin/pg_dump etc. are Debian's perl pg_wrapper); LANG=en_US.utf8 with that locale
+//   generated; from 18 on PGDATA=/var/lib/postgresql/<major>/docker (before: /var/lib/postgresql/data);
+//   /var/run/postgresql is 3777 postgres. The image is built from PGDG's packages, the roots from Debian's: the
+//   same layout (Debian's postgresql-common), the same binaries' version.
 // - mariadb:11.x image (Ubuntu noble): since 11.0 there are NO mysql-named tools (mysql, mysqldump,
-//   mysql_install_db): only mariadb, mariadb-dump, mariadb-admin, mariadb-install-db, mariadbd. This profile
-//   has only the mariadb-named ones, so a script that calls mysqldump fails here as it would in the image.
-//   Its share dir is /usr/share/mariadb; Debian's 10.11 (compiled-in) is /usr/share/mysql, mapped at that path.
-//   /run/mysqld is 1777; LANG=C.UTF-8; /bin/sh is dash.
-// - mariadb-dump 10.11 reads MYSQL_PWD and MYSQL_TCP_PORT but NOT MYSQL_HOST (the `mariadb` client does): pass
+//   mysql_install_db): only mariadb, mariadb-dump, mariadb-admin, mariadb-install-db, mariadbd. Debian's 11.8 still
+//   links them; setup.sh removes the links from the root, so a script that calls mysqldump fails here as in the
+//   image. Share dir /usr/share/mariadb; /run/mysqld is 1777; LANG=C.UTF-8; /bin/sh is dash.
+// - mariadb-dump reads MYSQL_PWD and MYSQL_TCP_PORT but NOT MYSQL_HOST (the `mariadb` client does): pass
 //   --host. Neither reads the user from the environment (USER is ignored: it takes the login name): pass --user.
 // ---------------------------------------------------------------------------
 
@@ -127,66 +126,67 @@ export const POSTGRES_IMAGE_UID = 999;
 /** uid/gid of `mysql` in docker.io/library/mariadb (the image itself runs as root). */
 export const MARIADB_IMAGE_UID = 999;
 
-/** Debian/Ubuntu userland a script in either image can rely on (coreutils, grep, sed, findutils, mawk, gzip, hostname). */
-const DEBIAN_USERLAND = [
-  'cat', 'mkdir', 'rm', 'rmdir', 'sleep', 'head', 'tail', 'cut', 'tr', 'sed', 'grep', 'wc', 'sha256sum', 'id', 'env',
-  'dirname', 'basename', 'mktemp', 'date', 'ls', 'cp', 'mv', 'ln', 'chmod', 'touch', 'stat', 'tee', 'sort', 'uniq',
-  'printf', 'true', 'false', 'expr', 'seq', 'timeout', 'od', 'sync', 'readlink', 'realpath', 'uname', 'hostname',
-  'find', 'xargs', 'gzip',
-];
+/** Where scripts/setup.sh builds the database images' root file systems. */
+export const DATABASE_ROOTS = '/opt/cdk8s-backup-tools/rootfs';
+/** PostgreSQL major of DEFAULT_POSTGRES_IMAGE (its pg_dump dumps this major and older servers). */
+export const POSTGRES_IMAGE_MAJOR = '18';
+/** An older PostgreSQL server major the tests dump with the image's client. */
+export const POSTGRES_OLDER_MAJOR = '17';
 
-function firstExisting(...candidates: string[]): string | undefined {
-  return candidates.find((c) => fs.existsSync(c));
-}
-
-/** A Debian/Ubuntu base: /bin/sh (dash), /bin/bash, awk (mawk) and DEBIAN_USERLAND in /usr/bin. */
-function debianBase(): Record<string, string> {
-  const files: Record<string, string> = {
-    '/bin/sh': firstExisting('/usr/bin/dash', '/bin/dash') ?? '/usr/bin/dash',
-    '/bin/bash': firstExisting('/usr/bin/bash', '/bin/bash') ?? '/usr/bin/bash',
-    '/usr/bin/bash': firstExisting('/usr/bin/bash', '/bin/bash') ?? '/usr/bin/bash',
-    '/usr/bin/awk': firstExisting('/usr/bin/mawk', '/usr/bin/awk') ?? '/usr/bin/awk',
-  };
-  for (const name of DEBIAN_USERLAND) {
-    files[`/usr/bin/${name}`] = firstExisting(`/usr/bin/${name}`, `/bin/${name}`) ?? `/usr/bin/${name}`;
-  }
-  return files;
-}
-
-function numericVersion(v: string): number[] {
-  return v.split('.').map((x) => Number(x));
-}
-
-/** A PostgreSQL server installation on this host (Debian layout). */
-export interface HostPostgres {
-  /** major version, e.g. '15' */
+/** A PostgreSQL installation in a root of DATABASE_ROOTS (Debian layout). */
+export interface RootPostgres {
+  /** major version, e.g. '18' */
   readonly version: string;
+  /** the root file system */
+  readonly root: string;
+  /** bin dir inside the root */
   readonly binDir: string;
-  readonly libDir: string;
-  readonly shareDir: string;
 }
 
-/** The newest PostgreSQL server installed on this host (Debian layout), found by globbing /usr/lib/postgresql/<v>/bin/initdb. */
-export function hostPostgres(): HostPostgres | undefined {
-  let versions: string[];
-  try {
-    versions = fs.readdirSync('/usr/lib/postgresql')
-      .filter((v) => /^\d+(\.\d+)?$/.test(v) && fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
-  } catch {
-    return undefined;
+/** The PostgreSQL root of a major (default: the image's), or undefined if setup.sh has not built it. */
+export function rootPostgres(major: string = POSTGRES_IMAGE_MAJOR): RootPostgres | undefined {
+  const root = path.join(DATABASE_ROOTS, `postgres-${major}`);
+  const binDir = `/usr/lib/postgresql/${major}/bin`;
+  return fs.existsSync(path.join(root, binDir, 'initdb')) ? { version: major, root, binDir } : undefined;
+}
+
+/** The MariaDB root (mariadbd in /usr/sbin, clients in /usr/bin), or undefined if setup.sh has not built it. */
+export function rootMariadb(): { readonly root: string } | undefined {
+  const root = path.join(DATABASE_ROOTS, 'mariadb-11.8');
+  return fs.existsSync(path.join(root, 'usr/sbin/mariadbd')) ? { root } : undefined;
+}
+
+/** A user of a root's /etc/passwd (the servers run as the images' users, uid 999). */
+export function rootUser(root: string, name: string): { readonly name: string; readonly uid: number; readonly gid: number } {
+  const e = fs.readFileSync(path.join(root, 'etc/passwd'), 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  if (!e) throw new Error(`no user ${name} in ${root}/etc/passwd: run scripts/setup.sh`);
+  return { name, uid: Number(e[2]), gid: Number(e[3]) };
+}
+
+const rootPrograms = new Map<string, string>();
+
+/**
+ * A host executable that runs `program` (an absolute path inside `root`) with the root's /usr and /etc mounted over
+ * the host's in a private mount namespace (needs root): the root's libraries and users, the host's /tmp, /proc and
+ * /dev, so the caller's paths stay valid. Every step execs: the process id is the program's (signals reach it).
+ */
+export function rootProgram(root: string, program: string): string {
+  const key = `${root}\0${program}`;
+  let wrapper = rootPrograms.get(key);
+  if (!wrapper || !fs.existsSync(wrapper)) {
+    // one directory per root, named like the program: a PATH entry finds them by name (restore sections)
+    const dir = path.join(templatesDir(), 'bin', path.basename(root));
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+    wrapper = path.join(dir, path.basename(program));
+    const sq = (x: string) => `'${x.replace(/'/g, "'\\''")}'`;
+    fs.writeFileSync(wrapper, [
+      '#!/bin/sh',
+      `exec /usr/bin/unshare --mount --propagation private -- /bin/sh -c 'mount --bind "$0/usr" /usr && mount --bind "$0/etc" /etc && exec "$@"' ${sq(root)} ${sq(program)} "$@"`,
+      '',
+    ].join('\n'), { mode: 0o755 });
+    rootPrograms.set(key, wrapper);
   }
-  versions.sort((a, b) => {
-    const [x, y] = [numericVersion(a), numericVersion(b)];
-    return (x[0] - y[0]) || ((x[1] ?? 0) - (y[1] ?? 0));
-  });
-  const version = versions.pop();
-  if (!version) return undefined;
-  return {
-    version,
-    binDir: `/usr/lib/postgresql/${version}/bin`,
-    libDir: `/usr/lib/postgresql/${version}/lib`,
-    shareDir: `/usr/share/postgresql/${version}`,
-  };
+  return wrapper;
 }
 
 /** A profile that fails on use, naming what is missing (so that importing this module never throws). */
@@ -194,100 +194,53 @@ function missingProfile(what: string): ImageProfile {
   return { files: { '/missing': `/nonexistent/${what}-is-not-installed--run-scripts/setup.sh` } };
 }
 
-const IMAGE_FILES = path.join(__dirname, 'image-files');
-
-function buildPostgresProfile(): ImageProfile {
-  const pg = hostPostgres();
-  if (!pg) return missingProfile('postgresql');
-  const files = debianBase();
-  for (const tool of ['postgres', 'initdb', 'pg_ctl', 'pg_dump', 'pg_dumpall', 'pg_restore', 'psql', 'pg_isready', 'createdb', 'createuser', 'dropdb']) {
-    files[`${pg.binDir}/${tool}`] = `${pg.binDir}/${tool}`;
-  }
-  // server modules (plpgsql and dict_snowball are loaded by initdb; llvmjit once a query is costly enough)
-  for (const so of fs.readdirSync(pg.libDir).filter((f) => f.endsWith('.so'))) {
-    files[`${pg.libDir}/${so}`] = `${pg.libDir}/${so}`;
-  }
-  files['/etc/passwd'] = path.join(IMAGE_FILES, 'postgres', 'passwd');
-  files['/etc/group'] = path.join(IMAGE_FILES, 'postgres', 'group');
-  const hostDirs: Record<string, string> = { [pg.shareDir]: pg.shareDir };
-  for (const d of [`${pg.libDir}/bitcode`, '/usr/share/zoneinfo', '/usr/lib/locale']) {
-    if (fs.existsSync(d)) hostDirs[d] = d;
-  }
+/** The postgres image of a major: its root as the image (rootfs), the image's env, user and dirs. */
+export function postgresProfile(major: string = POSTGRES_IMAGE_MAJOR): ImageProfile {
+  const pg = rootPostgres(major);
+  if (!pg) return missingProfile(`postgres-${major}-root`);
   return {
-    files,
-    hostDirs,
+    files: {},
+    rootfs: pg.root,
     env: {
       PATH: `/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${pg.binDir}`,
       LANG: 'en_US.utf8',
       PG_MAJOR: pg.version,
-      PGDATA: '/var/lib/postgresql/data',
+      PGDATA: Number(major) >= 18 ? `/var/lib/postgresql/${major}/docker` : '/var/lib/postgresql/data',
     },
     user: 0,
     entrypoint: ['docker-entrypoint.sh'],
     cmd: ['postgres'],
-    dirs: {
-      '/root': 0o700,
-      '/home': 0o755,
-      '/var/lib/postgresql': 0o1777,
-      '/var/lib/postgresql/data': 0o1777,
-      '/var/run/postgresql': 0o3777,
-      '/docker-entrypoint-initdb.d': 0o755,
-    },
+    dirs: { '/docker-entrypoint-initdb.d': 0o755 },
   };
 }
 
 /**
- * docker.io/library/postgres:<major>-bookworm — Debian bookworm-slim with PostgreSQL: client tools (pg_dump,
- * pg_dumpall, pg_restore, psql, pg_isready), server (postgres, initdb, pg_ctl) in /usr/lib/postgresql/<v>/bin on
- * PATH, the share dir, server modules, zoneinfo, locales; dash as /bin/sh, bash, coreutils. Runs as root
- * (uid 0) by default; the `postgres` user is uid/gid 999 (POSTGRES_IMAGE_UID). The entrypoint is not included:
- * containers must set a command. Host version (15 on bookworm) standing in for the image's.
+ * docker.io/library/postgres:18.x-trixie — Debian trixie with PostgreSQL 18: client tools (pg_dump, pg_dumpall,
+ * pg_restore, psql, pg_isready), server (postgres, initdb, pg_ctl) in /usr/lib/postgresql/18/bin on PATH, dash as
+ * /bin/sh, bash, coreutils. Runs as root (uid 0) by default; the `postgres` user is uid/gid 999
+ * (POSTGRES_IMAGE_UID). The entrypoint is not included: containers must set a command.
  */
-export const POSTGRES_IMAGE_PROFILE: ImageProfile = buildPostgresProfile();
-
-/** The MariaDB installed on this host: mariadbd and its share (errmsg, charsets, bootstrap SQL) and plugin dirs. */
-export function hostMariadb(): { readonly mariadbd: string; readonly shareDir: string; readonly pluginDir: string } | undefined {
-  const mariadbd = firstExisting('/usr/sbin/mariadbd', '/usr/sbin/mysqld');
-  const shareDir = firstExisting('/usr/share/mariadb/charsets', '/usr/share/mysql/charsets');
-  const pluginDir = firstExisting('/usr/lib/mysql/plugin');
-  if (!mariadbd || !shareDir || !pluginDir) return undefined;
-  return { mariadbd, shareDir: path.dirname(shareDir), pluginDir };
-}
+export const POSTGRES_IMAGE_PROFILE: ImageProfile = postgresProfile();
 
 function buildMariadbProfile(): ImageProfile {
-  const m = hostMariadb();
-  if (!m) return missingProfile('mariadb-server');
-  const files = debianBase();
-  for (const tool of ['mariadb', 'mariadb-dump', 'mariadb-admin', 'mariadb-install-db', 'my_print_defaults']) {
-    const src = firstExisting(`/usr/bin/${tool}`);
-    if (src) files[`/usr/bin/${tool}`] = src;
-  }
-  files['/usr/sbin/mariadbd'] = m.mariadbd;
-  for (const so of fs.readdirSync(m.pluginDir).filter((f) => f.endsWith('.so'))) {
-    files[`${m.pluginDir}/${so}`] = `${m.pluginDir}/${so}`;
-  }
-  files['/etc/passwd'] = path.join(IMAGE_FILES, 'mariadb', 'passwd');
-  files['/etc/group'] = path.join(IMAGE_FILES, 'mariadb', 'group');
-  const hostDirs: Record<string, string> = { [m.shareDir]: m.shareDir };
-  for (const d of ['/usr/share/zoneinfo', '/usr/lib/locale']) {
-    if (fs.existsSync(d)) hostDirs[d] = d;
-  }
+  const m = rootMariadb();
+  if (!m) return missingProfile('mariadb-11.8-root');
   return {
-    files,
-    hostDirs,
+    files: {},
+    rootfs: m.root,
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
     user: 0,
     entrypoint: ['docker-entrypoint.sh'],
     cmd: ['mariadbd'],
-    dirs: { '/root': 0o700, '/home': 0o755, '/var/lib/mysql': 0o755, '/run/mysqld': 0o1777, '/docker-entrypoint-initdb.d': 0o755 },
+    dirs: { '/docker-entrypoint-initdb.d': 0o755 },
   };
 }
 
 /**
- * docker.io/library/mariadb:11.x — Ubuntu with MariaDB: mariadb, mariadb-dump, mariadb-admin, mariadb-install-db,
- * my_print_defaults, mariadbd (/usr/sbin), share dir, plugins, zoneinfo, locales; dash as /bin/sh, bash,
- * coreutils. NO mysql-named tools (none since 11.0). Runs as root by default; `mysql` is uid/gid 999
- * (MARIADB_IMAGE_UID). The entrypoint is not included: containers must set a command.
+ * docker.io/library/mariadb:11.8 — MariaDB 11.8: mariadb, mariadb-dump, mariadb-admin, mariadb-install-db,
+ * my_print_defaults, mariadbd (/usr/sbin), share dir, plugins; dash as /bin/sh, bash, coreutils. NO mysql-named
+ * tools (none since 11.0). Runs as root by default; `mysql` is uid/gid 999 (MARIADB_IMAGE_UID). The entrypoint is
+ * not included: containers must set a command.
  */
 export const MARIADB_IMAGE_PROFILE: ImageProfile = buildMariadbProfile();
 

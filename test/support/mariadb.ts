@@ -1,10 +1,11 @@
 /**
- * A real MariaDB server (the host's Debian `mariadb-server`) in a temp dir, on 127.0.0.1:<free port>
+ * A real MariaDB server (Debian's `mariadb-server` 11.8, the default image's version, in the root file system
+ * scripts/setup.sh builds; its programs run through images.ts rootProgram(), see postgres.ts) in a temp dir, on 127.0.0.1:<free port>
  * and a unix socket in the temp dir, with a password for the admin (root) and a normal user that has
  * every privilege on its own database, for the DatabaseDumpBackup end-to-end tests. Nothing of the
  * package's own server (/var/lib/mysql, /run/mysqld, its service, /etc/mysql) is used.
  *
- * Measured here (Debian bookworm, MariaDB 10.11.19, 2 vCPU):
+ * Measured here (Debian bookworm, MariaDB 10.11.19, 2 vCPU; 11.8.9 in its root alike):
  * - `mariadb-install-db` ~1 s (2-4 s while another test suite runs: a per-process template copied with
  *   `cp -a` takes ~0.1 s); start to "ready for connections" ~0.2 s, with the users ~0.3 s.
  *   `loadRows(5000)` ~0.1 s (one INSERT ... SELECT from the SEQUENCE engine's seq_1_to_N); 100k rows x
@@ -16,8 +17,8 @@
  *   `user@localhost`, which means the socket), utf8mb4 as the server charset (10.11's default is latin1).
  *   mariadb-install-db takes the innodb flags too (it passes unknown flags to the bootstrap mariadbd):
  *   `--innodb-log-file-size=16M` makes the data dir ~30 MB instead of ~114 MB.
- * - mariadbd runs as the `mysql` OS user of the Debian package (uid 104 here; `nobody` if there is none)
- *   through `setpriv` (as root it would need --user=mysql). The temp dir is owned by that user.
+ * - mariadbd runs as the root's `mysql` user (uid 999, as in the image) through `setpriv` (as root it
+ *   would need --user=mysql). The temp dir is owned by that user.
  * - `mariadb-install-db --auth-root-authentication-method=normal` creates root@localhost, @127.0.0.1,
  *   @::1 and @<hostname> with EMPTY passwords (root@<hostname> cannot even be ALTERed or DROPped under
  *   --skip-name-resolve: error 1396): the harness deletes all but root@localhost, sets its password and
@@ -37,23 +38,41 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  asUser, chownTree, copyTree, mariadbString, OsUser, osUser, randomPassword, RunOptions, RunResult, runCommand, SETPRIV, templatesDir, withinMs,
+  asUser, chownTree, copyTree, mariadbString, OsUser, randomPassword, RunOptions, RunResult, runCommand, templatesDir, withinMs,
 } from './commands';
-import { hostMariadb } from './images';
+import { rootMariadb, rootProgram, rootUser } from './images';
 import { canConnect, cleanEnv, ExitInfo, freePort, ManagedProcess, startProcess, waitFor } from './processes';
 
-/** The host's MariaDB server, or an error naming what to install. */
-export function mariadbInstall(): { readonly mariadbd: string } {
-  const m = hostMariadb();
+/** The MariaDB root, or an error naming what to run. */
+export function mariadbInstall(): { readonly root: string; readonly mariadbd: string; readonly setpriv: string } {
+  const m = rootMariadb();
   if (!m) {
-    throw new Error('no MariaDB server (mariadbd): run scripts/setup.sh');
+    throw new Error('no MariaDB 11.8 root (images.ts DATABASE_ROOTS): run scripts/setup.sh');
   }
-  return m;
+  return { root: m.root, mariadbd: '/usr/sbin/mariadbd', setpriv: rootProgram(m.root, '/usr/bin/setpriv') };
 }
 
-/** Absolute path of a MariaDB client program (mariadb, mariadb-dump, mariadb-admin, ...). */
+/** A host executable running a MariaDB client program (mariadb, mariadb-dump, mariadb-admin, ...) in the root. */
 export function mariadbBin(tool: string): string {
-  return path.join('/usr/bin', tool);
+  return rootProgram(mariadbInstall().root, path.join('/usr/bin', tool));
+}
+
+/** A host directory of programs running the MariaDB clients (/usr/bin/mariadb*) in the root, by name: a PATH entry. */
+export function mariadbBinDir(): string {
+  const tools = fs.readdirSync(path.join(mariadbInstall().root, 'usr/bin')).filter((t) => t.startsWith('mariadb'));
+  return path.dirname(tools.map((t) => mariadbBin(t)).pop()!);
+}
+
+/** The first of `names` in the root's /etc/passwd. */
+function mariadbUser(names: readonly string[]): OsUser {
+  for (const n of names) {
+    try {
+      return rootUser(mariadbInstall().root, n);
+    } catch {
+      // next
+    }
+  }
+  throw new Error(`none of the users ${names.join(', ')} in the MariaDB root`);
 }
 
 export interface StartMariadbOptions {
@@ -69,7 +88,7 @@ export interface StartMariadbOptions {
   readonly database?: string;
   /** Extra mariadbd flags (after the harness's own). */
   readonly extraArgs?: readonly string[];
-  /** OS user the server runs as (first that exists). @default ['mysql', 'nobody'] */
+  /** OS user the server runs as (first that exists in the root). @default ['mysql', 'nobody'] */
   readonly osUsers?: readonly string[];
   /** Name in log file names. @default 'mariadb' */
   readonly name?: string;
@@ -340,7 +359,7 @@ function templateDataDir(user: OsUser): Promise<string> {
 }
 
 async function installDb(user: OsUser, baseDir: string): Promise<void> {
-  const r = await runCommand(SETPRIV, [...asUser(user), mariadbBin('mariadb-install-db'), '--no-defaults',
+  const r = await runCommand(mariadbInstall().setpriv, [...asUser(user), '/usr/bin/mariadb-install-db', '--no-defaults',
     ...commonFlags(baseDir), '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve'],
   { env: { HOME: baseDir }, timeoutMs: 60_000 });
   if (r.code !== 0) {
@@ -355,8 +374,8 @@ async function installDb(user: OsUser, baseDir: string): Promise<void> {
  * user and its database are created. Retries with a new port if the port was taken.
  */
 export async function startMariadb(options: StartMariadbOptions = {}): Promise<MariadbServer> {
-  const { mariadbd } = mariadbInstall();
-  const user = options.osUsers ? osUser(...options.osUsers) : osUser('mysql', 'nobody');
+  const { mariadbd, setpriv } = mariadbInstall();
+  const user = mariadbUser(options.osUsers ?? ['mysql', 'nobody']);
   const adminUser = options.adminUser ?? 'root';
   const adminPassword = options.adminPassword ?? randomPassword();
   const normalUser = options.user === null ? undefined : options.user ?? 'app';
@@ -378,13 +397,13 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
       await installDb(user, baseDir);
     }
     const installMs = Date.now() - t0;
-    const version = (await runCommand(mariadbd, ['--version'])).stdout.trim();
+    const version = (await runCommand(rootProgram(mariadbInstall().root, mariadbd), ['--version'])).stdout.trim();
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const started = Date.now();
       const proc = startProcess({
         name,
-        command: SETPRIV,
+        command: setpriv,
         args: [...asUser(user), mariadbd, '--no-defaults', ...commonFlags(baseDir),
           '--skip-networking=0', '--bind-address=127.0.0.1', `--port=${port}`,
           `--socket=${path.join(baseDir, 'mysqld.sock')}`, `--pid-file=${path.join(baseDir, 'mysqld.pid')}`,

@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -337,6 +338,59 @@ describe('images and process handling', () => {
     expect(bash.succeeded).toBe(false);
     expect(bash.containers[0].exitCode).toBe(127); // busybox ash: command -v of an unknown command
     expect(bash.containers[0].stdout).toBe('');
+  });
+
+  test('rootfs: a directory as the whole image, read-only under a per-container layer; mountpoints keep the image\'s owners', async () => {
+    // A tiny image: the host's dash and the libraries it loads, at their paths in a merged-/usr layout, a passwd file
+    // and a directory of uid 999 (like /var/lib/postgresql in the postgres image).
+    const image = fs.mkdtempSync(path.join(os.tmpdir(), 'pod-runner-rootfs-'));
+    fs.chmodSync(image, 0o755);
+    for (const d of ['usr/bin', 'usr/lib', 'usr/lib64', 'etc', 'tmp', 'data']) fs.mkdirSync(path.join(image, d), { recursive: true, mode: 0o755 });
+    for (const l of ['bin', 'lib', 'lib64']) fs.symlinkSync(`usr/${l}`, path.join(image, l));
+    const dash = fs.realpathSync('/bin/dash');
+    const ldd = spawnSync('ldd', [dash], { encoding: 'utf8' }).stdout;
+    for (const lib of [...ldd.matchAll(/(\/\S+) \(0x/g)].map((m) => m[1])) {
+      fs.mkdirSync(path.join(image, path.dirname(lib)), { recursive: true });
+      fs.copyFileSync(lib, path.join(image, lib));
+    }
+    fs.copyFileSync(dash, path.join(image, 'usr/bin/dash'));
+    fs.symlinkSync('dash', path.join(image, 'usr/bin/sh'));
+    fs.writeFileSync(path.join(image, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\ndb:x:999:999::/data:/bin/sh\n');
+    fs.writeFileSync(path.join(image, 'etc/marker'), 'from-the-image\n');
+    fs.chmodSync(path.join(image, 'tmp'), 0o1777);
+    fs.chownSync(path.join(image, 'data'), 999, 999);
+    fs.chmodSync(path.join(image, 'data'), 0o750);
+    const before = fs.readdirSync(image, { recursive: true }).sort();
+    try {
+      const TINY = 'example.com/tiny:1';
+      const images = { ...DEFAULT_IMAGES, 'example.com/tiny': { files: {}, rootfs: image, env: { PATH: '/usr/bin:/bin' } } };
+      const r = await run([job('rootfs', {
+        volumes: [{ name: 'scratch', emptyDir: {} }],
+        containers: [
+          // /bin/sh through the image's /bin -> usr/bin link; an emptyDir below the image's /data (uid 999, 0750)
+          sh('db', TINY, 'read m < /etc/marker; echo "$m"; echo y > /data/own && echo DATA_W; echo z > /data/scratch/f && echo VOL_W', {
+            securityContext: { runAsUser: 999, runAsGroup: 999 },
+            volumeMounts: [{ name: 'scratch', mountPath: '/data/scratch' }],
+          }),
+          sh('rw', TINY, 'echo x > /new && echo ROOT_W; echo changed > /etc/marker; read m < /etc/marker; echo "$m"'),
+          sh('ro', TINY, '(echo x > /etc/marker) 2>/dev/null && echo ROOT_W || echo ROOT_RO; read m < /etc/marker; echo "$m"', {
+            securityContext: { readOnlyRootFilesystem: true },
+          }),
+        ],
+      })], { images });
+      expect(r.reason).toBeUndefined();
+      expect(out(r, 'db')).toBe('from-the-image\nDATA_W\nVOL_W\n');
+      expect(out(r, 'rw')).toBe('ROOT_W\nchanged\n');
+      expect(out(r, 'ro')).toBe('ROOT_RO\nfrom-the-image\n');
+      expect(r.succeeded).toBe(true);
+      expect(fs.readFileSync(path.join(r.emptyDirs.scratch, 'f'), 'utf8')).toBe('z\n');
+      // the image directory itself is untouched: no /new, /data/own, /data/scratch; /etc/marker as it was
+      expect(fs.readdirSync(image, { recursive: true }).sort()).toEqual(before);
+      expect(fs.readFileSync(path.join(image, 'etc/marker'), 'utf8')).toBe('from-the-image\n');
+      expect((fs.statSync(path.join(image, 'data')).mode % 0o10000).toString(8)).toBe('750');
+    } finally {
+      fs.rmSync(image, { recursive: true, force: true });
+    }
   });
 
   test('an executable that is not in the image fails to start', async () => {

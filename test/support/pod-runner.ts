@@ -8,6 +8,12 @@
  * image profile lists (plus the shared libraries those binaries need), with
  * kubelet-like volumes, environment, user, groups and capabilities.
  *
+ * A profile with `rootfs` (a directory holding a whole root file system, e.g. a debootstrapped
+ * Debian with the image's packages: scripts/setup.sh) is the image itself, for binaries that do
+ * not run on the host's libraries: the container's root is an overlay of a per-container upper
+ * layer (its mountpoints, /etc/hosts, ...) on that directory as the read-only lower layer, as a
+ * runtime stacks the container layer on the image's layers. The directory is never written to.
+ *
  * How a container is started:
  *
  *   node --spawn(detached)--> setpriv --pdeathsig KILL        (dies with node)
@@ -82,6 +88,14 @@ export interface ImageProfile {
    * point inside one must already exist in the host directory (else CreateContainerError, like a read-only layer).
    */
   readonly hostDirs?: Record<string, string>;
+  /**
+   * A host directory holding the image's whole root file system (its own /bin/sh, libraries, /etc/passwd), used
+   * through overlayfs as the read-only lower layer under the container's writable layer: a mountpoint the image
+   * lacks is made in the container layer (its parent directories keep the image's owner and mode), writes land
+   * there, `readOnlyRootFilesystem` makes the merged root read-only. `files`, `busybox`, `dirs` and `hostDirs` still
+   * apply on top (usually `files: {}`). Its path may not contain ',' or ':' (overlay mount options).
+   */
+  readonly rootfs?: string;
 }
 
 export interface RunPodOptions {
@@ -420,6 +434,13 @@ function runnerTools(): RunnerTools {
 
 const appletCache = new Map<string, string[]>();
 
+/** ImageProfile.rootfs, checked: an overlayfs lower dir must be a directory and its path may not hold ',' or ':' */
+function imageRootfs(dir: string): string {
+  const real = fs.realpathSync(dir);
+  if (!exists(real)?.isDirectory() || /[,:\\]/.test(real)) throw new Error(`runPod: image rootfs ${dir} is not a directory usable as an overlay layer`);
+  return real;
+}
+
 function busyboxApplets(bin: string): string[] {
   const cached = appletCache.get(bin);
   if (cached) return cached;
@@ -587,6 +608,9 @@ interface Layer { readonly cpath: string; readonly host?: string; readonly readO
 class MountTable {
   private readonly layers: Layer[] = [];
 
+  /** lower: ImageProfile.rootfs, read-only under the '/' layer (the container layer), as overlayfs merges them */
+  constructor(private readonly lower?: string) {}
+
   /** host undefined = a file system set up by the wrapper (tmpfs /dev, /proc, /sys); readOnly: nothing may be created in it */
   public add(cpath: string, host?: string, readOnly = false): void {
     this.layers.push({ cpath, host, readOnly });
@@ -612,6 +636,19 @@ class MountTable {
     return rest ? path.join(best.host, rest) : best.host;
   }
 
+  /** What the container sees at cpath on the host: toHost(), or the lower layer's file where the '/' layer has none. */
+  public view(cpath: string): string | undefined {
+    const host = this.toHost(cpath);
+    const lower = this.lowerOf(cpath, host);
+    return lower !== undefined && !lexists(host!) ? lower : host;
+  }
+
+  /** The lower layer's path for cpath if cpath lies in the '/' layer (host is its toHost()) */
+  private lowerOf(cpath: string, host: string | undefined): string | undefined {
+    if (this.lower === undefined || host === undefined || host !== path.join(this.layers[0].host!, cpath)) return undefined;
+    return path.join(this.lower, cpath);
+  }
+
   /** Resolve symlinks of a container path inside the container's view (like securejoin). */
   public resolve(cpath: string, followLast: boolean): string {
     let todo = splitPath(cpath);
@@ -624,7 +661,7 @@ class MountTable {
         continue;
       }
       const cand = [...cur, c];
-      const host = this.toHost('/' + cand.join('/'));
+      const host = this.view('/' + cand.join('/'));
       if (host !== undefined && (todo.length > 0 || followLast)) {
         const st = lexists(host);
         if (st?.isSymbolicLink()) {
@@ -651,11 +688,18 @@ class MountTable {
       const host = this.toHost(cp);
       if (host === undefined) return false;
       const last = i === parts.length;
+      const lower = this.lowerOf(cp, host);
       const st = exists(host);
-      if (!st && this.isReadOnly(cp)) {
+      const lowerSt = lower !== undefined && !st ? exists(lower) : undefined;
+      if (!st && !lowerSt && this.isReadOnly(cp)) {
         throw new PodFailure('CreateContainerError', `mkdir ${cp}: read-only file system (an image directory: ImageProfile.hostDirs)`);
       }
-      if (!st) {
+      if (lowerSt?.isDirectory() && !last) {
+        // overlayfs copy-up: the upper directory keeps the image's mode and owner (a new mountpoint below it must not change them)
+        fs.mkdirSync(host);
+        fs.chownSync(host, lowerSt.uid, lowerSt.gid);
+        fs.chmodSync(host, lowerSt.mode & 0o7777);
+      } else if (!st && !lowerSt) {
         if (last && !dir) fs.writeFileSync(host, '', { mode: 0o755 });
         else fs.mkdirSync(host, { mode: 0o755 });
       }
@@ -1270,7 +1314,8 @@ class Pod {
     const rootfs = path.join(cdir, 'rootfs');
     fs.mkdirSync(rootfs);
     fs.chmodSync(rootfs, 0o755);
-    const table = new MountTable();
+    const lower = profile.rootfs === undefined ? undefined : imageRootfs(profile.rootfs);
+    const table = new MountTable(lower);
     table.add('/', rootfs);
     for (const v of ['/proc', '/dev', '/sys']) table.add(v);
     const mkdirRoot = (p: string, mode: number) => {
@@ -1390,6 +1435,7 @@ class Pod {
     return {
       cdir,
       rootfs,
+      lower,
       hostFiles,
       imageDirs,
       mounts,
@@ -1418,7 +1464,7 @@ class Pod {
       ? [file.startsWith('/') ? file : path.posix.join(wd, file)]
       : pathEnv.split(':').map((d) => path.posix.join(d === '' ? wd : (d.startsWith('/') ? d : path.posix.join(wd, d)), file));
     for (const cand of candidates) {
-      const host = table.toHost(table.resolve(cand, true));
+      const host = table.view(table.resolve(cand, true));
       if (host === undefined) return; // in /dev, /proc or /sys: leave it to execve
       const st = exists(host);
       if (!st || st.isDirectory() || (st.mode & 0o111) === 0) continue;
@@ -1474,7 +1520,14 @@ class Pod {
     L.push('run() { local what=$1; shift; "$@" 2>>"$ERR.log" || die "$what"; }');
     const hostname = this.spec.hostNetwork ? this.fields['spec.nodeName'] : this.name;
     L.push(`printf '%s' ${q(hostname)} >/proc/sys/kernel/hostname || die 'set hostname'`);
-    L.push('run "bind rootfs" mount --bind "$R" "$R"');
+    if (p.lower) {
+      // the container layer (rootfs, where the mountpoints were made) over the image's root, merged in $M
+      L.push(`M=${q(path.join(p.cdir, 'merged'))}`, `W=${q(path.join(p.cdir, 'overlay-work'))}`, 'mkdir "$M" "$W" || die "mkdir overlay"');
+      L.push(`run "overlay rootfs" mount -t overlay overlay -o ${q(`lowerdir=${p.lower},upperdir=`)}"$R",workdir="$W" "$M"`);
+      L.push('R=$M');
+    } else {
+      L.push('run "bind rootfs" mount --bind "$R" "$R"');
+    }
     for (const f of p.hostFiles) {
       L.push(`run ${q(`image file ${f.target}`)} mount --bind -o ro ${q(f.source)} "$R"${q(f.target)}`);
     }
@@ -1529,7 +1582,7 @@ class Pod {
     L.push('H=/proc/$$/root');
     L.push([
       'env -i', ...envArgs.map(q),
-      'unshare', q(`--root=${p.rootfs}`), q(`--wd=${p.wd}`),
+      'unshare', '"--root=$R"', q(`--wd=${p.wd}`),
       `"$H"${q(tools.ldso)}`, '--library-path', q(tools.libPath.split(':').map((d) => `/proc/1/root${d}`).join(':')),
       `"$H"${q(tools.setpriv)}`,
       ...setpriv.map(q),
@@ -1653,6 +1706,8 @@ interface WrapperMount { readonly source: string; readonly target: string; reado
 interface Prepared {
   readonly cdir: string;
   readonly rootfs: string;
+  /** ImageProfile.rootfs: the overlay's lower layer (rootfs is then its upper layer) */
+  readonly lower?: string;
   readonly hostFiles: HostFile[];
   /** ImageProfile.hostDirs: bind-mounted read-only */
   readonly imageDirs: HostFile[];

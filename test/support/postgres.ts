@@ -1,20 +1,25 @@
 /**
- * A real PostgreSQL server (the host's Debian `postgresql-<v>`, v = the newest in /usr/lib/postgresql)
- * in a temp dir, on 127.0.0.1:<free port> and a unix socket in the temp dir, with scram-sha-256
+ * A real PostgreSQL server (Debian's `postgresql-<major>` in the root file system scripts/setup.sh builds for
+ * that major: 18, the default image's, or 17; see images.ts) in a temp dir, on 127.0.0.1:<free port> and a unix socket in the temp dir, with scram-sha-256
  * password auth for a superuser and a normal user that owns a database, for the DatabaseDumpBackup
  * end-to-end tests. Nothing of the package's own cluster (/var/lib/postgresql, its service) is used.
  *
- * Measured here (Debian bookworm, PostgreSQL 15.18, 2 vCPU):
+ * Every program runs through images.ts rootProgram(): the root's /usr and /etc over the host's in a private
+ * mount namespace (the same binaries the image profile has; the host's temp dirs keep their paths).
+ *
+ * Measured here (Debian bookworm, PostgreSQL 15.18, 2 vCPU; 17.12 and 18.6 in their roots alike):
  * - `initdb --no-sync` ~1.2 s (~2 s while another test suite runs); start to "ready to accept
  *   connections" ~0.1 s, with the user/database ~0.4 s. `loadRows(5000)` ~0.1 s (one INSERT ...
  *   SELECT generate_series); 100k rows x 400 B (51 MB) ~1.5 s.
  * - postgres and initdb refuse to run as root ("root" execution of the PostgreSQL server is not
- *   permitted): both run through `setpriv --reuid --regid --clear-groups` as the `postgres` OS user
- *   the Debian package creates (uid 101 here; `nobody` if there is none). The temp dir is owned by
+ *   permitted): both run through `setpriv --reuid --regid --clear-groups` as the root's `postgres`
+ *   user (uid 999, as in the image). The temp dir is owned by
  *   that user (mode 0700): the data dir must be owned by the server's uid and be 0700/0750, the socket
  *   dir must be writable by it (postgres creates `.s.PGSQL.<port>` and its `.lock` there).
  * - /usr/bin/pg_dump, psql, ... are Debian's perl `pg_wrapper`; the harness calls the real binaries in
- *   /usr/lib/postgresql/<v>/bin (`pgBin()`), as the image's PATH finds them.
+ *   /usr/lib/postgresql/<major>/bin (`pgBin()`), as the image's PATH finds them.
+ * - pg_dump refuses a server of a newer major ("aborting because of server version mismatch"): the
+ *   image's 18 dumps 17 and 18 servers; restore a dump into a server of the client's major or newer.
  * - initdb: `--auth=scram-sha-256 --pwfile` (the superuser's password never on a command line),
  *   `-E UTF8 --locale=C` (this host has only the C.utf8 locale). postgres -c fsync=off etc.: test speed only.
  * - Readiness: the log line "database system is ready to accept connections", then a real query.
@@ -39,27 +44,51 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  asUser, chownTree, copyTree, descendants, killTree, OsUser, osUser, pgString, randomPassword, RunOptions, RunResult, runCommand, SETPRIV,
-  templatesDir, withinMs,
+  asUser, chownTree, copyTree, descendants, killTree, OsUser, pgString, randomPassword, RunOptions, RunResult, runCommand, templatesDir, withinMs,
 } from './commands';
-import { hostPostgres } from './images';
+import { POSTGRES_IMAGE_MAJOR, RootPostgres, rootPostgres, rootProgram, rootUser } from './images';
 import { canConnect, cleanEnv, ExitInfo, freePort, ManagedProcess, startProcess, waitFor } from './processes';
 
-/** The host's PostgreSQL (newest major in /usr/lib/postgresql), or an error naming what to install. */
-export function postgresInstall(): { readonly version: string; readonly binDir: string } {
-  const pg = hostPostgres();
+/** The PostgreSQL root of a major (default: the image's), or an error naming what to run. */
+export function postgresInstall(major: string = POSTGRES_IMAGE_MAJOR): RootPostgres {
+  const pg = rootPostgres(major);
   if (!pg) {
-    throw new Error('no PostgreSQL server in /usr/lib/postgresql/<version>/bin: run scripts/setup.sh');
+    throw new Error(`no PostgreSQL ${major} root (images.ts DATABASE_ROOTS): run scripts/setup.sh`);
   }
   return pg;
 }
 
-/** Absolute path of a PostgreSQL program (pg_dump, psql, pg_restore, initdb, ...) of the host's newest version. */
-export function pgBin(tool: string): string {
-  return path.join(postgresInstall().binDir, tool);
+/** A host executable running a PostgreSQL program (pg_dump, psql, pg_restore, ...) of a major (default: the image's) in its root. */
+export function pgBin(tool: string, major: string = POSTGRES_IMAGE_MAJOR): string {
+  const pg = postgresInstall(major);
+  return rootProgram(pg.root, path.join(pg.binDir, tool));
+}
+
+/** A host directory of programs running every PostgreSQL program of a major (default: the image's) in its root, by name: a PATH entry. */
+export function pgBinDir(major: string = POSTGRES_IMAGE_MAJOR): string {
+  const pg = postgresInstall(major);
+  const tools = fs.readdirSync(path.join(pg.root, pg.binDir));
+  return path.dirname(tools.map((t) => pgBin(t, major)).pop()!);
+}
+
+/** The OS user (first that exists in the root's /etc/passwd) and setpriv of a root. */
+function rootRunner(pg: RootPostgres, names: readonly string[]): { readonly user: OsUser; readonly setpriv: string } {
+  let user: OsUser | undefined;
+  for (const n of names) {
+    try {
+      user = rootUser(pg.root, n);
+      break;
+    } catch {
+      // next
+    }
+  }
+  if (!user) throw new Error(`none of the users ${names.join(', ')} in ${pg.root}/etc/passwd`);
+  return { user, setpriv: rootProgram(pg.root, '/usr/bin/setpriv') };
 }
 
 export interface StartPostgresOptions {
+  /** PostgreSQL major (a root scripts/setup.sh builds). @default POSTGRES_IMAGE_MAJOR (the default image's) */
+  readonly version?: string;
   /** @default 'postgres' */
   readonly superuser?: string;
   /** @default - random */
@@ -72,7 +101,7 @@ export interface StartPostgresOptions {
   readonly database?: string;
   /** Extra server settings (`-c name=value`). */
   readonly settings?: Record<string, string>;
-  /** OS user the server runs as (first that exists). @default ['postgres', 'nobody'] */
+  /** OS user the server runs as (first that exists in the root). @default ['postgres', 'nobody'] */
   readonly osUsers?: readonly string[];
   /** Name in log file names. @default 'postgres' */
   readonly name?: string;
@@ -189,7 +218,7 @@ export class PostgresServer {
 
   /** Runs a PostgreSQL client program (`pg_dump`, `pg_restore`, `psql`, ...) with `env(options)` and a clean environment. */
   public client(tool: string, args: readonly string[], options: PgClientOptions & RunOptions = {}): Promise<RunResult> {
-    return runCommand(pgBin(tool), args, { ...options, env: { ...this.env(options), ...(options.env ?? {}) } });
+    return runCommand(pgBin(tool, this.version), args, { ...options, env: { ...this.env(options), ...(options.env ?? {}) } });
   }
 
   /** Runs SQL with psql (ON_ERROR_STOP, unaligned, tuples only, no psqlrc); returns stdout, throws on any error. */
@@ -296,9 +325,9 @@ export function quoteIdent(name: string): string {
 const TEMPLATE_PASSWORD = 'template-password';
 const templates = new Map<string, Promise<string>>();
 
-/** initdb once per (superuser, OS user) and Node process; returns the template's data dir. */
-function templateDataDir(binDir: string, user: OsUser, superuser: string): Promise<string> {
-  const key = `${superuser}:${user.uid}`;
+/** initdb once per (major, superuser, OS user) and Node process; returns the template's data dir. */
+function templateDataDir(pg: RootPostgres, user: OsUser, superuser: string): Promise<string> {
+  const key = `${pg.version}:${superuser}:${user.uid}`;
   let t = templates.get(key);
   if (!t) {
     t = (async () => {
@@ -307,7 +336,7 @@ function templateDataDir(binDir: string, user: OsUser, superuser: string): Promi
       const pwfile = path.join(dir, 'pw');
       fs.writeFileSync(pwfile, `${TEMPLATE_PASSWORD}\n`, { mode: 0o600 });
       chownTree(dir, user);
-      await initdb(binDir, user, path.join(dir, 'data'), superuser, pwfile);
+      await initdb(pg, user, path.join(dir, 'data'), superuser, pwfile);
       fs.rmSync(pwfile);
       return path.join(dir, 'data');
     })();
@@ -317,8 +346,8 @@ function templateDataDir(binDir: string, user: OsUser, superuser: string): Promi
   return t;
 }
 
-async function initdb(binDir: string, user: OsUser, dataDir: string, superuser: string, pwfile: string): Promise<void> {
-  const r = await runCommand(SETPRIV, [...asUser(user), path.join(binDir, 'initdb'),
+async function initdb(pg: RootPostgres, user: OsUser, dataDir: string, superuser: string, pwfile: string): Promise<void> {
+  const r = await runCommand(rootProgram(pg.root, '/usr/bin/setpriv'), [...asUser(user), path.join(pg.binDir, 'initdb'),
     '-D', dataDir, '-U', superuser, '--auth=scram-sha-256', `--pwfile=${pwfile}`,
     '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'], { env: { HOME: path.dirname(dataDir) }, timeoutMs: 60_000 });
   if (r.code !== 0) {
@@ -333,8 +362,8 @@ async function initdb(binDir: string, user: OsUser, dataDir: string, superuser: 
  * password and the normal user and its database are created. Retries with a new port if the port was taken.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
-  const pg = postgresInstall();
-  const user = options.osUsers ? osUser(...options.osUsers) : osUser('postgres', 'nobody');
+  const pg = postgresInstall(options.version);
+  const { user, setpriv } = rootRunner(pg, options.osUsers ?? ['postgres', 'nobody']);
   const superuser = options.superuser ?? 'postgres';
   const superuserPassword = options.superuserPassword ?? randomPassword();
   const normalUser = options.user === null ? undefined : options.user ?? 'app';
@@ -352,13 +381,13 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const initialPassword = fromTemplate ? TEMPLATE_PASSWORD : superuserPassword;
     const t0 = Date.now();
     if (fromTemplate) {
-      await copyTree(await templateDataDir(pg.binDir, user, superuser), dataDir);
+      await copyTree(await templateDataDir(pg, user, superuser), dataDir);
       chownTree(baseDir, user);
     } else {
       const pwfile = path.join(baseDir, 'superuser-password');
       fs.writeFileSync(pwfile, `${superuserPassword}\n`, { mode: 0o600 });
       chownTree(baseDir, user);
-      await initdb(pg.binDir, user, dataDir, superuser, pwfile);
+      await initdb(pg, user, dataDir, superuser, pwfile);
       fs.rmSync(pwfile);
     }
     const initdbMs = Date.now() - t0;
@@ -379,7 +408,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       const started = Date.now();
       const proc = startProcess({
         name,
-        command: SETPRIV,
+        command: setpriv,
         args: [...asUser(user), path.join(pg.binDir, 'postgres'), '-D', dataDir, '-p', String(port),
           ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
         env: cleanEnv({ HOME: baseDir }),
@@ -439,6 +468,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
  */
 export function startPostgresLike(source: PostgresServer, options: StartPostgresOptions = {}): Promise<PostgresServer> {
   return startPostgres({
+    version: source.version,
     superuser: source.superuser,
     superuserPassword: source.superuserPassword,
     user: source.user ?? null,
