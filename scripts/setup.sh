@@ -207,7 +207,7 @@ db_build_root() {
   $SUDO rm -rf "$root/var/lib/apt/lists"/*_Packages* "$root/var/cache/apt"/*.bin
   local check=${DB_ROOT_CHECK[$name]}
   # shellcheck disable=SC2086 # the check command is words
-  db_chroot "$root" ${check%%|*} | grep -qF "${check#*|}" \
+  db_chroot "$root" ${check%%|*} | grep -F "${check#*|}" >/dev/null \
     || { echo "setup: $DB_ROOTS/$name does not answer '${check#*|}' to ${check%%|*}" >&2; exit 1; }
   echo "layout$DB_LAYOUT:$suite:$pkgs" | $SUDO tee "$root/.setup-spec" >/dev/null
   $SUDO rm -rf "${DB_ROOTS:?}/$name"
