@@ -1,6 +1,6 @@
 /**
  * Proves the kubeadm-style control-plane harness itself (etcd-cluster.ts): three members on
- * 127.0.0.11-13:2379/2380 become one healthy cluster; the fake kubelets stop and start members
+ * 127.0.<worker>.11-13:2379/2380 become one healthy cluster; the fake kubelets stop and start members
  * as manifests move; a shell run "on a node" sees the node's disk at the literal kubeadm paths
  * and leaves the host alone; a node has no etcd tools on its PATH until a script installs them
  * from etcd's release (the harness's curl serves the test versions' real binaries); a snapshot
@@ -104,7 +104,7 @@ test('each node has kubeadm\'s files; a script on a node sees them at the litera
     expect(fs.existsSync(path.join(root, 'etc/kubernetes/pki/etcd', f))).toBe(true);
   }
   const sans = subjectAltNames(path.join(root, 'etc/kubernetes/pki/etcd/server.crt'));
-  expect(sans).toMatch(/DNS:cp-2, DNS:localhost, IP Address:127\.0\.0\.12, IP Address:127\.0\.0\.1\b/);
+  expect(sans).toMatch(new RegExp(`DNS:cp-2, DNS:localhost, IP Address:${nodeIp(1).replace(/\./g, '\\.')}, IP Address:127\\.0\\.0\\.1\\b`));
   const manifest = fs.readFileSync(cp.manifestPath('cp-2'), 'utf8');
   expect(manifest).toContain('- --data-dir=/var/lib/etcd');
   expect(manifest).toContain(`- --initial-cluster=${cp.initialCluster}`);
@@ -147,7 +147,7 @@ test('moving etcd.yaml out of the manifests dir stops the member; moving it back
   const health = await cp.health();
   expect(health.find((h) => h.node === 'cp-2')).toMatchObject({
     healthy: false,
-    error: expect.stringMatching(/nothing listens on 127\.0\.0\.12:2379/),
+    error: `nothing listens on ${nodeIp(1)}:2379`,
   });
   // Two of three still have quorum and take writes.
   await cp.waitHealthy(10_000, { nodes: ['cp-1', 'cp-3'] });
@@ -216,7 +216,8 @@ test('all stopped, every node installs etcd\'s release and restores the snapshot
   const restore = (node: string) => [
     // As the runbook installs them: the release tarball, into the node's own /usr/local/bin.
     `curl -fsSL ${etcdReleaseUrl(v)} | sudo tar -xz -C /usr/local/bin --strip-components=1 etcd-v${v}-linux-amd64/etcdutl etcd-v${v}-linux-amd64/etcdctl`,
-    'etcdutl version | head -n 1',
+    // sed reads it all: head would stop early, and under pipefail etcdutl's SIGPIPE fails the script.
+    'etcdutl version | sed -n 1p',
     'sudo mv /var/lib/etcd /var/lib/etcd.broken',
     `sudo etcdutl snapshot restore /tmp/snapshot.db --name "$(hostname)" --initial-cluster ${cp.initialCluster} \\`,
     `  --initial-cluster-token ${token} --initial-advertise-peer-urls https://${cp.ip(node)}:2380 --data-dir /var/lib/etcd`,
