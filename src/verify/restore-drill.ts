@@ -136,6 +136,8 @@ export class RestoreDrill extends BackupJob {
     if (requiredKeys.length > 0) this.addScriptFile('required-keys.txt', requiredKeys.map((k) => `${k}\n`).join(''));
     const resticImage = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
     const etcdImage = props.images?.etcd === undefined ? backup.etcdImage : etcdImageFor(C, backup.etcdVersion, props.images.etcd);
+    // With EtcdTools.imageVolume() the etcd image is a volume of this pod: Pod Security
+    // `restricted` admits image volumes from Kubernetes 1.33 (kubernetes/kubernetes#130394).
     const tools = backup.etcdTools._bind(etcdImage, resticImage);
     const scriptsVol = this.scriptsVolume(this);
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(16) });
