@@ -1,5 +1,5 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, KeyDropGuard, Retention } from '../../src';
+import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard, Retention } from '../../src';
 import { testRepository } from '../support/charts';
 import { expectValidCustomResources } from '../support/crd-validate';
 import { expectValidManifests, isCustomResource } from '../support/validate';
@@ -20,6 +20,23 @@ function synth(props: Partial<ClusterBackupProps> = {}) {
 }
 
 describe('ClusterBackup: composition', () => {
+  test('GIVEN kubeadm 1.36 with its own etcd image (3.6.11, distroless) WHEN synthesized THEN no container runs it; backup and drill mount it, and the runbook restores with the snapshot\'s etcdutl', () => {
+    const image = 'registry.k8s.io/etcd:3.6.11-0';
+    const { backup, manifests } = synth({ etcd: { source: EtcdSource.kubeadm(), etcdVersion: EtcdVersion.V3_6_11, images: { etcd: image } } });
+    const cronJobs = manifests.filter((m) => m.kind === 'CronJob');
+    const pods = cronJobs.map((c) => c.spec.jobTemplate.spec.template.spec);
+    for (const pod of pods) {
+      expect([...(pod.initContainers ?? []), ...pod.containers].map((c: any) => c.image)).not.toContain(image);
+    }
+    const mounting = cronJobs.filter((c) => c.spec.jobTemplate.spec.template.spec.volumes.some((v: any) => v.image?.reference === image)).map((c) => c.metadata.name);
+    expect(mounting).toEqual(['prod-etcd-backup', 'prod-etcd-drill']);
+    const runbook = backup.restoreRunbook();
+    expect(runbook).toContain('ver=$(cat /tmp/etcd-snapshot.etcd-version)');
+    expect(runbook).toContain('a newer minor than the cluster\'s etcd 3.6.11 (etcdVersion)');
+    expect(runbook).not.toContain('v3.6.11/etcd-v3.6.11-linux-amd64.tar.gz" | sudo tar');
+    expectValidManifests(manifests.filter((m) => !isCustomResource(m)));
+  });
+
   test('kubeadm: etcd + per-node config in the privileged namespace, drill in the restricted one', () => {
     const { manifests } = synth();
     const byKind = (k: string) => manifests.filter((m) => m.kind === k);
