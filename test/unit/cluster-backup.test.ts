@@ -28,7 +28,8 @@ describe('ClusterBackup: composition', () => {
     for (const pod of pods) {
       expect([...(pod.initContainers ?? []), ...pod.containers].map((c: any) => c.image)).not.toContain(image);
     }
-    const mounting = cronJobs.filter((c) => c.spec.jobTemplate.spec.template.spec.volumes.some((v: any) => v.image?.reference === image)).map((c) => c.metadata.name);
+    const mountsIt = (c: any) => c.spec.jobTemplate.spec.template.spec.volumes.some((v: any) => v.image?.reference === image);
+    const mounting = cronJobs.filter(mountsIt).map((c) => c.metadata.name);
     expect(mounting).toEqual(['prod-etcd-backup', 'prod-etcd-drill']);
     const runbook = backup.restoreRunbook();
     expect(runbook).toContain('ver=$(cat /tmp/etcd-snapshot.etcd-version)');
