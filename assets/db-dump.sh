@@ -57,7 +57,10 @@ r() {
 # restic-upload.sh (a stale exclusive lock of a killed prune must not block the unlock below).
 step='repository'
 rc=0
-out=$(r cat config --no-lock 2>&1 >/dev/null) || rc=$?
+# The first question gets REPOSITORY_TIMEOUT seconds: restic >= 0.17 retries an unreachable
+# backend for 15 minutes (see restic-upload.sh).
+# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (timeout cannot run the function r)
+out=$(timeout -k 10 "${REPOSITORY_TIMEOUT:-60}" "${RESTIC_BIN}" ${RESTIC_FLAGS:-} cat config --no-lock 2>&1 >/dev/null) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
     *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
@@ -69,7 +72,7 @@ if [ "${rc}" -ne 0 ]; then
         r init
       else
         echo "${out}" >&2
-        echo "db-dump: cannot open the repository (see above); nothing dumped, nothing pruned" >&2
+        echo "db-dump: cannot open the repository (see above; it gets ${REPOSITORY_TIMEOUT:-60} s to answer); nothing dumped, nothing pruned" >&2
         exit 1
       fi
       ;;

@@ -16,6 +16,7 @@
 #   METADATA_TAGS                                             tags (name=value) the backup recorded, space-separated;
 #                                                             each is written as NAME=value (etcd-keys -> ETCD_KEYS)
 #   EXPECTED_FILE                                             KEY=value output for the drill
+#   REPOSITORY_TIMEOUT                                        seconds the first question to the repository may take
 #   TMPDIR, RESTIC_CACHE_DIR                                  writable scratch
 #   SUMMARY_*                                                 what the summary line names (summary-lib.sh)
 # shellcheck disable=SC3040 # pipefail: busybox ash (restic image) has it
@@ -49,8 +50,17 @@ r() {
 }
 
 # Readers never lock: the backup job is the repository's only writer and removes stale locks.
+# The first question gets REPOSITORY_TIMEOUT seconds: restic >= 0.17 retries an unreachable
+# backend for 15 minutes (see restic-upload.sh).
+rc=0
+# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (timeout cannot run the function r)
+all=$(timeout -k 10 "${REPOSITORY_TIMEOUT:-60}" restic ${RESTIC_FLAGS:-} snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}") || rc=$?
+if [ "${rc}" -ne 0 ]; then
+  echo "fetch: cannot list the snapshots in ${RESTIC_REPOSITORY} (exit ${rc}, see above; the repository gets ${REPOSITORY_TIMEOUT:-60} s to answer): check the endpoint, the credentials and the password" >&2
+  exit 1
+fi
 # restic lists snapshots oldest first, one JSON object each starting with "time": keep the last.
-list=$(r snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" | sed 's/},{"time":/}\n{"time":/g' | tail -n 1)
+list=$(printf '%s' "${all}" | sed 's/},{"time":/}\n{"time":/g' | tail -n 1)
 id=$(printf '%s' "${list}" | grep -o '"id":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
 if [ -z "${id}" ]; then
   echo "fetch: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2

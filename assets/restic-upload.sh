@@ -193,7 +193,7 @@ fi
 # restic cancels and fails, exit 1; KILL 10 s later), ample for one unlock of a reachable
 # repository. Timed out = it took that long (restic's exit code does not tell).
 step='repository'
-repository_timeout=60
+repository_timeout=${REPOSITORY_TIMEOUT:-60}
 rc=0
 uptime_cs
 asked=${now_cs:-0}

@@ -75,6 +75,9 @@ export interface ResticUploadProps {
   readonly user?: number;
 }
 
+/** Seconds a script's first restic call may take (REPOSITORY_TIMEOUT): one `unlock` or one listing of a reachable repository takes a few. @internal */
+export const FIRST_REPOSITORY_CALL_SECONDS = 60;
+
 /**
  * The environment and mounts every restic container needs to reach a repository: URL, password,
  * backend credentials (all as Secret references), CA bundle (as `RESTIC_FLAGS`, since restic 0.14
@@ -93,6 +96,11 @@ export function resticRepositoryAccess(scope: Construct, repo: BackupRepository,
   }
   const caPath = repo._caCertPath();
   env.RESTIC_FLAGS = kplus.EnvValue.fromValue(caPath ? `--cacert ${caPath}` : '');
+  // restic >= 0.17 retries an unreachable backend for 15 minutes with no option to shorten it
+  // (0.18.0 cmd/restic/global.go, retry.New(be, 15*time.Minute, ...)): each script's first
+  // question to the repository gets this long, so an unreachable endpoint fails the job in about
+  // a minute, with the script's message, instead of at the deadline.
+  env.REPOSITORY_TIMEOUT = kplus.EnvValue.fromValue(String(FIRST_REPOSITORY_CALL_SECONDS));
   // The root filesystem is read-only: restic's temporary packs and cache go to an emptyDir.
   env.TMPDIR = kplus.EnvValue.fromValue('/tmp');
   env.RESTIC_CACHE_DIR = kplus.EnvValue.fromValue('/tmp/restic-cache');

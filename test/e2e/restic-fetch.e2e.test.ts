@@ -71,6 +71,29 @@ describe('restic-fetch.sh', () => {
     };
   }
 
+  test('GIVEN an unreachable repository WHEN fetched THEN the first question gives up after REPOSITORY_TIMEOUT with what to check (restic 0.18 alone retries for 15 minutes)', () => {
+    const out = fs.mkdtempSync(path.join(dir, 'out-'));
+    const t0 = Date.now();
+    const r = spawnSync('busybox', ['sh', SCRIPT], {
+      env: {
+        ...env,
+        RESTIC_REPOSITORY: 's3:https://127.0.0.1:9/bucket/prod',
+        AWS_ACCESS_KEY_ID: 'x',
+        AWS_SECRET_ACCESS_KEY: 'y',
+        REPOSITORY_TIMEOUT: '4',
+        FETCH_DIR: path.join(out, 'fetched'),
+        EXPECTED_FILE: path.join(out, 'expected.env'),
+        METADATA_TAGS: 'etcd-revision',
+      },
+      encoding: 'utf8',
+    });
+    const seconds = (Date.now() - t0) / 1000;
+    expect(r.status).toBe(1);
+    expect(seconds).toBeLessThan(20);
+    expect(r.stderr).toContain('fetch: cannot list the snapshots in s3:https://127.0.0.1:9/bucket/prod');
+    expect(r.stderr).toContain('the repository gets 4 s to answer');
+  });
+
   test('GIVEN the tags the construct names WHEN fetched THEN each is written as NAME=value for the drill', () => {
     backup('snapshot one', ['etcd-revision=41', 'etcd-keys=7']);
     const r = fetch('etcd-revision etcd-keys');
