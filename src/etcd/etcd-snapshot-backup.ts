@@ -254,8 +254,9 @@ export class EtcdSnapshotBackup extends BackupJob {
     if (source.endpoint.includes('$(HOST_IP)')) {
       etcdEnv.HOST_IP = kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.NODE_IP);
     }
+    // No ETCDCTL_API: 3.5's etcdctl speaks v3 by default, and 3.6+ logs every ETCDCTL_* variable it
+    // does not know as a warning on stderr (etcd v3.6.14 pkg/flags SetPflagsFromEnv, etcdctl/main.go).
     Object.assign(etcdEnv, {
-      ETCDCTL_API: kplus.EnvValue.fromValue('3'),
       ETCDCTL_ENDPOINTS: kplus.EnvValue.fromValue(source.endpoint),
       ETCDCTL_CACERT: kplus.EnvValue.fromValue(`${PKI_DIR}/ca.crt`),
       ETCDCTL_CERT: kplus.EnvValue.fromValue(`${PKI_DIR}/client.crt`),
