@@ -95,7 +95,9 @@ printf '%s\n' "${out}"
 if [ "${rc}" -ne 0 ]; then
   case "${out}" in
     *'no space left on device'*)
-      echo "snapshot: etcdctl snapshot save failed (exit ${rc}): the volume ${SNAPSHOT_FILE%/*} is full, too small for this ${size} database. Raise the job's workspaceSize to at least the database size plus 32 MiB (the node needs that much free ephemeral storage too). Nothing was uploaded or pruned." >&2 ;;
+      # The kubelet enforces an emptyDir's sizeLimit by evicting the pod, not with ENOSPC: this
+      # is the node's disk under the volume.
+      echo "snapshot: etcdctl snapshot save failed (exit ${rc}): no space left on the disk under ${SNAPSHOT_FILE%/*} for this ${size} database. Free space on this node's kubelet disk (the snapshot needs the database size plus 32 MiB); workspaceSize is that volume's limit, enforced by eviction. Nothing was uploaded or pruned." >&2 ;;
     *)
       echo "snapshot: etcdctl snapshot save failed (exit ${rc}, see above) for a ${size} database. \"context deadline exceeded\" means it did not finish within ${ETCD_SNAPSHOT_TIMEOUT}: check etcd's health and disk on this node (etcd logs, etcdctl endpoint status), and if the database is that large and etcd is healthy, raise the job's snapshotTimeout. Nothing was uploaded or pruned." >&2 ;;
   esac
