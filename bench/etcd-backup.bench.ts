@@ -5,6 +5,7 @@
  *
  *   npx projen bench                      # ~1 GiB, several minutes
  *   BENCH_DB_MB=50 npx projen bench       # smoke test
+ *   BENCH_LINK_MBIT=400 npx projen bench  # the S3 server behind a 400 Mbit/s (50 MB/s) link
  *
  * Runs: the first backup, one of unchanged data, then BENCH_CHURN_RUNS (default 3) each after
  * an hour's churn as kube-apiserver makes it (small puts, rewritten values, deletes, a
@@ -26,7 +27,7 @@
  * - disk: every 100 ms the allocated size (st_blocks) of every emptyDir of the pod; the peak
  *   total is "extra disk". Stored bytes: sizes of the bucket's objects under the repository.
  */
-import { spawn } from 'child_process';
+import { execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -47,6 +48,11 @@ import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from '../test/support/tools';
 
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
+/**
+ * BENCH_LINK_MBIT: the S3 server in a network namespace of its own, behind a veth shaped to this
+ * rate in both directions (tc tbf), as object storage across a network is; unset: loopback.
+ */
+const LINK_MBIT = process.env.BENCH_LINK_MBIT === undefined ? undefined : Number(process.env.BENCH_LINK_MBIT);
 /** Backups after an hour's churn each (BENCH_CHURN_RUNS), after the unchanged second run. */
 const CHURN_RUNS = Number(process.env.BENCH_CHURN_RUNS ?? 3);
 const PASSWORD = 'correct horse battery staple';
@@ -481,8 +487,39 @@ function printTable(r: any): void {
 
 // ---------------------------------------------------------------------------
 
+/**
+ * A network namespace with the far end of a veth pair (10.77.<n>.2), the near end on the host
+ * (10.77.<n>.1), each end's egress shaped by a token bucket to `mbit`: uploads leave through the
+ * host's end, downloads through the namespace's.
+ */
+function shapedLink(mbit: number): { host: string; commandPrefix: string[]; remove(): void } {
+  const n = process.pid % 250;
+  const ns = `cdk8s-backup-bench-${process.pid}`;
+  const [hostIf, nsIf] = [`bbh${process.pid % 100000}`, `bbn${process.pid % 100000}`];
+  const sh = (cmd: string) => execFileSync('sh', ['-ec', cmd], { stdio: 'pipe' });
+  const tbf = `tbf rate ${mbit}mbit burst ${Math.max(64, Math.round(mbit * 1000 / 8 / 100))}kb latency 100ms`;
+  sh([
+    `ip netns add ${ns}`,
+    `ip link add ${hostIf} type veth peer name ${nsIf}`,
+    `ip link set ${nsIf} netns ${ns}`,
+    `ip addr add 10.77.${n}.1/24 dev ${hostIf}`,
+    `ip link set ${hostIf} up`,
+    `ip netns exec ${ns} ip addr add 10.77.${n}.2/24 dev ${nsIf}`,
+    `ip netns exec ${ns} ip link set ${nsIf} up`,
+    `ip netns exec ${ns} ip link set lo up`,
+    `tc qdisc add dev ${hostIf} root ${tbf}`,
+    `ip netns exec ${ns} tc qdisc add dev ${nsIf} root ${tbf}`,
+  ].join('\n'));
+  return {
+    host: `10.77.${n}.2`,
+    commandPrefix: ['ip', 'netns', 'exec', ns],
+    remove: () => sh(`ip link del ${hostIf} || true\nip netns del ${ns} || true`),
+  };
+}
+
 async function main(): Promise<number> {
   if (!(DB_MB > 0)) throw new Error(`BENCH_DB_MB must be a positive number of MiB; got ${process.env.BENCH_DB_MB}`);
+  if (LINK_MBIT !== undefined && !(LINK_MBIT > 0)) throw new Error(`BENCH_LINK_MBIT must be a positive number of Mbit/s; got ${process.env.BENCH_LINK_MBIT}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-bench-'));
   const removeWork = () => fs.rmSync(work, { recursive: true, force: true });
   process.once('exit', removeWork);
@@ -505,8 +542,11 @@ async function main(): Promise<number> {
       extraArgs: [`--quota-backend-bytes=${8 * 1024 * MiB}`, `--max-request-bytes=${10 * MiB}`],
     });
     stoppers.push(() => etcd.stop());
-    const s3 = await startS3({ bucket: 'backups', dataDir: path.join(work, 's3-data'), silent: true });
+    const link = LINK_MBIT === undefined ? undefined : shapedLink(LINK_MBIT);
+    if (link) stoppers.push(async () => link.remove());
+    const s3 = await startS3({ bucket: 'backups', dataDir: path.join(work, 's3-data'), silent: true, host: link?.host, commandPrefix: link?.commandPrefix });
     stoppers.push(() => s3.stop());
+    if (link) console.log(`S3 at ${s3.endpoint}, behind a ${LINK_MBIT} Mbit/s link each way (tc tbf on a veth into its own network namespace)`);
 
     console.log('loading etcd ...');
     const loaded = await fill(etcd, DB_MB * MiB);

@@ -170,10 +170,10 @@ export function etcdPkiPaths(dir: string): EtcdPki {
  * SANs IP:127.0.0.1, IP:::1, DNS:localhost) signed by `<dir>/ca.crt`, which is
  * created if missing (and reused if present).
  */
-export function makeServerCert(dir: string, name = 'server'): ServerCert {
+export function makeServerCert(dir: string, name = 'server', extraSans: readonly string[] = []): ServerCert {
   const ca = ensureCa(dir);
   const cert = path.join(dir, `${name}.crt`);
   const key = path.join(dir, `${name}.key`);
-  makeCert({ cn: name, usage: 'server', sans: LOCAL_SANS, certFile: cert, keyFile: key, ca });
+  makeCert({ cn: name, usage: 'server', sans: [...LOCAL_SANS, ...extraSans], certFile: cert, keyFile: key, ca });
   return { caCert: ca.cert, caKey: ca.key, cert, key };
 }

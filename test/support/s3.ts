@@ -32,6 +32,13 @@ export interface StartS3Options {
    * @default - a fresh temporary directory, removed by `stop()`
    */
   readonly pkiDir?: string;
+  /**
+   * Address s3rver listens on and the endpoint names (in the server certificate too), e.g. the
+   * far end of a shaped veth (bench). @default '127.0.0.1'
+   */
+  readonly host?: string;
+  /** Words run before s3rver's command, e.g. `['ip', 'netns', 'exec', '<ns>']`. @default none */
+  readonly commandPrefix?: readonly string[];
   /** Suppress s3rver's request log. @default false */
   readonly silent?: boolean;
   readonly startTimeoutMs?: number;
@@ -61,6 +68,7 @@ export class S3Server {
   /** @internal */
   constructor(props: {
     port: number;
+    host?: string;
     caCertFile: string;
     bucket: string;
     dataDir: string;
@@ -69,7 +77,7 @@ export class S3Server {
     ownedDirs: string[];
   }) {
     this.port = props.port;
-    this.endpoint = `https://127.0.0.1:${props.port}`;
+    this.endpoint = `https://${props.host ?? '127.0.0.1'}:${props.port}`;
     this.caCertFile = props.caCertFile;
     this.bucket = props.bucket;
     this.dataDir = props.dataDir;
@@ -160,11 +168,12 @@ export async function startS3(options: StartS3Options): Promise<S3Server> {
   };
   const dataDir = options.dataDir ?? tmp('data');
   fs.mkdirSync(dataDir, { recursive: true });
-  const cert = makeServerCert(options.pkiDir ?? tmp('pki'), 's3rver');
+  const host = options.host ?? '127.0.0.1';
+  const cert = makeServerCert(options.pkiDir ?? tmp('pki'), 's3rver', host === '127.0.0.1' ? [] : [`IP:${host}`]);
   const args = [
     s3rverScript(),
     '-d', dataDir,
-    '-a', '127.0.0.1',
+    '-a', host,
     '-p', '0',
     '--key', cert.key,
     '--cert', cert.cert,
@@ -174,10 +183,11 @@ export async function startS3(options: StartS3Options): Promise<S3Server> {
   if (options.silent) {
     args.push('--silent');
   }
+  const prefix = options.commandPrefix ?? [];
   const proc = startProcess({
     name: 's3rver',
-    command: process.execPath,
-    args,
+    command: prefix.length > 0 ? prefix[0] : process.execPath,
+    args: prefix.length > 0 ? [...prefix.slice(1), process.execPath, ...args] : args,
     env: cleanEnv({ HOME: dataDir }),
   });
   try {
@@ -188,10 +198,11 @@ export async function startS3(options: StartS3Options): Promise<S3Server> {
       return m ? Number(m[1]) : undefined;
     }, timeout, { description: 's3rver to listen', abort });
     const ca = fs.readFileSync(cert.caCert);
-    await waitFor(async () => (await httpsStatus(`https://127.0.0.1:${port}/`, ca)) > 0, timeout,
-      { description: `s3rver HTTPS on 127.0.0.1:${port}`, abort });
+    await waitFor(async () => (await httpsStatus(`https://${host}:${port}/`, ca)) > 0, timeout,
+      { description: `s3rver HTTPS on ${host}:${port}`, abort });
     return new S3Server({
       port,
+      host,
       caCertFile: cert.caCert,
       bucket: options.bucket,
       dataDir,
