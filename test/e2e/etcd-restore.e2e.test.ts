@@ -248,7 +248,12 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     expect(section).toContain("LOST='<lost-node>'");
     // The node to remove is the one placeholder this step names; the join steps need kubeadm.
     const run = new RunbookRunner({ cp, workDir: work, keys: KEYS(), placeholders: { '<lost-node>': 'cp-3' }, timeoutMs: 120_000 });
+    // A healthy kubeadm node has no etcd tools (etcd runs from its image): the quorum restore
+    // above installed them on cp-1, so take them away; the step must bring etcdctl itself.
+    const tools = path.join(cp.nodeRoot('cp-1'), 'usr/local/bin');
+    for (const t of ['etcdctl', 'etcdutl']) fs.rmSync(path.join(tools, t), { force: true });
     await run.runSection(section, 'One control-plane node lost', [0]);
+    expect(fs.readdirSync(tools).sort()).toEqual(['etcdctl']);
     const members = await cp.memberList();
     expect(members.map((m) => m.name).sort()).toEqual(['cp-1', 'cp-2']);
     await cp.waitHealthy(30_000, { nodes: ['cp-1', 'cp-2'], members: 2 });

@@ -1342,31 +1342,21 @@ class Pod {
       binaries.push({ target: normalizeAbs(target), source: fs.realpathSync(source) });
     }
     const seen = new Set<string>();
-    for (const b of binaries) {
-      for (const f of [b, ...sharedLibraries(b.source)]) {
-        if (seen.has(f.target)) continue;
-        seen.add(f.target);
-        hostFiles.push(f);
-        const h = path.join(rootfs, f.target);
-        fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
-        if (lexists(h)) fs.rmSync(h);
-        fs.writeFileSync(h, '', { mode: 0o755 });
-      }
-    }
+    /** A host file bound at its target in this root fs (a mount point made for it), once. */
+    const addHostFile = (f: HostFile) => {
+      if (seen.has(f.target)) return;
+      seen.add(f.target);
+      hostFiles.push(f);
+      const h = path.join(rootfs, f.target);
+      fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
+      if (lexists(h)) fs.rmSync(h);
+      fs.writeFileSync(h, '', { mode: 0o755 });
+    };
+    for (const b of binaries) [b, ...sharedLibraries(b.source)].forEach(addHostFile);
     // Debian's binaries in a mounted image volume are dynamically linked (the image's are static):
     // their libraries come into this root fs, as the profile's own do (see the header).
     for (const m of c.volumeMounts ?? []) {
-      for (const b of this.volumes.get(m.name)?.binaries ?? []) {
-        for (const f of sharedLibraries(b.source)) {
-          if (seen.has(f.target)) continue;
-          seen.add(f.target);
-          hostFiles.push(f);
-          const h = path.join(rootfs, f.target);
-          fs.mkdirSync(path.dirname(h), { recursive: true, mode: 0o755 });
-          if (lexists(h)) fs.rmSync(h);
-          fs.writeFileSync(h, '', { mode: 0o755 });
-        }
-      }
+      for (const b of this.volumes.get(m.name)?.binaries ?? []) sharedLibraries(b.source).forEach(addHostFile);
     }
     for (const f of hostFiles) table.add(f.target, f.source);
     const imageDirs: HostFile[] = [];
