@@ -47,6 +47,8 @@ upload_summary() {
   upload_rc=$1
   set +eu
   trap - EXIT
+  # The repository questions, if the job failed before it read their answers.
+  [ -z "${asking:-}" ] || kill "${asking}" 2> /dev/null
   summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
   summary_emit "${upload_rc}" "${step}"
   exit "${upload_rc}"
@@ -100,6 +102,57 @@ took() {
   mark=${now_cs:-0}
   elapsed="$((d / 100)).$((d % 100 / 10))$((d % 10)) s"
 }
+
+# This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
+# behind is from a killed run of this job: the unlock removes it (restic 0.14 does not ignore
+# such locks by itself; restic >= 0.17 only once they are 30 minutes old). Nothing before it may
+# take a lock. The unlock is also the first question to the repository (each restic command pays
+# the key derivation once, so one command fewer per run): it tells whether the repository exists,
+# and a wrong password, a network error or missing permissions fail the job, not trigger an init.
+# (unlock takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it:
+# restic cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
+# restic >= 0.17 retries a failing backend for up to 15 minutes, with no option to shorten it
+# (0.18.0: cmd/restic/global.go `retry.New(be, 15*time.Minute, ...)`; backend_retry.go backs off
+# from 1 s, doubling, without a retry count): an unreachable endpoint would hold the job that
+# long. So this first question gets at most repository_timeout seconds (then SIGTERM, on which
+# restic cancels and fails, exit 1; KILL 10 s later), ample for one unlock of a reachable
+# repository. Timed out = it took that long (restic's exit code does not tell).
+#
+# The questions need neither the file nor its pieces, so they run alongside the checksum and the
+# cut (the key derivation and the round trips to the storage, 1-1.5 s of a repeat run, measured),
+# and the job reads their answers before it writes anything: a failed check still leaves the
+# repository as it was (an unlock of this job's own stale locks at most). With the key-drop guard
+# the second question, the group's snapshot list, comes right after the unlock.
+repository_timeout=${REPOSITORY_TIMEOUT:-60}
+answers="${TMPDIR:-/tmp}/repository-answers"
+mkdir -p "${answers}"
+ask_repository() {
+  set +e
+  # The job's exit stops the questions (a failed check, below): this subshell's child with it.
+  child=''
+  trap '[ -z "${child}" ] || kill "${child}" 2> /dev/null; exit 143' TERM
+  uptime_cs
+  asked=${now_cs:-0}
+  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (as in r: timeout cannot run a function)
+  timeout -k 10 "${repository_timeout}" restic ${RESTIC_FLAGS:-} unlock --remove-all > "${answers}/unlock.out" 2>&1 &
+  child=$!
+  wait "${child}"
+  unlock_rc=$?
+  uptime_cs
+  echo "$((${now_cs:-0} - asked))" > "${answers}/unlock.cs"
+  if [ "${unlock_rc}" -eq 0 ] && [ -n "${DROP_GUARD_TAG:-}" ]; then
+    # shellcheck disable=SC2086 # as above
+    restic ${RESTIC_FLAGS:-} snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${answers}/snapshots.json" 2> "${answers}/snapshots.err" &
+    child=$!
+    wait "${child}"
+    echo "$?" > "${answers}/snapshots.rc"
+  fi
+  child=''
+  # Written last: the answers are complete when this file exists.
+  echo "${unlock_rc}" > "${answers}/unlock.rc"
+}
+ask_repository &
+asking=$!
 
 # Metadata goes into tags, not into files.
 tags="--tag ${BACKUP_TAG}"
@@ -178,46 +231,32 @@ if [ -n "${SPLIT_FILE:-}" ]; then
   echo "upload: ${SPLIT_FILE} (${size} bytes) in ${pieces} pieces of ${SPLIT_BYTES} bytes under ${SPLIT_DIR} (${elapsed})"
 fi
 
-# This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
-# behind is from a killed run of this job; restic 0.14 does not ignore such locks by itself.
-# Nothing before this line may take a lock. The unlock is also the first question to the
-# repository (each restic command pays the key derivation once, so one command fewer per run):
-# it creates the repository on first use, and only when it really does not exist; a wrong
-# password, a network error or missing permissions fail the job, not trigger an init. (unlock
-# takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it: restic
-# cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
-# restic >= 0.17 retries a failing backend for up to 15 minutes, with no option to shorten it
-# (0.18.0: cmd/restic/global.go `retry.New(be, 15*time.Minute, ...)`; backend_retry.go backs off
-# from 1 s, doubling, without a retry count): an unreachable endpoint would hold the job that
-# long. So this first question gets at most repository_timeout seconds (then SIGTERM, on which
-# restic cancels and fails, exit 1; KILL 10 s later), ample for one unlock of a reachable
-# repository. Timed out = it took that long (restic's exit code does not tell).
+# The answers of the repository questions started before the checksum.
 step='repository'
-repository_timeout=${REPOSITORY_TIMEOUT:-60}
-rc=0
-uptime_cs
-asked=${now_cs:-0}
-# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (as in r: timeout cannot run a function)
-out=$(timeout -k 10 "${repository_timeout}" restic ${RESTIC_FLAGS:-} unlock --remove-all 2>&1) || rc=$?
-if [ "${rc}" -ne 0 ]; then
+wait "${asking}" || true
+asking=''
+unlock_rc=$(cat "${answers}/unlock.rc" 2> /dev/null || echo 1)
+asked_cs=$(cat "${answers}/unlock.cs" 2> /dev/null || echo 0)
+if [ "${unlock_rc}" -ne 0 ]; then
+  out=$(cat "${answers}/unlock.out" 2> /dev/null || true)
   case "${out}" in
     *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
       echo "upload: initializing repository ${RESTIC_REPOSITORY}"
       r init
       ;;
     *)
-      if [ "${rc}" -eq 10 ]; then
+      if [ "${unlock_rc}" -eq 10 ]; then
         r init
       else
         echo "${out}" >&2
-        uptime_cs
-        [ $((${now_cs:-0} - asked)) -lt $((repository_timeout * 100)) ] || echo "upload: the repository did not answer within ${repository_timeout} s" >&2
+        [ "${asked_cs}" -lt $((repository_timeout * 100)) ] || echo "upload: the repository did not answer within ${repository_timeout} s" >&2
         echo "upload: cannot open the repository (see above); nothing uploaded, nothing pruned" >&2
         exit 1
       fi
       ;;
   esac
 fi
+echo "upload: the repository answered in $((asked_cs / 100)).$((asked_cs % 100 / 10))$((asked_cs % 10)) s (alongside the checks and the cut)"
 
 # A backup of a wiped cluster must not rotate the good ones away: when the guarded count (etcd's
 # key count) dropped sharply against the newest snapshot of this group that was not itself such
@@ -236,8 +275,18 @@ if [ -n "${DROP_GUARD_TAG:-}" ]; then
     echo "upload: the metadata has no ${DROP_GUARD_TAG} value to guard" >&2
     exit 1
   fi
-  # restic lists snapshots oldest first, one JSON object each starting with "time".
-  list=$(r snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}")
+  # restic lists snapshots oldest first, one JSON object each starting with "time". A repository
+  # just created has none (the list was not asked for).
+  list=''
+  if [ "${unlock_rc}" -eq 0 ]; then
+    list_rc=$(cat "${answers}/snapshots.rc" 2> /dev/null || echo 1)
+    if [ "${list_rc}" -ne 0 ]; then
+      cat "${answers}/snapshots.err" >&2 || true
+      echo "upload: cannot list this group's snapshots for the key-drop guard (exit ${list_rc}, see above); nothing uploaded, nothing pruned" >&2
+      exit 1
+    fi
+    list=$(cat "${answers}/snapshots.json")
+  fi
   accepted=$(printf '%s' "${list}" | sed 's/},{"time":/}\n{"time":/g' | grep -v '"count-drop"' | tail -n 1 || true)
   previous=$(printf '%s' "${accepted}" | grep -o "\"${DROP_GUARD_TAG}=[0-9]*\"" | head -n 1 | cut -d'=' -f2 | tr -d '"' || true)
   if [ -n "${previous}" ] && [ $((current * 100)) -lt $((previous * (100 - DROP_GUARD_MAX_PERCENT))) ]; then
@@ -247,6 +296,7 @@ if [ -n "${DROP_GUARD_TAG:-}" ]; then
     tags="${tags} --tag count-drop"
   fi
 fi
+took
 
 # What to back up: restic arguments from the construct (paths without spaces), word-split below.
 what="${BACKUP_ARGS}"
@@ -325,7 +375,7 @@ fi
 
 # Only after a successful backup (set -e), only within this job's host+tag group.
 took
-echo "upload: backed up (${elapsed}, with opening the repository)"
+echo "upload: backed up (${elapsed})"
 # --json: the snapshots the retention removed, by id, for the summary (prune's report stays in
 # the log: summary_read_forget).
 step='retention'

@@ -49,10 +49,12 @@ import { DEFAULT_ETCD_TEST_VERSION, etcdBinary } from '../test/support/tools';
 const MiB = 1024 * 1024;
 const DB_MB = Number(process.env.BENCH_DB_MB ?? 1024);
 /**
- * BENCH_LINK_MBIT: the S3 server in a network namespace of its own, behind a veth shaped to this
- * rate in both directions (tc tbf), as object storage across a network is; unset: loopback.
+ * BENCH_LINK_MBIT: where the S3 server is, one phase each, in order, on the same etcd: `0` on
+ * loopback, a rate in Mbit/s in a network namespace of its own behind a veth shaped to that rate
+ * in both directions (tc tbf), as object storage across a network is. `0,400` runs both in one
+ * run. Default `0`.
  */
-const LINK_MBIT = process.env.BENCH_LINK_MBIT === undefined ? undefined : Number(process.env.BENCH_LINK_MBIT);
+const LINKS_MBIT = (process.env.BENCH_LINK_MBIT ?? '0').split(',').map((v) => Number(v.trim()));
 /** Backups after an hour's churn each (BENCH_CHURN_RUNS), after the unchanged second run. */
 const CHURN_RUNS = Number(process.env.BENCH_CHURN_RUNS ?? 3);
 const PASSWORD = 'correct horse battery staple';
@@ -431,17 +433,19 @@ function explain(result: PodResult): string {
 // output
 
 function printTable(r: any): void {
-  const rows: Array<[string, string]> = [];
   const base = r.baseline as Baseline;
-  const [p1, p2] = r.pods as PodReport[];
-  rows.push(['etcd dbSize / keys / load time', `${fmtMiB(r.etcd.dbSizeBytes)} / ${r.etcd.keys} x 64 KiB / ${r.etcd.loadSeconds.toFixed(1)} s`]);
-  rows.push(['baseline etcdctl snapshot save', `${fmtS(base.ms)}, peak RSS ${fmtMiB(base.maxRssBytes)}, file ${fmtMiB(base.fileBytes)}`]);
-  rows.push(['backup pod, 1st run', `${p1.seconds.toFixed(2)} s  (ratio pod/save ${r.ratio.firstRun.toFixed(1)}x)`]);
-  if (p2) rows.push(['backup pod, 2nd run (unchanged data)', `${p2.seconds.toFixed(2)} s  (ratio pod/save ${r.ratio.secondRun.toFixed(1)}x)`]);
-  const w = Math.max(...rows.map(([k]) => k.length));
   console.log('\n=== etcd backup benchmark ===');
-  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  console.log(`etcd dbSize / keys / load time   ${fmtMiB(r.etcd.dbSizeBytes)} / ${r.etcd.keys} x 64 KiB / ${r.etcd.loadSeconds.toFixed(1)} s`);
+  console.log(`bare etcdctl snapshot save        ${fmtS(base.ms)} (first), peak RSS ${fmtMiB(base.maxRssBytes)}, file ${fmtMiB(base.fileBytes)}`);
+  for (const phase of r.phases as any[]) printPhase(r, phase);
+}
 
+function printPhase(r: any, phase: any): void {
+  const all = phase.pods as PodReport[];
+  const bare = phase.bareSaves as Baseline[];
+  const peers = phase.peers as PeerRun[];
+  const [p1, p2] = all;
+  console.log(`\n--- ${phase.linkMbit > 0 ? `over a ${phase.linkMbit} Mbit/s link` : 'loopback'} ---`);
   const header = ['container', 'run1 s', 'run2 s', 'peak RSS', '(anon / file)', 'top process HWM', 'limit', '% limit'];
   const table: string[][] = [header];
   for (const c of p1.containers) {
@@ -460,29 +464,32 @@ function printTable(r: any): void {
   }
   table.push(['(runner setup)', p1.runnerOverheadSeconds.toFixed(2), p2 ? p2.runnerOverheadSeconds.toFixed(2) : '-', '', '', '', '', '']);
   const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
-  console.log('');
   for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
-  console.log('(memory: worse of the two runs; peak RSS = max(sampled sum of VmRSS of the container, largest VmHWM))');
-
-  console.log('');
+  console.log('(memory: worse of the first two runs; peak RSS = max(sampled sum of VmRSS of the container, largest VmHWM))');
   const vols = Object.entries(p1.extraDiskPeakByVolumeBytes).map(([k, v]) => `${k} ${fmtMiB(v)}`).join(', ');
   console.log(`extra disk (peak, emptyDirs)      ${fmtMiB(p1.extraDiskPeakBytes)}  [${vols}]`);
-  if (p2) console.log(`extra disk 2nd run                ${fmtMiB(p2.extraDiskPeakBytes)}`);
-  console.log(`stored in bucket after 1st run    ${fmtMiB(p1.storedBytesAfter)} in ${p1.storedObjectsAfter} objects`);
-  if (p2) console.log(`stored in bucket after 2nd run    ${fmtMiB(p2.storedBytesAfter)} in ${p2.storedObjectsAfter} objects (+${fmtMiB(p2.storedBytesAfter - p1.storedBytesAfter)})`);
-  // Deduplication under churn: what each hour's backup added, against the database size.
-  const all = r.pods as PodReport[];
-  for (let i = 2; i < all.length; i++) {
-    const added = all[i].storedBytesAfter - all[i - 1].storedBytesAfter;
-    console.log(`run ${i + 1} after churn                ${all[i].seconds.toFixed(2)} s (${r.ratio.churnedRuns[i - 2].toFixed(1)}x the save), +${fmtMiB(added)} stored (${(added / r.etcd.dbSizeBytes * 100).toFixed(1)}% of the database)`);
-  }
-  // The peer, run for run on the same etcd state.
-  const peers = r.peers as PeerRun[];
+  // Run for run: ours against the bare save just before it, the peer on the same state, and what
+  // each added to the bucket against the database size.
   console.log('');
-  for (let i = 0; i < peers.length; i++) {
-    const added = peers[i].storedBytesAfter - (i > 0 ? peers[i - 1].storedBytesAfter : 0);
-    console.log(`peer run ${i + 1}                        ${fmtS(peers[i].ms)} (${r.ratio.peerPerRun[i].toFixed(1)}x the save), +${fmtMiB(added)} stored; ours/peer ${r.ratio.podOverPeerPerRun[i].toFixed(2)}x`);
+  console.log('run                  bare save  ours      /bare  stored          peer      /bare  peer stored       ours/peer');
+  for (let i = 0; i < all.length; i++) {
+    const what = i === 0 ? '1 first' : i === 1 ? '2 unchanged' : `${i + 1} after churn`;
+    const added = all[i].storedBytesAfter - (i > 0 ? all[i - 1].storedBytesAfter : 0);
+    const peerAdded = peers[i].storedBytesAfter - (i > 0 ? peers[i - 1].storedBytesAfter : 0);
+    const pct = (b: number) => `${(b / r.etcd.dbSizeBytes * 100).toFixed(1)}%`;
+    console.log([
+      what.padEnd(19),
+      fmtS(bare[i].ms).padEnd(9),
+      `${all[i].seconds.toFixed(2)} s`.padEnd(9),
+      `${phase.ratio.overBareSavePerRun[i].toFixed(2)}x`.padEnd(6),
+      `+${fmtMiB(added)} (${pct(added)})`.padEnd(15),
+      fmtS(peers[i].ms).padEnd(9),
+      `${phase.ratio.peerOverBareSavePerRun[i].toFixed(2)}x`.padEnd(6),
+      `+${fmtMiB(peerAdded)} (${pct(peerAdded)})`.padEnd(17),
+      `${phase.ratio.podOverPeerPerRun[i].toFixed(2)}x`,
+    ].join(' '));
   }
+  console.log(`all runs: ours/peer ${phase.ratio.podOverPeerAllRuns.toFixed(2)}x`);
 }
 
 // ---------------------------------------------------------------------------
@@ -492,10 +499,10 @@ function printTable(r: any): void {
  * (10.77.<n>.1), each end's egress shaped by a token bucket to `mbit`: uploads leave through the
  * host's end, downloads through the namespace's.
  */
-function shapedLink(mbit: number): { host: string; commandPrefix: string[]; remove(): void } {
-  const n = process.pid % 250;
-  const ns = `cdk8s-backup-bench-${process.pid}`;
-  const [hostIf, nsIf] = [`bbh${process.pid % 100000}`, `bbn${process.pid % 100000}`];
+function shapedLink(mbit: number, phase: number): { host: string; commandPrefix: string[]; remove(): void } {
+  const n = (process.pid + phase) % 250;
+  const ns = `cdk8s-backup-bench-${process.pid}-${phase}`;
+  const [hostIf, nsIf] = [`bbh${process.pid % 100000}p${phase}`, `bbn${process.pid % 100000}p${phase}`];
   const sh = (cmd: string) => execFileSync('sh', ['-ec', cmd], { stdio: 'pipe' });
   const tbf = `tbf rate ${mbit}mbit burst ${Math.max(64, Math.round(mbit * 1000 / 8 / 100))}kb latency 100ms`;
   sh([
@@ -519,7 +526,7 @@ function shapedLink(mbit: number): { host: string; commandPrefix: string[]; remo
 
 async function main(): Promise<number> {
   if (!(DB_MB > 0)) throw new Error(`BENCH_DB_MB must be a positive number of MiB; got ${process.env.BENCH_DB_MB}`);
-  if (LINK_MBIT !== undefined && !(LINK_MBIT > 0)) throw new Error(`BENCH_LINK_MBIT must be a positive number of Mbit/s; got ${process.env.BENCH_LINK_MBIT}`);
+  if (!LINKS_MBIT.every((l) => l >= 0)) throw new Error(`BENCH_LINK_MBIT must be a comma-separated list of Mbit/s (0: loopback); got ${process.env.BENCH_LINK_MBIT}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-bench-'));
   const removeWork = () => fs.rmSync(work, { recursive: true, force: true });
   process.once('exit', removeWork);
@@ -542,48 +549,78 @@ async function main(): Promise<number> {
       extraArgs: [`--quota-backend-bytes=${8 * 1024 * MiB}`, `--max-request-bytes=${10 * MiB}`],
     });
     stoppers.push(() => etcd.stop());
-    const link = LINK_MBIT === undefined ? undefined : shapedLink(LINK_MBIT);
-    if (link) stoppers.push(async () => link.remove());
-    const s3 = await startS3({ bucket: 'backups', dataDir: path.join(work, 's3-data'), silent: true, host: link?.host, commandPrefix: link?.commandPrefix });
-    stoppers.push(() => s3.stop());
-    if (link) console.log(`S3 at ${s3.endpoint}, behind a ${LINK_MBIT} Mbit/s link each way (tc tbf on a veth into its own network namespace)`);
-
     console.log('loading etcd ...');
     const loaded = await fill(etcd, DB_MB * MiB);
     console.log(`loaded ${loaded.keys} keys, dbSize ${fmtMiB(loaded.dbSize)} in ${sec(loaded.ms).toFixed(1)} s`);
 
-    console.log('baseline: etcdctl snapshot save ...');
     const baselineFile = path.join(work, 'baseline-snapshot.db');
-    const base = await baseline(etcd, baselineFile);
+    /** A bare `etcdctl snapshot save` of the current state: the yardstick for the run after it. */
+    const bareSave = async (): Promise<Baseline> => {
+      const b = await baseline(etcd, baselineFile);
+      fs.rmSync(baselineFile, { force: true });
+      return b;
+    };
+    console.log('baseline: etcdctl snapshot save ...');
+    const base = await bareSave();
     console.log(`  ${fmtS(base.ms)}, peak RSS ${fmtMiB(base.maxRssBytes)}, ${fmtMiB(base.fileBytes)}`);
-    fs.rmSync(baselineFile, { force: true });
 
-    const reports: PodReport[] = [];
-    const peers: PeerRun[] = [];
-    // Run 1: first backup; run 2: unchanged data; runs 3..: after an hour's churn each.
-    const runs = 2 + CHURN_RUNS;
-    for (let run = 1; run <= runs; run++) {
-      if (run > 2) {
-        await churn(etcd, loaded.keys, run);
-        console.log(`churn before run ${run}: 200 small puts, 20 large values rewritten, 20 deletes, compaction; dbSize ${fmtMiB(JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.dbSize)}`);
+    const phases: any[] = [];
+    let churns = 0;
+    let lastS3: S3Server | undefined;
+    for (const mbit of LINKS_MBIT) {
+      const link = mbit > 0 ? shapedLink(mbit, phases.length) : undefined;
+      const s3 = await startS3({ bucket: 'backups', dataDir: path.join(work, `s3-data-${phases.length}`), silent: true, host: link?.host, commandPrefix: link?.commandPrefix });
+      lastS3 = s3;
+      // Stopped in reverse: the server, then its link.
+      if (link) stoppers.push(async () => link.remove());
+      stoppers.push(() => s3.stop());
+      console.log(`\n--- phase ${phases.length + 1}: S3 at ${s3.endpoint}${link ? `, behind a ${mbit} Mbit/s link each way (tc tbf on a veth into its own network namespace)` : ', loopback'}`);
+
+      const reports: PodReport[] = [];
+      const peers: PeerRun[] = [];
+      const bare: Baseline[] = [];
+      // Run 1: first backup; run 2: unchanged data; runs 3..: after an hour's churn each.
+      const runs = 2 + CHURN_RUNS;
+      for (let run = 1; run <= runs; run++) {
+        if (run > 2) {
+          await churn(etcd, loaded.keys, ++churns + 2);
+          console.log(`churn before run ${run}: 200 small puts, 20 large values rewritten, 20 deletes, compaction; dbSize ${fmtMiB(JSON.parse(etcd.etcdctl(['endpoint', 'status', '-w', 'json']))[0].Status.dbSize)}`);
+        }
+        // The bare save right before each run, on the same state: the ratio is run for run
+        // (one save at the start, on a freshly loaded etcd, measured 6.8-11.3 s across runs).
+        const b = await bareSave();
+        bare.push(b);
+        console.log(`backup pod, run ${run} (bare save ${fmtS(b.ms)}) ...`);
+        const { report, result } = await runBackupPod({ etcd, s3, hostRoot, podTmp });
+        pods.push(result);
+        result.cleanup();
+        if (!report.succeeded) {
+          console.error(`backup pod run ${run} FAILED: ${result.reason ?? ''}\n${explain(result)}`);
+          exitCode = 1;
+          break;
+        }
+        console.log(`  ${report.seconds.toFixed(2)} s (${report.containers.map((c) => `${c.name} ${c.seconds.toFixed(2)} s`).join(', ')})`);
+        if (report.uploadStdoutTail) console.log(report.uploadStdoutTail.replace(/^/gm, '    upload| '));
+        reports.push(report);
+        const peer = runPeer(etcd, s3, work, run === 1);
+        peers.push(peer);
+        console.log(`  peer (save, restic backup, forget --prune): ${fmtS(peer.ms)}`);
       }
-      console.log(`backup pod, run ${run} ...`);
-      const { report, result } = await runBackupPod({ etcd, s3, hostRoot, podTmp });
-      pods.push(result);
-      result.cleanup();
-      if (!report.succeeded) {
-        console.error(`backup pod run ${run} FAILED: ${result.reason ?? ''}\n${explain(result)}`);
-        exitCode = 1;
-        break;
-      }
-      console.log(`  ${report.seconds.toFixed(2)} s (${report.containers.map((c) => `${c.name} ${c.seconds.toFixed(2)} s`).join(', ')})`);
-      if (report.uploadStdoutTail) console.log(report.uploadStdoutTail.replace(/^/gm, '    upload| '));
-      reports.push(report);
-      const peer = runPeer(etcd, s3, work, run === 1);
-      peers.push(peer);
-      console.log(`  peer (save, restic backup, forget --prune): ${fmtS(peer.ms)}`);
+      if (exitCode !== 0) return exitCode;
+      phases.push({
+        linkMbit: mbit,
+        bareSaves: bare,
+        pods: reports,
+        peers,
+        ratio: {
+          overBareSavePerRun: reports.map((p, i) => p.seconds / sec(bare[i].ms)),
+          peerOverBareSavePerRun: peers.map((p, i) => sec(p.ms) / sec(bare[i].ms)),
+          podOverPeerPerRun: reports.map((p, i) => p.seconds / sec(peers[i].ms)),
+          podOverPeerAllRuns: reports.reduce((a, p) => a + p.seconds, 0) / sec(peers.reduce((a, p) => a + p.ms, 0)),
+        },
+      });
     }
-    if (exitCode !== 0) return exitCode;
+    const s3 = lastS3!;
 
     // What a prune costs on its own, against a forget that removes nothing (the cost every run
     // pays even when pruning is skipped): for the prune cadence.
@@ -595,7 +632,7 @@ async function main(): Promise<number> {
     };
     const forgetOnlyMs = timed(['forget', '--host', CLUSTER, '--tag', 'etcd-snapshot', '--group-by', 'host', '--keep-last', '24']);
     const pruneMs = timed(['prune']);
-    console.log(`restic on our repository after ${reports.length} runs: forget (removing nothing) ${fmtS(forgetOnlyMs)}, prune ${fmtS(pruneMs)}`);
+    console.log(`restic on our repository of the last phase after ${phases[phases.length - 1].pods.length} runs: forget (removing nothing) ${fmtS(forgetOnlyMs)}, prune ${fmtS(pruneMs)}`);
 
     const out = {
       date: new Date().toISOString(),
@@ -606,16 +643,8 @@ async function main(): Promise<number> {
       },
       etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: VALUE_BYTES, loadSeconds: sec(loaded.ms) },
       baseline: base,
-      pods: reports,
-      peers,
+      phases,
       restic: { forgetOnlySeconds: sec(forgetOnlyMs), pruneSeconds: sec(pruneMs) },
-      ratio: {
-        firstRun: reports[0].seconds / sec(base.ms),
-        secondRun: reports[1].seconds / sec(base.ms),
-        churnedRuns: reports.slice(2).map((p) => p.seconds / sec(base.ms)),
-        peerPerRun: peers.map((p) => sec(p.ms) / sec(base.ms)),
-        podOverPeerPerRun: reports.map((p, i) => p.seconds / sec(peers[i].ms)),
-      },
       method: {
         times: 'wall clock around etcdctl snapshot save / runPod; per container ContainerResult.durationMs (includes runner setup of that container)',
         baselineRss: 'GNU /usr/bin/time -v Maximum resident set size (ru_maxrss)',

@@ -6,7 +6,10 @@
  *   flipped byte stops the job before anything is stored;
  * - META_MUST_MATCH (the etcd server's version against `etcdVersion`): a backup of another
  *   version is kept, nothing is pruned, and the job fails with the advice, its summary line naming
- *   the step.
+ *   the step;
+ * - the repository questions (unlock, the guard's list) run alongside the checksum and the cut:
+ *   a failed check does not wait for them and leaves no restic behind, and an unreachable
+ *   repository still fails within REPOSITORY_TIMEOUT.
  */
 import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
@@ -119,5 +122,54 @@ describe('restic-upload.sh: a backup whose metadata is not what the construct ex
     expect(r.status).toBe(0);
     expect(summary(r.stdout)).toMatchObject({ result: 'succeeded', metadata: { 'etcd-keys': 3, 'etcd-version': '3.6.11' } });
     expect(snapshots(env)).toHaveLength(1);
+  });
+});
+
+describe('restic-upload.sh: the repository questions run alongside the checks', () => {
+  /** restic processes still running for this repository URL. */
+  function resticsFor(url: string): string[] {
+    const ps = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    return ps.stdout.split('\n').filter((l) => l.startsWith('restic') && l.includes(url));
+  }
+
+  test('GIVEN a repository that does not answer and a flipped byte WHEN uploaded THEN the job fails at the check at once and stops the question', () => {
+    const { env, file } = setup('unanswered-corrupt', 'ETCD_KEYS=3\n');
+    const whole = snapshotFile(file, randomBytes(300_000));
+    whole[99] = 255 - whole[99];
+    fs.writeFileSync(file, whole);
+    // Port 9 refuses connections: restic 0.18 retries that for 15 minutes.
+    const url = 'rest:http://127.0.0.1:9/unanswered-corrupt';
+    const started = Date.now();
+    const r = upload(env, { RESTIC_REPOSITORY: url, REPOSITORY_TIMEOUT: '30' });
+    const took = Date.now() - started;
+    expect(r.status).toBe(1);
+    expect(summary(r.stdout)).toMatchObject({ result: 'failed', failedStep: 'checksum' });
+    expect(took).toBeLessThan(10_000);
+    // busybox timeout execs restic in its own pid; the job's exit stops it.
+    const deadline = Date.now() + 3_000;
+    while (resticsFor(url).length > 0 && Date.now() < deadline) spawnSync('sleep', ['0.2']);
+    expect(resticsFor(url)).toEqual([]);
+  });
+
+  test('GIVEN a repository that does not answer WHEN uploaded THEN the job fails within REPOSITORY_TIMEOUT, after the checks, naming the bound', () => {
+    const { env, file } = setup('unanswered', 'ETCD_KEYS=3\n');
+    snapshotFile(file, randomBytes(300_000));
+    const started = Date.now();
+    const r = upload(env, { RESTIC_REPOSITORY: 'rest:http://127.0.0.1:9/unanswered', REPOSITORY_TIMEOUT: '3' });
+    const took = Date.now() - started;
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/matches the sha256 it ends with/);
+    expect(r.stderr).toMatch(/upload: the repository did not answer within 3 s\nupload: cannot open the repository \(see above\); nothing uploaded, nothing pruned/);
+    expect(summary(r.stdout)).toMatchObject({ result: 'failed', failedStep: 'repository' });
+    expect(took).toBeGreaterThanOrEqual(3_000);
+    expect(took).toBeLessThan(15_000);
+  });
+
+  test('GIVEN a good snapshot WHEN uploaded THEN the log says how long the repository took to answer', () => {
+    const { env, file } = setup('answered', 'ETCD_KEYS=3\n');
+    snapshotFile(file, randomBytes(10_000));
+    const r = upload(env);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/upload: the repository answered in [0-9]+\.[0-9]{2} s \(alongside the checks and the cut\)/);
   });
 });
