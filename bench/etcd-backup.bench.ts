@@ -32,11 +32,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import {
-  BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, EtcdVersion,
-  EtcdSnapshotBackup, EtcdSource, Retention,
-} from '../src';
 import { churn, fill, VALUE_BYTES } from './fill-etcd';
+import { BackupRepository, CaCertificate, Credentials, Encryption, EtcdVersion, EtcdSnapshotBackup, EtcdSource, Retention, BackupDefaults } from '../src';
 import { EtcdServer, startEtcd } from '../test/support/etcd';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { makeEtcdPki } from '../test/support/pki';
@@ -363,7 +360,7 @@ async function runBackupPod(
   try {
     result = await runPod({
       manifests,
-      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
       hostPaths: { '/etc/kubernetes': path.join(hostRoot, 'etc/kubernetes') },
       secrets: {
         'backup-repository': { password: PASSWORD },
@@ -639,7 +636,7 @@ async function main(): Promise<number> {
       host: { cpus: os.cpus().length, memBytes: os.totalmem(), kernel: os.release(), loadavgAtStart, loadavgAtEnd: os.loadavg() },
       versions: {
         etcdctl: etcd.etcdctl(['version']).split('\n')[0],
-        note: `images: etcd ${DEFAULT_ETCD_TEST_VERSION} (Debian) as registry.k8s.io/etcd:${DEFAULT_ETCD_TEST_VERSION}-0 mounted into ${DEFAULT_RESTIC_IMAGE}, restic 0.18.0 and busybox 1.37.0 (Debian) for it`,
+        note: `images: etcd ${DEFAULT_ETCD_TEST_VERSION} (Debian) as registry.k8s.io/etcd:${DEFAULT_ETCD_TEST_VERSION}-0 mounted into ${BackupDefaults.RESTIC_IMAGE}, restic 0.18.0 and busybox 1.37.0 (Debian) for it`,
       },
       etcd: { targetMiB: DB_MB, dbSizeBytes: loaded.dbSize, keys: loaded.keys, valueBytes: VALUE_BYTES, loadSeconds: sec(loaded.ms) },
       baseline: base,

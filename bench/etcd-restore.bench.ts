@@ -18,7 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Chart, Testing } from 'cdk8s';
 import { dbSize, fill } from './fill-etcd';
-import { BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdVersion } from '../src';
+import { BackupRepository, CaCertificate, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdVersion, BackupDefaults } from '../src';
 import { startControlPlane } from '../test/support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../test/support/images';
 import { runPod } from '../test/support/pod-runner';
@@ -66,7 +66,7 @@ async function main(): Promise<number> {
     const pod = await runPod({
       manifests,
       name: backup.cronJob.name,
-      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
       hostPaths: { '/etc/kubernetes': path.join(cp.nodeRoot('cp-1'), 'etc/kubernetes') },
       secrets: {
         'backup-repository': { password: PASSWORD },

@@ -1,5 +1,6 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { describeCluster } from './cluster-plan';
 import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
 import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
@@ -12,7 +13,6 @@ import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
-import { describeCluster } from './plan/cluster-plan';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { BackupRepository } from './repository/backup-repository';
 import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';

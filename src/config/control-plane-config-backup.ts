@@ -9,8 +9,9 @@ import { configError } from '../internal/host-spelling';
 import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { shellWords } from '../internal/shell';
+import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
-import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupDestination, BackupJobOptions } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadPathList } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
@@ -169,7 +170,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
     // restic expands $NAME in exclude files (os.Expand; `$$` is a literal `$`, restic docs
     // "Excluding files"; measured with 0.18.0): never from this container's secrets.
     if (exclude.length > 0) this.addScriptFile('exclude.txt', lines(exclude.map((e) => e.replace(/\$/g, '$$$$'))));
-    const restic = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const restic = props.images?.restic ?? BackupDefaults.RESTIC_IMAGE;
     const source = uploadPathList('/scripts/backup-paths.txt', {
       excludeFile: exclude.length > 0 ? '/scripts/exclude.txt' : undefined,
       requiredFile: '/scripts/required-paths.txt',

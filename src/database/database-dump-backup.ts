@@ -6,10 +6,9 @@ import { configError } from '../internal/host-spelling';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { shellComment, shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
+import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
-import {
-  BackupDestination, BackupImages, BackupJobOptions, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE,
-} from '../job/backup-job-options';
+import { BackupDestination, BackupImages, BackupJobOptions } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticRepositoryAccess, secretEnv } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
@@ -178,7 +177,7 @@ export class Database {
 
   /** The image that runs the dump. @internal */
   public _image(images: BackupImages | undefined): string {
-    return this.engine.kind === 'postgres' ? images?.postgres ?? DEFAULT_POSTGRES_IMAGE : images?.mariadb ?? DEFAULT_MARIADB_IMAGE;
+    return this.engine.kind === 'postgres' ? images?.postgres ?? BackupDefaults.POSTGRES_IMAGE : images?.mariadb ?? BackupDefaults.MARIADB_IMAGE;
   }
 
   /** Environment of the dump container: login (user, password from Secrets), server. @internal */
@@ -413,7 +412,7 @@ export class DatabaseDumpBackup extends BackupJob {
     this.repository = props.repository;
     this.images = props.images;
 
-    const restic = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const restic = props.images?.restic ?? BackupDefaults.RESTIC_IMAGE;
     const tools = kplus.Volume.fromEmptyDir(this, 'ToolsVolume', 'tools', { sizeLimit: Size.mebibytes(256) });
     const tmp = this.tmpVolume(this);
     const access = resticRepositoryAccess(this, props.repository, this.resticRepository);
@@ -575,7 +574,7 @@ export class DatabaseRestoreDrill extends BackupJob {
       user: DB_UID,
       initContainers: [{
         name: 'restic-binary',
-        image: props.images?.restic ?? backup.images?.restic ?? DEFAULT_RESTIC_IMAGE,
+        image: props.images?.restic ?? backup.images?.restic ?? BackupDefaults.RESTIC_IMAGE,
         imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
         command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
         volumeMounts: [{ path: TOOLS, volume: tools }],

@@ -11,8 +11,9 @@ import { configError } from '../internal/host-spelling';
 import { checkNodeNames } from '../internal/names';
 import { shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';
+import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
-import { BackupDestination, BackupJobOptions, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupDestination, BackupJobOptions } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
 import { resticUploadContainer, uploadFileInPieces } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
@@ -239,7 +240,7 @@ export class EtcdSnapshotBackup extends BackupJob {
     // The reachability check gets at most 30 s: an etcd that answers nothing in that time is not
     // going to stream a snapshot.
     const reachSeconds = Math.min(30, snapshotTimeout.toSeconds());
-    const resticImage = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const resticImage = props.images?.restic ?? BackupDefaults.RESTIC_IMAGE;
     const tools = this.etcdTools._bind(this.etcdImage, resticImage);
 
     const source = props.source;

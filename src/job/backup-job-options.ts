@@ -36,23 +36,6 @@ export interface BackupImages {
   readonly mariadb?: string;
 }
 
-/** Default etcd image (pinned): the image of `EtcdVersion.DEFAULT`, kubeadm's etcd for Kubernetes 1.34–1.36. */
-export const DEFAULT_ETCD_IMAGE = 'registry.k8s.io/etcd:3.6.11-0';
-/**
- * Default restic image (pinned): restic 0.18.0 on Alpine 3.21 (busybox 1.37.0), the versions the
- * tests run (Debian trixie's restic 0.18.0 and busybox 1.37.0, scripts/setup.sh).
- */
-export const DEFAULT_RESTIC_IMAGE = 'docker.io/restic/restic:0.18.0';
-/**
- * Default PostgreSQL image (pinned): PostgreSQL 18.6 on Debian trixie, the version the tests run
- * (Debian's postgresql-18 18.6, scripts/setup.sh); its pg_dump dumps servers 9.2 to 18.
- */
-export const DEFAULT_POSTGRES_IMAGE = 'docker.io/library/postgres:18.6-trixie';
-/**
- * Default MariaDB image (pinned): MariaDB 11.8.9 (LTS), the version the tests run (Debian trixie's
- * mariadb 11.8.9, scripts/setup.sh).
- */
-export const DEFAULT_MARIADB_IMAGE = 'docker.io/library/mariadb:11.8.9';
 
 /**
  * Options every backup CronJob of this library takes. A composite (`ClusterBackup`) passes them

@@ -8,8 +8,8 @@ import { readAsset } from '../internal/assets';
 import { configError, inHostSpelling } from '../internal/host-spelling';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
-import type { BackupAlerts } from '../monitoring/backup-alerts';
 import { describeJob, JobPlanFacts, PlannedCronJob } from '../plan/job-plan';
+import { IAlertPlan } from '../plan/planned-alert';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
@@ -247,7 +247,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
    * read), so it can be checked into git with the YAML.
    * @param alerts the alerts that watch this job, to say which and when they fire
    */
-  public describe(alerts?: BackupAlerts): string {
+  public describe(alerts?: IAlertPlan): string {
     return describeJob(this._planFacts(), alerts);
   }
 

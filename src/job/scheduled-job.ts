@@ -37,3 +37,29 @@ export interface IBackupJob extends IConstruct {
   /** Every CronJob of the job, in a stable order. */
   readonly scheduledJobs: ScheduledJob[];
 }
+
+/**
+ * One Schedule object of a Velero Schedule (`VeleroSchedule`), as monitoring reads it.
+ */
+export interface VeleroScheduleTier {
+  /** Name of the Schedule object (Velero's `schedule` metric label). */
+  readonly name: string;
+  /** When it runs. */
+  readonly schedule: Cron;
+  /**
+   * Its time zone (rendered as `CRON_TZ=`).
+   * @default - UTC
+   */
+  readonly timeZone?: string;
+}
+
+/**
+ * A Velero Schedule, as monitoring reads it: one Schedule object per retention tier.
+ * `VeleroSchedule` is one.
+ */
+export interface IVeleroBackupSchedule extends IConstruct {
+  /** Each Schedule object's name, cron and time zone. */
+  readonly tiers: VeleroScheduleTier[];
+  /** Velero's namespace, where the Schedules are. */
+  readonly namespace: string;
+}

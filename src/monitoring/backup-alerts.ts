@@ -9,10 +9,9 @@ import {
 import { configError, inHostSpelling } from '../internal/host-spelling';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
-import { IBackupJob } from '../job/scheduled-job';
-import { PlannedAlert } from '../plan/planned-alert';
+import { IBackupJob, IVeleroBackupSchedule } from '../job/scheduled-job';
+import { IAlertPlan, PlannedAlert } from '../plan/planned-alert';
 import { durationWords } from '../plan/words';
-import { VeleroSchedule } from '../velero/velero-schedule';
 
 /**
  * Props of {@link BackupAlerts}.
@@ -201,7 +200,12 @@ const MIN_FAILURE_WINDOW_SECONDS = 15 * 60;
  * Suspended CronJobs and paused Schedules keep alerting on staleness: no backups are being
  * taken. Do not watch what you mean to stop.
  */
-export class BackupAlerts extends Construct {
+/** A duration given in minutes (`'15'`), in words. */
+function minutes(d: string): string {
+  return durationWords(parseInt(d, 10) * 60);
+}
+
+export class BackupAlerts extends Construct implements IAlertPlan {
   /** The PrometheusRule. */
   public readonly prometheusRule: ApiObject;
   /** Name of the PrometheusRule. */
@@ -296,7 +300,7 @@ export class BackupAlerts extends Construct {
    * Alerts (`VeleroBackup*`) for a Velero Schedule: one set per Schedule object (one per
    * retention tier with a gfs retention), from the cron expression each one renders.
    */
-  public watchVeleroSchedule(schedule: VeleroSchedule, options: BackupAlertOptions = {}): void {
+  public watchVeleroSchedule(schedule: IVeleroBackupSchedule, options: BackupAlertOptions = {}): void {
     const C = 'BackupAlerts: watchVeleroSchedule';
     const severity = checkSeverity(`${C}: severity`, options.severity);
     const base = options.description === undefined ? undefined : checkDescription(`${C}: description`, options.description);
@@ -352,23 +356,29 @@ export class BackupAlerts extends Construct {
   }
 
   /**
-   * The alerts that watch one CronJob, or one Velero Schedule object (`cronJobName` undefined,
-   * `veleroSchedule` its name), with when each fires, in words, for the plan (`describe()`).
-   * Empty when it is not watched.
-   * @internal
+   * The alerts that watch one CronJob, with when each fires, in words, for the plan
+   * (`describe()`); empty when it is not watched.
+   * @param cronJobName name of the CronJob
+   * @param namespace its namespace (undefined: the chart's)
    */
-  public _plannedAlerts(target: { namespace?: string; cronJobName?: string; veleroSchedule?: string }): PlannedAlert[] {
-    const minutes = (d: string) => durationWords(parseInt(d, 10) * 60);
-    const t = this.cronJobs.find((c) => c.namespace === target.namespace && c.name === target.cronJobName);
-    if (t) {
-      const threshold = durationWords(t.thresholdSeconds);
-      return [
-        { alert: `${t.prefix}Failed`, severity: t.severity, fires: 'when a run fails (retries exhausted or deadline exceeded)' },
-        { alert: `${t.prefix}TooOld`, severity: t.severity, fires: `when the last successful run is older than ${threshold} (${this.staleAfterGaps} × the longest gap between runs, ${durationWords(t.gapSeconds)}) for ${minutes(TOO_OLD_FOR)}` },
-        { alert: `${t.prefix}NeverSucceeded`, severity: t.severity, fires: `when no successful run is recorded for ${threshold}` },
-      ];
-    }
-    const v = this.veleroSchedules.find((c) => c.name === target.veleroSchedule);
+  public plannedAlertsForCronJob(cronJobName: string, namespace?: string): PlannedAlert[] {
+    const t = this.cronJobs.find((c) => c.namespace === namespace && c.name === cronJobName);
+    if (!t) return [];
+    const threshold = durationWords(t.thresholdSeconds);
+    return [
+      { alert: `${t.prefix}Failed`, severity: t.severity, fires: 'when a run fails (retries exhausted or deadline exceeded)' },
+      { alert: `${t.prefix}TooOld`, severity: t.severity, fires: `when the last successful run is older than ${threshold} (${this.staleAfterGaps} × the longest gap between runs, ${durationWords(t.gapSeconds)}) for ${minutes(TOO_OLD_FOR)}` },
+      { alert: `${t.prefix}NeverSucceeded`, severity: t.severity, fires: `when no successful run is recorded for ${threshold}` },
+    ];
+  }
+
+  /**
+   * The alerts that watch one Velero Schedule object, with when each fires, in words, for the
+   * plan (`describe()`); empty when it is not watched.
+   * @param scheduleName name of the Schedule object (one per retention tier)
+   */
+  public plannedAlertsForVeleroSchedule(scheduleName: string): PlannedAlert[] {
+    const v = this.veleroSchedules.find((c) => c.name === scheduleName);
     if (!v) return [];
     const threshold = durationWords(v.thresholdSeconds);
     const window = durationWords(Math.max(v.gapSeconds, MIN_FAILURE_WINDOW_SECONDS));

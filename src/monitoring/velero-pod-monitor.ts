@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { PodMonitor as RawPodMonitor } from '../imports/monitoring.coreos.com';
 import { configError } from '../internal/host-spelling';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
-import { DEFAULT_VELERO_NAMESPACE } from '../velero/velero-common';
+import { BackupDefaults } from '../job/backup-defaults';
 
 /**
  * The Velero Helm chart's server pod labels (charts/velero templates/deployment.yaml): `name:
@@ -65,7 +65,7 @@ export class VeleroPodMonitor extends Construct {
   constructor(scope: Construct, id: string, props: VeleroPodMonitorProps = {}) {
     super(scope, id);
     const C = 'VeleroPodMonitor';
-    this.namespace = props.namespace ?? DEFAULT_VELERO_NAMESPACE;
+    this.namespace = props.namespace ?? BackupDefaults.VELERO_NAMESPACE;
     checkDnsLabel(`${C}: namespace`, this.namespace, 63);
     const podLabels = props.podLabels ?? CHART_POD_LABELS;
     checkLabels(`${C}: podLabels`, podLabels);

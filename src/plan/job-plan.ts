@@ -1,11 +1,9 @@
 import { Cron, Duration } from 'cdk8s';
 import { cronInWords, runsPerDay } from './cron-words';
-import { PlannedAlert } from './planned-alert';
+import { IAlertPlan, PlannedAlert } from './planned-alert';
 import { retentionInWords } from './retention-words';
 import { code, durationWords, listWords } from './words';
 import { longestGapHours } from '../internal/schedule';
-import { Toleration } from '../job/toleration';
-import type { BackupAlerts } from '../monitoring/backup-alerts';
 import { PitfallAcknowledgements } from '../policy/pitfall-acknowledgements';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
@@ -17,13 +15,22 @@ import type { BackupRepository } from '../repository/backup-repository';
  * no clock: the same input gives the same text (it is checked into git).
  */
 
+/** A toleration as the plan words it (the fields of the job's `Toleration`). @internal */
+export interface PlannedToleration {
+  readonly key?: string;
+  readonly operator?: string;
+  readonly value?: string;
+  readonly effect?: string;
+  readonly tolerationSeconds?: number;
+}
+
 /** One CronJob of a job, and where its pods run. @internal */
 export interface PlannedCronJob {
   readonly name: string;
   readonly description: string;
   readonly nodeName?: string;
   readonly nodeSelector?: { [label: string]: string };
-  readonly tolerations?: Toleration[];
+  readonly tolerations?: PlannedToleration[];
   readonly hostNetwork?: boolean;
 }
 
@@ -91,7 +98,7 @@ function placementWords(c: PlannedCronJob): string {
 }
 
 /** `key=value:Effect` as kubectl shows a taint (`key:Effect` for `Exists`), and for how long. */
-function tolerationWords(t: Toleration): string {
+function tolerationWords(t: PlannedToleration): string {
   const seconds = t.tolerationSeconds === undefined ? '' : ` for ${durationWords(t.tolerationSeconds)} after it appears`;
   if (t.key === undefined) return `every taint${t.effect ? ` with effect ${code(t.effect)}` : ''}${seconds}`;
   const value = (t.operator ?? 'Equal') === 'Equal' ? `=${t.value ?? ''}` : '';
@@ -142,9 +149,9 @@ export function jobAcknowledgements(f: JobPlanFacts): string[] {
 }
 
 /** The alerts of each CronJob, once when every CronJob has the same (one per node). */
-function alertLines(f: JobPlanFacts, alerts: BackupAlerts | undefined): string[] {
+function alertLines(f: JobPlanFacts, alerts: IAlertPlan | undefined): string[] {
   if (!alerts) return ['- **Alerts**: none given to `describe()` (pass the `BackupAlerts` that watch this job)'];
-  const per = f.cronJobs.map((c) => alerts._plannedAlerts({ namespace: f.namespace, cronJobName: c.name }));
+  const per = f.cronJobs.map((c) => alerts.plannedAlertsForCronJob(c.name, f.namespace));
   if (per.every((a) => a.length === 0)) return [`- **Alerts**: none: the alerts ${code(alerts.name)} do not watch this job`];
   const text = (a: PlannedAlert[]) => a.map((x) => `  - ${code(x.alert)} (${x.severity}) ${x.fires}`);
   const same = per.every((a) => JSON.stringify(a) === JSON.stringify(per[0]));
@@ -159,7 +166,7 @@ function alertLines(f: JobPlanFacts, alerts: BackupAlerts | undefined): string[]
  * The plan of one job, as Markdown starting with a `## ` heading.
  * @internal
  */
-export function describeJob(f: JobPlanFacts, alerts?: BackupAlerts): string {
+export function describeJob(f: JobPlanFacts, alerts?: IAlertPlan): string {
   const lines: string[] = [`## ${f.title}`, ''];
   lines.push(...f.what, '');
   lines.push(`- **When**: ${whenWords(f.schedule, f.timeZone)}`);

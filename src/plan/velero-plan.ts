@@ -1,17 +1,35 @@
+import { Cron } from 'cdk8s';
 import { whenWords } from './job-plan';
-import { PlannedAlert } from './planned-alert';
+import { IAlertPlan, PlannedAlert } from './planned-alert';
 import { code, durationWords, listWords } from './words';
-import type { BackupAlerts } from '../monitoring/backup-alerts';
-import type { VeleroScheduleProps, VeleroScheduleTier } from '../velero/velero-schedule';
+
+/** What the plan says of a Schedule's scope and storage (fields of `VeleroScheduleProps`). @internal */
+export interface VeleroScopeFacts {
+  readonly includedNamespaces?: string[];
+  readonly excludedNamespaces?: string[];
+  readonly labelSelector?: { [key: string]: string };
+  readonly snapshotVolumes?: boolean;
+  readonly defaultVolumesToFsBackup?: boolean;
+  readonly snapshotMoveData?: boolean;
+  readonly paused?: boolean;
+  readonly storageLocation?: string;
+}
+
+/** One Schedule object of a Velero Schedule (one per retention tier). @internal */
+export interface VeleroTierFacts {
+  readonly name: string;
+  readonly schedule: Cron;
+  readonly timeZone?: string;
+}
 
 /** What the plan of a Velero Schedule says. @internal */
 export interface VeleroPlanFacts {
   readonly name: string;
   readonly namespace: string;
-  readonly props: VeleroScheduleProps;
+  readonly props: VeleroScopeFacts;
   /** Each tier's ttl, in hours, in the order of `tiers`. */
   readonly ttlHours: number[];
-  readonly tiers: VeleroScheduleTier[];
+  readonly tiers: VeleroTierFacts[];
 }
 
 function names(xs: string[] | undefined): string {
@@ -19,7 +37,7 @@ function names(xs: string[] | undefined): string {
 }
 
 /** What a Schedule backs up, in words. */
-function scopeWords(p: VeleroScheduleProps): string {
+function scopeWords(p: VeleroScopeFacts): string {
   const ns = p.includedNamespaces ? `namespaces ${names(p.includedNamespaces)}` : 'every namespace';
   const but = p.excludedNamespaces?.length ? ` but ${names(p.excludedNamespaces)}` : '';
   const labels = p.labelSelector ? `, objects labelled ${listWords(Object.entries(p.labelSelector).map(([k, v]) => code(`${k}=${v}`)))}` : '';
@@ -35,7 +53,7 @@ function scopeWords(p: VeleroScheduleProps): string {
  * The plan of a Velero Schedule, as Markdown starting with a `## ` heading.
  * @internal
  */
-export function describeVeleroSchedule(f: VeleroPlanFacts, alerts?: BackupAlerts): string {
+export function describeVeleroSchedule(f: VeleroPlanFacts, alerts?: IAlertPlan): string {
   const p = f.props;
   const lines = [`## Velero Schedule: ${f.name}`, ''];
   lines.push(`Velero backs up ${scopeWords(p)}.${p.paused ? ' **Created paused: it takes no backups until unpaused.**' : ''}`, '');
@@ -47,7 +65,7 @@ export function describeVeleroSchedule(f: VeleroPlanFacts, alerts?: BackupAlerts
   if (!alerts) {
     lines.push('- **Alerts**: none given to `describe()` (pass the `BackupAlerts` that watch this Schedule)');
   } else {
-    const per = f.tiers.map((t) => alerts._plannedAlerts({ veleroSchedule: t.name }));
+    const per = f.tiers.map((t) => alerts.plannedAlertsForVeleroSchedule(t.name));
     if (per.every((a) => a.length === 0)) {
       lines.push(`- **Alerts**: none: the alerts ${code(alerts.name)} do not watch this Schedule`);
     } else {

@@ -1,5 +1,5 @@
-import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './backup-repository';
 import { CaCertificate } from './ca-certificate';
+import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './repository-props';
 import { SecretKeyRef } from './secret-key-ref';
 import { configError } from '../internal/host-spelling';
 import { shellWords } from '../internal/shell';

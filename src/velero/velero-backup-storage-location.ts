@@ -1,12 +1,13 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, goDuration } from './velero-common';
+import { goDuration } from './velero-common';
 import { VeleroVersion } from './velero-version';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
 import { configError } from '../internal/host-spelling';
 import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';
+import { BackupDefaults } from '../job/backup-defaults';
 import { BackupRepository } from '../repository/backup-repository';
 import { CaCertificate } from '../repository/ca-certificate';
 import { Credentials } from '../repository/credentials';
@@ -283,7 +284,7 @@ export class VeleroBackupStorageLocation extends Construct {
     this.endpoint = config.s3Url;
     this.credentialsSecret = props.credentials ? { name: props.credentials.secretName, key: credentialsKey! } : undefined;
     new RawBackupStorageLocation(this, 'Resource', {
-      metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63) },
+      metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? BackupDefaults.VELERO_NAMESPACE, 63) },
       spec: {
         provider,
         objectStorage: {

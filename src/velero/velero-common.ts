@@ -1,9 +1,6 @@
 import { Duration } from 'cdk8s';
 import { configError } from '../internal/host-spelling';
 
-/** Velero reads Schedules, locations and Restores only from its own namespace. */
-export const DEFAULT_VELERO_NAMESPACE = 'velero';
-
 /**
  * A Go duration as Velero's API expects it, e.g. `720h0m0s`.
  * @internal

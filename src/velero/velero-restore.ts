@@ -1,10 +1,11 @@
 import { Duration } from 'cdk8s';
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
+import { checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { Restore as RawRestore } from '../imports/velero.io';
 import { configError } from '../internal/host-spelling';
 import { checkLabels, checkObjectName } from '../internal/names';
+import { BackupDefaults } from '../job/backup-defaults';
 
 /**
  * Props of {@link VeleroRestore}: restore-as-code, and restore drills into scratch namespaces.
@@ -72,7 +73,7 @@ export class VeleroRestore extends Construct {
     new RawRestore(this, 'Resource', {
       metadata: {
         name: checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 253),
-        namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63),
+        namespace: checkObjectName(`${C}: namespace`, props.namespace ?? BackupDefaults.VELERO_NAMESPACE, 63),
       },
       spec: {
         backupName: props.backupName,

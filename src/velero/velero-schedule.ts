@@ -1,14 +1,16 @@
 import { ApiObject, Cron, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { VeleroBackupHook } from './velero-backup-hook';
-import { DEFAULT_VELERO_NAMESPACE, checkNames, goDuration } from './velero-common';
+import { checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { VeleroVersion } from './velero-version';
 import { Schedule as RawSchedule } from '../imports/velero.io';
 import { configError } from '../internal/host-spelling';
 import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
-import type { BackupAlerts } from '../monitoring/backup-alerts';
+import { BackupDefaults } from '../job/backup-defaults';
+import { IVeleroBackupSchedule, VeleroScheduleTier } from '../job/scheduled-job';
+import { IAlertPlan } from '../plan/planned-alert';
 import { describeVeleroSchedule, VeleroPlanFacts } from '../plan/velero-plan';
 import { Retention } from '../policy/retention';
 
@@ -192,24 +194,9 @@ const GITOPS_LABELS = [/^app\.kubernetes\.io\/instance$/, /^argocd\.argoproj\.io
 interface Tier { suffix: string; count: number; hours: number; cron: (minute: string, hour: string) => string }
 
 /**
- * One Schedule object of a {@link VeleroSchedule}, as monitoring reads it.
- */
-export interface VeleroScheduleTier {
-  /** Name of the Schedule object (Velero's `schedule` metric label). */
-  readonly name: string;
-  /** When it runs. */
-  readonly schedule: Cron;
-  /**
-   * Its time zone (rendered as `CRON_TZ=`).
-   * @default - UTC
-   */
-  readonly timeZone?: string;
-}
-
-/**
  * A Velero backup Schedule (or one per retention tier), safe under GitOps by default.
  */
-export class VeleroSchedule extends Construct {
+export class VeleroSchedule extends Construct implements IVeleroBackupSchedule {
   /** The Schedule objects (one, or one per gfs tier). */
   public readonly schedules: ApiObject[];
   /** Names of the Schedules. */
@@ -230,7 +217,7 @@ export class VeleroSchedule extends Construct {
     const expr = checkSchedule(`${C}: schedule`, props.schedule);
     if (expr.startsWith('@')) throw configError(`${C}: schedule: use five cron fields, not ${expr}`);
     const name = checkObjectName(`${C}: name`, props.name ?? id.toLowerCase(), 63);
-    const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63);
+    const namespace = checkObjectName(`${C}: namespace`, props.namespace ?? BackupDefaults.VELERO_NAMESPACE, 63);
     this.namespace = namespace;
     const version = props.veleroVersion ?? VeleroVersion.MINIMUM;
     if (props.timeZone !== undefined) {
@@ -340,7 +327,7 @@ export class VeleroSchedule extends Construct {
    * the same text.
    * @param alerts the alerts that watch this Schedule, to say which and when they fire
    */
-  public describe(alerts?: BackupAlerts): string {
+  public describe(alerts?: IAlertPlan): string {
     return describeVeleroSchedule(this._plan, alerts);
   }
 }

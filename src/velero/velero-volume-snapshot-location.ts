@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
-import { DEFAULT_VELERO_NAMESPACE } from './velero-common';
 import { VolumeSnapshotLocation as RawVolumeSnapshotLocation } from '../imports/velero.io';
 import { configError } from '../internal/host-spelling';
 import { checkObjectName } from '../internal/names';
+import { BackupDefaults } from '../job/backup-defaults';
 import { Credentials } from '../repository/credentials';
 
 /**
@@ -49,7 +49,7 @@ export class VeleroVolumeSnapshotLocation extends Construct {
     }
     this.locationName = checkObjectName(`${C}: name`, props.name ?? 'default', 253);
     new RawVolumeSnapshotLocation(this, 'Resource', {
-      metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? DEFAULT_VELERO_NAMESPACE, 63) },
+      metadata: { name: this.locationName, namespace: checkObjectName(`${C}: namespace`, props.namespace ?? BackupDefaults.VELERO_NAMESPACE, 63) },
       spec: {
         provider: props.provider,
         config: props.config && Object.keys(props.config).length > 0 ? { ...props.config } : undefined,

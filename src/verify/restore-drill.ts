@@ -7,8 +7,9 @@ import {
 } from '../etcd/etcd-snapshot-backup';
 import { hardenedContainer, resources } from '../internal/hardening';
 import { configError } from '../internal/host-spelling';
+import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
-import { BackupImages, DEFAULT_RESTIC_IMAGE } from '../job/backup-job-options';
+import { BackupImages } from '../job/backup-job-options';
 import { resticRepositoryAccess } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
 
@@ -134,7 +135,7 @@ export class RestoreDrill extends BackupJob {
     }
     this.plan = { backup, requiredKeys };
     if (requiredKeys.length > 0) this.addScriptFile('required-keys.txt', requiredKeys.map((k) => `${k}\n`).join(''));
-    const resticImage = props.images?.restic ?? DEFAULT_RESTIC_IMAGE;
+    const resticImage = props.images?.restic ?? BackupDefaults.RESTIC_IMAGE;
     const etcdImage = props.images?.etcd === undefined ? backup.etcdImage : etcdImageFor(C, backup.etcdVersion, props.images.etcd);
     // With EtcdTools.imageVolume() the etcd image is a volume of this pod: Pod Security
     // `restricted` admits image volumes from Kubernetes 1.33 (kubernetes/kubernetes#130394).

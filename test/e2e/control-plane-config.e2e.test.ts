@@ -12,10 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Testing } from 'cdk8s';
-import {
-  BackupRepository, CaCertificate, ControlPlaneConfigBackup, Credentials, DEFAULT_RESTIC_IMAGE, Encryption,
-  EtcdSource, Retention,
-} from '../../src';
+import { BackupRepository, CaCertificate, ControlPlaneConfigBackup, Credentials, Encryption, EtcdSource, Retention, BackupDefaults } from '../../src';
 import { RESTIC_IMAGE_PROFILE } from '../support/images';
 import { ensureCa, makeEtcdPki, makeServerCert } from '../support/pki';
 import { PodResult, runPod } from '../support/pod-runner';
@@ -280,7 +277,7 @@ async function runJob(manifests: any[], name: string, node: string): Promise<Pod
   const result = await runPod({
     manifests,
     name,
-    images: { [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+    images: { [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
     hostPaths: {
       '/etc/kubernetes': path.join(nodeRoots[node], 'etc/kubernetes'),
       '/var/lib/kubelet': path.join(nodeRoots[node], 'var/lib/kubelet'),

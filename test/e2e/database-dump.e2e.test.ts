@@ -12,9 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import {
-  Database, DatabaseDrillOptions, DatabaseDumpBackup, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE, Retention,
-} from '../../src';
+import { Database, DatabaseDrillOptions, DatabaseDumpBackup, Retention, BackupDefaults } from '../../src';
 import { s3Repository, s3Secrets } from '../support/charts';
 import { MARIADB_IMAGE_PROFILE, POSTGRES_IMAGE_MAJOR, POSTGRES_IMAGE_PROFILE, POSTGRES_OLDER_MAJOR, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { MariadbServer, mariadbBinDir, startMariadb, startMariadbLike } from '../support/mariadb';
@@ -72,9 +70,9 @@ function runJob(manifests: any[], login: { user: string; password: string }, nam
     manifests,
     name: name ?? manifests.find((m) => m.kind === 'CronJob').metadata.name,
     images: {
-      [DEFAULT_POSTGRES_IMAGE]: POSTGRES_IMAGE_PROFILE,
-      [DEFAULT_MARIADB_IMAGE]: MARIADB_IMAGE_PROFILE,
-      [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
+      [BackupDefaults.POSTGRES_IMAGE]: POSTGRES_IMAGE_PROFILE,
+      [BackupDefaults.MARIADB_IMAGE]: MARIADB_IMAGE_PROFILE,
+      [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
     },
     secrets: {
       ...s3Secrets(s3, repositoryPassword),

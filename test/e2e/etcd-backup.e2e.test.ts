@@ -10,10 +10,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { Duration, Testing } from 'cdk8s';
-import {
-  BackupRepository, CaCertificate, Credentials, DEFAULT_RESTIC_IMAGE, Encryption,
-  EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention,
-} from '../../src';
+import { BackupRepository, CaCertificate, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, RestoreDrill, RestoreDrillProps, Retention, BackupDefaults } from '../../src';
 import { EtcdServer, keyFor, restoreAndStart, startEtcd } from '../support/etcd';
 import { ETCD_IMAGE_PROFILE, etcdDistrolessProfile, etcdShellImageProfile, RESTIC_IMAGE_PROFILE } from '../support/images';
 import { makeEtcdPki } from '../support/pki';
@@ -128,7 +125,7 @@ function runJob(manifests: any[], s: Scenario, name?: string): Promise<PodResult
     images: {
       // Any tag: the image of the scenario's etcdVersion. Distroless: a script run in it fails.
       'registry.k8s.io/etcd': s.etcdImage ?? ETCD_IMAGE_PROFILE,
-      [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
+      [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE,
       [SHELL_IMAGE]: s.shellImage ?? etcdShellImageProfile(),
     },
     hostPaths: { '/etc/kubernetes': path.join(hostRoot, 'etc/kubernetes') },
@@ -176,7 +173,7 @@ describe('etcd backup pod, end to end', () => {
     result.cleanup();
     expectSucceeded(result);
     const spec = manifests.find((m) => m.kind === 'CronJob').spec.jobTemplate.spec.template.spec;
-    expect([...spec.initContainers, ...spec.containers].map((c: any) => c.image)).toEqual([DEFAULT_RESTIC_IMAGE, DEFAULT_RESTIC_IMAGE]);
+    expect([...spec.initContainers, ...spec.containers].map((c: any) => c.image)).toEqual([BackupDefaults.RESTIC_IMAGE, BackupDefaults.RESTIC_IMAGE]);
     expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: `registry.k8s.io/etcd:${DEFAULT_ETCD_TEST_VERSION}-0`, pullPolicy: 'IfNotPresent' } });
     expect(container(result, 'snapshot')?.stdout).toContain(`snapshot: etcd ${DEFAULT_ETCD_TEST_VERSION} at https://127.0.0.1:`);
     const [snap] = snapshots(repo('e2e-distroless'));

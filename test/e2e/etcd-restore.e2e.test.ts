@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { ControlPlaneConfigBackup, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention } from '../../src';
+import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention, BackupDefaults } from '../../src';
 import { s3Keys, s3Repository, s3Secrets } from '../support/charts';
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
@@ -98,7 +98,7 @@ async function runEtcdBackup(manifests: any[], backup: EtcdSnapshotBackup): Prom
   const result = await runPod({
     manifests,
     name: backup.cronJob.name,
-    images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+    images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
     hostPaths: { '/etc/kubernetes': path.join(cp.nodeRoot('cp-1'), 'etc/kubernetes') },
     secrets: SECRETS(),
     fieldRefs: { 'status.hostIP': cp.ip('cp-1'), 'spec.nodeName': 'cp-1' },
@@ -191,7 +191,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
       const result = await runPod({
         manifests: configManifests,
         name: config.cronJobs[k].name,
-        images: { [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+        images: { [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
         hostPaths: {
           '/etc/kubernetes': path.join(cp.nodeRoot(node), 'etc/kubernetes'),
           '/var/lib/kubelet': path.join(cp.nodeRoot(node), 'var/lib/kubelet'),
@@ -267,7 +267,7 @@ describe('the etcd restore runbook, run as written on three kubeadm nodes', () =
     const result = await runPod({
       manifests,
       name: backup.cronJob.name,
-      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+      images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
       secrets: {
         ...SECRETS(),
         'etcd-client': { 'ca.crt': fs.readFileSync(cp.pki.caCert), 'tls.crt': fs.readFileSync(cp.pki.clientCert), 'tls.key': fs.readFileSync(cp.pki.clientKey) },

@@ -19,7 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
-import { ControlPlaneConfigBackup, DEFAULT_RESTIC_IMAGE, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention } from '../../src';
+import { ControlPlaneConfigBackup, EtcdSnapshotBackup, EtcdSource, EtcdVersion, Retention, BackupDefaults } from '../../src';
 import { s3Keys, s3Repository, s3Secrets } from '../support/charts';
 import { ControlPlaneHarness, startControlPlane } from '../support/etcd-cluster';
 import { ETCD_IMAGE_PROFILE, RESTIC_IMAGE_PROFILE } from '../support/images';
@@ -104,7 +104,7 @@ async function runJob(manifests: any[], name: string, node: string): Promise<voi
   const result = await runPod({
     manifests,
     name,
-    images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [DEFAULT_RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
+    images: { 'registry.k8s.io/etcd': ETCD_IMAGE_PROFILE, [BackupDefaults.RESTIC_IMAGE]: RESTIC_IMAGE_PROFILE },
     hostPaths: { '/var/lib/rancher/k3s': path.join(root, 'var/lib/rancher/k3s'), '/etc/rancher/k3s': path.join(root, 'etc/rancher/k3s') },
     secrets: SECRETS(),
     fieldRefs: { 'spec.nodeName': node, 'status.hostIP': cp.ip(node) },

@@ -128,7 +128,7 @@ export const MARIADB_IMAGE_UID = 999;
 
 /** Where scripts/setup.sh builds the database images' root file systems. */
 export const DATABASE_ROOTS = '/opt/cdk8s-backup-tools/rootfs';
-/** PostgreSQL major of DEFAULT_POSTGRES_IMAGE (its pg_dump dumps this major and older servers). */
+/** PostgreSQL major of BackupDefaults.POSTGRES_IMAGE (its pg_dump dumps this major and older servers). */
 export const POSTGRES_IMAGE_MAJOR = '18';
 /** An older PostgreSQL server major the tests dump with the image's client. */
 export const POSTGRES_OLDER_MAJOR = '17';

@@ -4,9 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Cron, Testing } from 'cdk8s';
 import * as yaml from 'yaml';
-import {
-  Database, DatabaseDumpBackup, DatabaseDumpBackupProps, DEFAULT_MARIADB_IMAGE, DEFAULT_POSTGRES_IMAGE, DEFAULT_RESTIC_IMAGE, Retention,
-} from '../../../src';
+import { Database, DatabaseDumpBackup, DatabaseDumpBackupProps, Retention, BackupDefaults } from '../../../src';
 import { testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
 
@@ -40,10 +38,10 @@ describe('DatabaseDumpBackup', () => {
     expect(cronJobs[0].spec.schedule).toBe('0 0 * * *');
     expect(cronJobs[0].spec.concurrencyPolicy).toBe('Forbid');
     expect(pod.initContainers).toHaveLength(1);
-    expect(pod.initContainers[0]).toMatchObject({ image: DEFAULT_RESTIC_IMAGE, command: ['cp', '/usr/bin/restic', '/tools/restic'] });
+    expect(pod.initContainers[0]).toMatchObject({ image: BackupDefaults.RESTIC_IMAGE, command: ['cp', '/usr/bin/restic', '/tools/restic'] });
     const [dump] = pod.containers;
     expect(pod.containers).toHaveLength(1);
-    expect(dump.image).toBe(DEFAULT_POSTGRES_IMAGE);
+    expect(dump.image).toBe(BackupDefaults.POSTGRES_IMAGE);
     expect(dump.command).toEqual(['/bin/bash', '/scripts/db-dump.sh']);
     expect(dump.args).toEqual(['pg_dump', '--no-password', '--create']);
     const env = envOf(dump);
@@ -77,7 +75,7 @@ describe('DatabaseDumpBackup', () => {
     });
     const [dump] = pod.containers;
     expect(backup.name).toBe('prod-mysql-shop-db');
-    expect(dump.image).toBe(DEFAULT_MARIADB_IMAGE);
+    expect(dump.image).toBe(BackupDefaults.MARIADB_IMAGE);
     expect(dump.args).toEqual(expect.arrayContaining(['mariadb-dump', '--host=mysql.prod.svc', '--port=3306', '--user=$(DB_USER)',
       '--single-transaction', '--databases', 'shop_db']));
     expect(dump.args.slice(-2)).toEqual(['--databases', 'shop_db']);
@@ -210,7 +208,7 @@ describe('DatabaseDumpBackup', () => {
     const spec = cj.spec.jobTemplate.spec.template.spec;
     expect(spec.securityContext).toMatchObject({ runAsUser: 999, runAsNonRoot: true });
     const [c] = spec.containers;
-    expect(c.image).toBe(DEFAULT_POSTGRES_IMAGE);
+    expect(c.image).toBe(BackupDefaults.POSTGRES_IMAGE);
     expect(c.command).toEqual(['/bin/bash', '/scripts/db-drill-postgres.sh']);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
     expect(envOf(c)).toMatchObject({

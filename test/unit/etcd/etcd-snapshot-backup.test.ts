@@ -1,8 +1,5 @@
 import { Cron, Duration, Size, Testing } from 'cdk8s';
-import {
-  BackupRepository, Credentials, DEFAULT_RESTIC_IMAGE, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource,
-  EtcdTools, EtcdVersion, KeyDropGuard, Retention,
-} from '../../../src';
+import { BackupRepository, Credentials, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, Retention, BackupDefaults } from '../../../src';
 import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
@@ -188,7 +185,7 @@ describe('EtcdSnapshotBackup: no script ever runs in the etcd image (distroless 
     const spec = podSpec(synthEtcdBackup().manifests);
     expect(spec.volumes).toContainEqual({ name: 'etcd-image', image: { reference: 'registry.k8s.io/etcd:3.6.11-0', pullPolicy: 'IfNotPresent' } });
     const snapshot = spec.initContainers[0];
-    expect(snapshot.image).toBe(DEFAULT_RESTIC_IMAGE);
+    expect(snapshot.image).toBe(BackupDefaults.RESTIC_IMAGE);
     expect(snapshot.command).toEqual(['/bin/sh', '/scripts/etcd-snapshot.sh']);
     expect(snapshot.volumeMounts).toContainEqual({ name: 'etcd-image', mountPath: '/etcd-image', readOnly: true });
     expect(snapshot.env).toContainEqual({ name: 'ETCD_TOOLS_DIR', value: '/etcd-image/usr/local/bin' });

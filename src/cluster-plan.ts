@@ -1,13 +1,13 @@
-import { cronInWords } from './cron-words';
-import { JobPlanFacts, locationWords } from './job-plan';
-import { code, durationWords, listWords } from './words';
-import type { BackupJob } from '../job/backup-job';
-import type { BackupAlerts } from '../monitoring/backup-alerts';
-import { PitfallContext, pitfalls } from '../pitfalls';
-import { PitfallAcknowledgements } from '../policy/pitfall-acknowledgements';
-import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
-import type { VeleroBackupStorageLocation } from '../velero/velero-backup-storage-location';
-import type { VeleroSchedule } from '../velero/velero-schedule';
+import type { BackupJob } from './job/backup-job';
+import type { BackupAlerts } from './monitoring/backup-alerts';
+import { PitfallContext, pitfalls } from './pitfalls';
+import { cronInWords } from './plan/cron-words';
+import { JobPlanFacts, locationWords } from './plan/job-plan';
+import { code, durationWords, listWords } from './plan/words';
+import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
+import { inClusterEndpointPitfall, shortRetentionPitfall } from './policy/pitfall-rules';
+import type { VeleroBackupStorageLocation } from './velero/velero-backup-storage-location';
+import type { VeleroSchedule } from './velero/velero-schedule';
 
 /** What the plan of a whole cluster's backup says. @internal */
 export interface ClusterPlanFacts {
