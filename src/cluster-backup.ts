@@ -5,9 +5,10 @@ import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/co
 import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
 import { configError } from './internal/host-spelling';
-import { checkDnsLabel } from './internal/names';
+import { alertAnchor, checkDnsLabel } from './internal/names';
 import { shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';
+import { BackupDefaults } from './job/backup-defaults';
 import { BackupJob } from './job/backup-job';
 import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
@@ -251,9 +252,9 @@ export class ClusterBackup extends Construct {
       }
     }
 
-    const hostNs = props.hostAccessNamespace ?? 'backup-system-host';
-    const ns = props.namespace ?? 'backup-system';
-    const veleroNs = props.veleroNamespace ?? 'velero';
+    const hostNs = props.hostAccessNamespace ?? BackupDefaults.HOST_ACCESS_NAMESPACE;
+    const ns = props.namespace ?? BackupDefaults.NAMESPACE;
+    const veleroNs = props.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE;
     checkNamespaces(C, { hostNs, ns, veleroNs, hostAccess: source?.usesHostPaths ?? false, etcd: props.etcd !== undefined || databases.length > 0 });
     if (props.createNamespaces ?? true) {
       if (source?.usesHostPaths) namespace(this, 'HostAccessNamespace', hostNs, 'privileged');
@@ -440,9 +441,9 @@ export class ClusterBackup extends Construct {
       jobs: this.backupJobs,
       veleroSchedules: this.veleroSchedules,
       veleroLocation: this.veleroStorageLocation,
-      veleroNamespace: p.veleroNamespace ?? 'velero',
+      veleroNamespace: p.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE,
       alerts: this.alerts,
-      alertsNamespace: p.managedControlPlane ? p.veleroNamespace ?? 'velero' : p.namespace ?? 'backup-system',
+      alertsNamespace: p.managedControlPlane ? p.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE : p.namespace ?? BackupDefaults.NAMESPACE,
       keyLocations: this.keyLocations,
       externalKeys: p.externalKeys !== undefined,
       acknowledge: p.acknowledge ?? {},
@@ -465,7 +466,7 @@ export class ClusterBackup extends Construct {
     const velero = this.veleroStorageLocation;
     if (velero) {
       const creds = velero.credentialsSecret;
-      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.prefix ? `, path \`${velero.prefix}\`` : ''}${creds ? `, credentials Secret \`${creds.name}\` (key \`${creds.key}\`, a cloud credentials file: for the AWS plugin the INI \`[default]\` with \`aws_access_key_id\` and \`aws_secret_access_key\`) in namespace \`${p.veleroNamespace ?? 'velero'}\`` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
+      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.prefix ? `, path \`${velero.prefix}\`` : ''}${creds ? `, credentials Secret \`${creds.name}\` (key \`${creds.key}\`, a cloud credentials file: for the AWS plugin the INI \`[default]\` with \`aws_access_key_id\` and \`aws_secret_access_key\`) in namespace \`${p.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE}\`` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
     }
     const namespaces = [...new Set(this.backupJobs.map((j) => j.namespace).filter((n): n is string => n !== undefined))].map((n) => `\`${n}\``).join(' and ');
     if (!repo) {
@@ -514,13 +515,13 @@ export class ClusterBackup extends Construct {
       add('## Alerts', '');
       add(`What each alert means and what to do first. Every backup job logs why it failed: \`${shellWords('kubectl', 'logs', 'job/<job>', '--all-containers')}\`.`, '');
       for (const { alert, advice } of this.alerts.alertAdvice()) {
-        add(`### ${alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`, '', `\`${alert}\`: ${advice}`, '');
+        add(`### ${alertAnchor(alert)}`, '', `\`${alert}\`: ${advice}`, '');
       }
     }
     if (this.restoreDrill) {
       add(`## ${step++}. Afterwards`, '');
       const drill = this.restoreDrill.cronJob.name;
-      const runNow = shellWords('kubectl', 'create', 'job', `--from=cronjob/${drill}`, 'drill-now', '-n', p.namespace ?? 'backup-system');
+      const runNow = shellWords('kubectl', 'create', 'job', `--from=cronjob/${drill}`, 'drill-now', '-n', p.namespace ?? BackupDefaults.NAMESPACE);
       add(`- The restore drill \`${drill}\` runs on \`${this.restoreDrill.schedule.expressionString}\`; run it once now: \`${runNow}\`.`);
     }
     return lines.join('\n') + '\n';

@@ -1,7 +1,7 @@
 import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
-import { hardenedContainer, resources } from '../internal/hardening';
+import { hardenedContainer } from '../internal/hardening';
 import { configError } from '../internal/host-spelling';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { shellComment, shellWords } from '../internal/shell';
@@ -430,7 +430,7 @@ export class DatabaseDumpBackup extends BackupJob {
         command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
         volumeMounts: [{ path: TOOLS, volume: tools }],
         securityContext: security,
-        resources: resources(10, 200, 16, 64),
+        resources: containerResources('', undefined, 10, 200, 16, 64),
       }],
       containers: [{
         name: 'dump',
@@ -579,7 +579,7 @@ export class DatabaseRestoreDrill extends BackupJob {
         command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
         volumeMounts: [{ path: TOOLS, volume: tools }],
         securityContext: security,
-        resources: resources(10, 200, 16, 64),
+        resources: containerResources('', undefined, 10, 200, 16, 64),
       }],
       containers: [{
         name: 'drill',
@@ -609,7 +609,7 @@ export class DatabaseRestoreDrill extends BackupJob {
           ...access.mounts,
         ],
         securityContext: security,
-        resources: resources(200, 2000, 256, 2048),
+        resources: containerResources('', undefined, 200, 2000, 256, 2048),
       }],
     });
   }

@@ -141,7 +141,6 @@ export const ETCD_VERSION_TAG = 'etcd-version';
 
 const PKI_DIR = '/etc/etcd-pki';
 /** The user of jobs that read no host files (distroless "nonroot"). */
-const NON_ROOT_UID = 65532;
 const BACKUP_DIR = '/backup';
 const SNAPSHOT_FILE = `${BACKUP_DIR}/etcd-snapshot.db`;
 /**
@@ -233,7 +232,7 @@ export class EtcdSnapshotBackup extends BackupJob {
     this.etcdTools = checkEtcdTools('EtcdSnapshotBackup: etcdTools', props.etcdTools ?? EtcdTools.imageVolume());
     this._restoreTool = new EtcdRestoreTool(this.etcdVersion);
     const snapshotTimeout = props.snapshotTimeout ?? Duration.minutes(10);
-    const deadline = props.activeDeadline ?? Duration.minutes(45);
+    const deadline = props.activeDeadline ?? BackupDefaults.ACTIVE_DEADLINE;
     if (snapshotTimeout.toSeconds() < 5 || snapshotTimeout.toSeconds() >= deadline.toSeconds()) {
       throw configError(`EtcdSnapshotBackup: snapshotTimeout must be at least 5 seconds and shorter than activeDeadline (${deadline.toSeconds()} s), so the job fails with a message instead of being killed; got ${snapshotTimeout.toSeconds()} s`);
     }
@@ -267,7 +266,7 @@ export class EtcdSnapshotBackup extends BackupJob {
 
     // Host certificates are 0600 root: reading them takes root (with no capabilities). Certificates
     // from a Secret are mounted group-readable for the pod's fsGroup, so that job runs non-root.
-    const user = source.usesHostPaths ? 0 : NON_ROOT_UID;
+    const user = source.usesHostPaths ? 0 : BackupDefaults.NON_ROOT_UID;
     const root = hardenedContainer(user, user);
     const res = props.resources ?? {};
     this.cronJob = this.addCronJob(this, {

@@ -1,4 +1,3 @@
-import { Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 
 /**
@@ -19,13 +18,5 @@ export function hardenedContainer(user: number, group: number, add: kplus.Capabi
     privileged: false,
     capabilities: { drop: [kplus.Capability.ALL], add: add.length > 0 ? add : undefined },
     seccompProfile: { type: kplus.SeccompProfileType.RUNTIME_DEFAULT },
-  };
-}
-
-/** Requests/limits in one line. @internal */
-export function resources(cpuRequestMillis: number, cpuLimitMillis: number, memRequestMi: number, memLimitMi: number): kplus.ContainerResources {
-  return {
-    cpu: { request: kplus.Cpu.millis(cpuRequestMillis), limit: kplus.Cpu.millis(cpuLimitMillis) },
-    memory: { request: Size.mebibytes(memRequestMi), limit: Size.mebibytes(memLimitMi) },
   };
 }

@@ -81,3 +81,12 @@ function ZONES(): string[] {
   zones ??= (Intl as unknown as { supportedValuesOf(key: string): string[] }).supportedValuesOf('timeZone');
   return zones;
 }
+
+/**
+ * The runbook anchor of an alert: `EtcdBackupFailed` → `etcd-backup-failed`, the heading the
+ * runbook writes for it and the fragment of the alert's `runbook_url`.
+ * @internal
+ */
+export function alertAnchor(alert: string): string {
+  return alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}

@@ -115,3 +115,13 @@ export function expandMacro(expr: string): string {
   };
   return macros[expr] ?? expr;
 }
+
+/**
+ * Time zones without daylight saving time that are spelled like UTC: a schedule in one of them
+ * never skips or repeats a run. The plan's words and the alerts' thresholds both read this set.
+ * @internal
+ */
+export const UTC_ZONES: ReadonlySet<string> = new Set([
+  'UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu',
+  'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0',
+]);

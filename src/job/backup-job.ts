@@ -1,6 +1,7 @@
 import { ApiObject, Chart, Cron, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { BackupDefaults } from './backup-defaults';
 import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { checkTolerations, taintQuery, Toleration } from './toleration';
@@ -278,7 +279,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   private limits(): { activeDeadline: Duration; backoffLimit: number; startingDeadline: Duration } {
     const o = this.options;
     return {
-      activeDeadline: o.activeDeadline ?? Duration.minutes(45),
+      activeDeadline: o.activeDeadline ?? BackupDefaults.ACTIVE_DEADLINE,
       backoffLimit: o.backoffLimit ?? 2,
       startingDeadline: o.startingDeadline ?? Duration.minutes(15),
     };

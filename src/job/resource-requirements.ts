@@ -37,7 +37,8 @@ const FIELDS = ['cpuRequest', 'cpuLimit', 'memoryRequest', 'memoryLimit'];
 /**
  * A container's resources: `given` over the container's defaults (CPU in millicores, memory in
  * mebibytes), checked; `option` names the option, e.g. `EtcdSnapshotBackup: resources.upload`.
- * Without `given`, exactly the defaults.
+ * Without `given`, exactly the defaults (`option` may then be empty: nothing is checked). The one
+ * place a container's resources are built.
  * @internal
  */
 export function containerResources(option: string, given: ResourceRequirements | undefined,

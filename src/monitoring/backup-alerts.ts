@@ -7,8 +7,8 @@ import {
   PrometheusRuleSpecGroupsRulesExpr,
 } from '../imports/monitoring.coreos.com';
 import { configError, inHostSpelling } from '../internal/host-spelling';
-import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
-import { checkSchedule, longestGapHours } from '../internal/schedule';
+import { alertAnchor, checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
+import { checkSchedule, longestGapHours, UTC_ZONES } from '../internal/schedule';
 import { IBackupJob, IVeleroBackupSchedule } from '../job/scheduled-job';
 import { IAlertPlan, PlannedAlert } from '../plan/planned-alert';
 import { durationWords } from '../plan/words';
@@ -141,9 +141,6 @@ const NEVER_SUCCEEDED_FOR_SECONDS = 6 * 3600;
 /** Velero reconciles every Schedule once a minute; a Velero restart takes a few. */
 const SCHEDULE_MISSING_FOR = '15m';
 const METRICS_ABSENT_FOR = '10m';
-
-/** Time zones without daylight saving time that are spelled like UTC. */
-const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu', 'Etc/GMT+0', 'Etc/GMT-0', 'Etc/GMT0', 'GMT0']);
 
 /** `for:` of the "too old" alerts: room for a run that is due right at the threshold to finish. */
 const TOO_OLD_FOR = '10m';
@@ -557,7 +554,7 @@ export class BackupAlerts extends Construct implements IAlertPlan {
     alert: string, labels: { [key: string]: string }, expr: string, forDuration: string | undefined, summary: string, description: string,
   ): PrometheusRuleSpecGroupsRules {
     const annotations: { [key: string]: string } = { summary, description };
-    if (this.runbookUrl !== undefined) annotations.runbook_url = `${this.runbookUrl}#${kebab(alert)}`;
+    if (this.runbookUrl !== undefined) annotations.runbook_url = `${this.runbookUrl}#${alertAnchor(alert)}`;
     return {
       alert,
       expr: PrometheusRuleSpecGroupsRulesExpr.fromString(expr),
@@ -609,11 +606,6 @@ function promDuration(seconds: number): string {
   const rest = s % 60;
   const out = `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${rest ? `${rest}s` : ''}`;
   return out || '0s';
-}
-
-/** `EtcdBackupFailed` → `etcd-backup-failed`. */
-function kebab(name: string): string {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
 function compare(a: string, b: string): number {

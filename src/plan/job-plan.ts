@@ -3,7 +3,7 @@ import { cronInWords, runsPerDay } from './cron-words';
 import { IAlertPlan, PlannedAlert } from './planned-alert';
 import { retentionInWords } from './retention-words';
 import { code, durationWords, listWords } from './words';
-import { longestGapHours } from '../internal/schedule';
+import { longestGapHours, UTC_ZONES } from '../internal/schedule';
 import { PitfallAcknowledgements } from '../policy/pitfall-acknowledgements';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
@@ -64,14 +64,11 @@ export interface JobPlanFacts {
   readonly startingDeadline: Duration;
 }
 
-/** Time zones spelled like UTC (no daylight saving time). */
-const UTC = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'UCT', 'Etc/GMT', 'GMT', 'Etc/Universal', 'Universal', 'Etc/Zulu', 'Zulu']);
-
 /** When: the cron in words, the time zone, the run times in a day, the longest gap. @internal */
 export function whenWords(schedule: Cron, timeZone: string | undefined): string {
   const expr = schedule.expressionString.trim();
   const zone = timeZone ?? 'UTC';
-  const dst = UTC.has(zone) ? '' : ' (a daylight-saving switch can skip or repeat a run)';
+  const dst = UTC_ZONES.has(zone) ? '' : ' (a daylight-saving switch can skip or repeat a run)';
   const parts = [`${cronInWords(expr)} (${code(expr)}, time zone ${code(zone)}${dst})`];
   const perDay = runsPerDay(expr);
   if (perDay) parts.push(perDay);

@@ -5,11 +5,12 @@ import {
   ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, ETCD_VERSION_TAG,
   etcdImageFor, EtcdSnapshotBackup,
 } from '../etcd/etcd-snapshot-backup';
-import { hardenedContainer, resources } from '../internal/hardening';
+import { hardenedContainer } from '../internal/hardening';
 import { configError } from '../internal/host-spelling';
 import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages } from '../job/backup-job-options';
+import { containerResources } from '../job/resource-requirements';
 import { resticRepositoryAccess } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
 
@@ -80,7 +81,6 @@ export interface RestoreDrillProps extends RestoreDrillOptions {
 const WORK = '/work';
 /** When the drill started, written by the fetch, for the duration in the drill's summary line. */
 const SUMMARY_START_FILE = `${WORK}/summary-start`;
-const UID = 65532;
 
 /**
  * A CronJob that proves the newest etcd snapshot restores: fetches it from the repository
@@ -144,7 +144,7 @@ export class RestoreDrill extends BackupJob {
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(16) });
     const tmpVol = this.tmpVolume(this);
     const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository);
-    const nonRoot = hardenedContainer(UID, UID);
+    const nonRoot = hardenedContainer(BackupDefaults.NON_ROOT_UID, BackupDefaults.NON_ROOT_UID);
     const snapshotInBackup = ETCD_SNAPSHOT_PATH;
 
     this.cronJob = this.addCronJob(this, {
@@ -152,7 +152,7 @@ export class RestoreDrill extends BackupJob {
       failureAdvice: 'The newest etcd snapshot did not restore to what its backup recorded, or could not be fetched. The fetch log says '
         + 'whether the repository was unreachable or the stored data damaged (the etcd-sha256 tag, restic\'s own checks, or the restore\'s check of the content); the drill log names the '
         + 'revision, key count or required key that differs. Until it passes again, do not rely on that snapshot: restore an older one.',
-      user: UID,
+      user: BackupDefaults.NON_ROOT_UID,
       initContainers: [{
         name: 'fetch',
         image: resticImage,
@@ -178,7 +178,7 @@ export class RestoreDrill extends BackupJob {
           ...access.mounts,
         ],
         securityContext: nonRoot,
-        resources: resources(100, 1000, 128, 1024),
+        resources: containerResources('', undefined, 100, 1000, 128, 1024),
       }],
       containers: [{
         name: 'drill',
@@ -199,7 +199,7 @@ export class RestoreDrill extends BackupJob {
           { path: '/scripts', volume: scriptsVol, readOnly: true },
         ],
         securityContext: nonRoot,
-        resources: resources(100, 1000, 256, 2048),
+        resources: containerResources('', undefined, 100, 1000, 256, 2048),
       }],
       imageVolumes: tools.imageVolume ? [{ ...tools.imageVolume, containers: ['drill'] }] : [],
     });
