@@ -4,7 +4,7 @@ import { describeCluster } from './cluster-plan';
 import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
 import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
-import { configError } from './internal/host-spelling';
+import { configError } from './internal/errors';
 import { alertAnchor, checkDnsLabel } from './internal/names';
 import { shellWords } from './internal/shell';
 import { checkHttpUrlHost } from './internal/urls';

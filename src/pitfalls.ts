@@ -1,5 +1,5 @@
 import { Cron } from 'cdk8s';
-import { inHostSpelling } from './internal/host-spelling';
+import { inHostSpelling } from './internal/errors';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from './policy/pitfall-rules';
 import { Retention } from './policy/retention';

@@ -5,7 +5,7 @@ import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { EtcdSource } from '../etcd/etcd-source';
 import { renderScenario, RunbookBlock } from '../etcd/restore-procedure';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkDnsLabel, checkNodeNames } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { shellWords } from '../internal/shell';

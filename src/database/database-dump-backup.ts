@@ -1,8 +1,8 @@
 import { Cron, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { configError } from '../internal/errors';
 import { hardenedContainer } from '../internal/hardening';
-import { configError } from '../internal/host-spelling';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { shellComment, shellWords } from '../internal/shell';
 import { isHost } from '../internal/urls';

@@ -1,5 +1,5 @@
 import { Distribution } from './distribution';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkLabels } from '../internal/names';
 import { checkHostPath } from '../internal/paths';
 import { checkSecretKey, checkSecretName } from '../internal/secret-checks';

@@ -1,4 +1,4 @@
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkImage } from '../job/backup-job';
 
 /**

@@ -1,4 +1,4 @@
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * The version of the cluster's etcd: what the backup expects the live server to report, what the

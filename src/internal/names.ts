@@ -1,4 +1,4 @@
-import { configError } from './host-spelling';
+import { configError } from './errors';
 /**
  * Checks of names, labels and time zones every construct shares, so each rule exists once.
  */

@@ -1,4 +1,4 @@
-import { configError } from './host-spelling';
+import { configError } from './errors';
 /**
  * Host paths (hostPath volumes, certificate files, config archives), checked once for every
  * construct that takes them.

@@ -1,6 +1,6 @@
 import { Cron } from 'cdk8s';
 import { CronExpressionParser } from 'cron-parser';
-import { configError } from './host-spelling';
+import { configError } from './errors';
 
 const MACROS = ['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly'];
 

@@ -1,4 +1,4 @@
-import { configError } from './host-spelling';
+import { configError } from './errors';
 import { DNS_SUBDOMAIN } from './names';
 
 /** A Secret key reference, as every public `SecretKeyRef` is (structural: internal/ imports nothing above it). */

@@ -1,4 +1,4 @@
-import { configError } from './host-spelling';
+import { configError } from './errors';
 /**
  * Shell text for the runbook, which operators paste into a shell: every value is one literal
  * word, whatever it contains.

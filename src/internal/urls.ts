@@ -1,5 +1,5 @@
 import { isIPv6 } from 'net';
-import { configError } from './host-spelling';
+import { configError } from './errors';
 
 /**
  * Storage endpoints (restic's S3 endpoint, Velero's `s3Url`). WHATWG URL parsing accepts `'`,

@@ -6,7 +6,7 @@ import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { checkTolerations, taintQuery, Toleration } from './toleration';
 import { readAsset } from '../internal/assets';
-import { configError, inHostSpelling } from '../internal/host-spelling';
+import { configError, inHostSpelling } from '../internal/errors';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
 import { describeJob, JobPlanFacts, PlannedCronJob } from '../plan/job-plan';

@@ -1,6 +1,6 @@
 import { Size, SizeRoundingBehavior } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * CPU and memory of a container, as plain data (any cdk8s-plus, or none, can hand them over):

@@ -1,7 +1,7 @@
 import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { configError } from '../internal/errors';
 import { hardenedContainer } from '../internal/hardening';
-import { configError } from '../internal/host-spelling';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
 import { RepositoryFile } from '../repository/repository-backend';

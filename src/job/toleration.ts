@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-28';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { isLabelKey, isLabelValue } from '../internal/names';
 
 /**

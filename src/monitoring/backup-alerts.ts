@@ -6,7 +6,7 @@ import {
   PrometheusRuleSpecGroupsRules,
   PrometheusRuleSpecGroupsRulesExpr,
 } from '../imports/monitoring.coreos.com';
-import { configError, inHostSpelling } from '../internal/host-spelling';
+import { configError, inHostSpelling } from '../internal/errors';
 import { alertAnchor, checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { checkSchedule, longestGapHours, UTC_ZONES } from '../internal/schedule';
 import { IBackupJob, IVeleroBackupSchedule } from '../job/scheduled-job';

@@ -1,7 +1,7 @@
 import { ApiObject, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { PodMonitor as RawPodMonitor } from '../imports/monitoring.coreos.com';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkDnsLabel, checkLabels, checkObjectName } from '../internal/names';
 import { BackupDefaults } from '../job/backup-defaults';
 

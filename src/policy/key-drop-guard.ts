@@ -1,4 +1,4 @@
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 /**
  * What an etcd backup does when the cluster suddenly holds far fewer keys than before.
  *

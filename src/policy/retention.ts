@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * How many backups to keep in each calendar tier (grandfather-father-son).

@@ -1,5 +1,5 @@
 import { Cron } from 'cdk8s';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * Options of {@link SpreadSchedule.daily} and {@link SpreadSchedule.weekly}: the hours the run may

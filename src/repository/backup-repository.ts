@@ -5,7 +5,7 @@ import {
   azureBlobBackend, BackendCredentialKey, gcsBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend, VeleroStorageFacts,
 } from './repository-backend';
 import { AzureBlobRepositoryProps, GcsRepositoryProps, RepositoryCommonProps, S3RepositoryProps } from './repository-props';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * Where backups go: a restic repository root on object storage. Each backup job gets its own

@@ -1,5 +1,5 @@
 import { SecretKeyRef } from './secret-key-ref';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkSecretKeyRef, checkSecretName, checkSecretKey } from '../internal/secret-checks';
 
 /** Far beyond a real CA bundle; keeps a pasted file or key out of the manifests. */

@@ -5,7 +5,7 @@ import {
   ExternalSecret as RawExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy,
 } from '../imports/external-secrets.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * A value in an external secret store (Vault, AWS Secrets Manager, GCP Secret Manager, ...).

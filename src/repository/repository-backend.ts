@@ -1,7 +1,7 @@
 import { CaCertificate } from './ca-certificate';
 import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './repository-props';
 import { SecretKeyRef } from './secret-key-ref';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { shellWords } from '../internal/shell';
 import { checkHttpUrlHost } from '../internal/urls';
 

@@ -6,7 +6,7 @@ import {
   ExternalSecret as RawExternalSecret, ExternalSecretSpecSecretStoreRefKind, ExternalSecretSpecTargetCreationPolicy,
   ExternalSecretSpecTargetDeletionPolicy, ExternalSecretSpecTargetTemplateEngineVersion,
 } from '../imports/external-secrets.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * Props of {@link VeleroExternalCredentials}.

@@ -1,6 +1,6 @@
 import { Duration } from 'cdk8s';
 import { checkNames, goDuration } from './velero-common';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkLabels } from '../internal/names';
 
 /**

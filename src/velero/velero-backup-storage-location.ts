@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { goDuration } from './velero-common';
 import { VeleroVersion } from './velero-version';
 import { BackupStorageLocation as RawBackupStorageLocation, BackupStorageLocationSpecAccessMode } from '../imports/velero.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkObjectName } from '../internal/names';
 import { checkSecretKeyRef } from '../internal/secret-checks';
 import { checkHttpUrlHost } from '../internal/urls';

@@ -1,5 +1,5 @@
 import { Duration } from 'cdk8s';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 
 /**
  * A Go duration as Velero's API expects it, e.g. `720h0m0s`.

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { Restore as RawRestore } from '../imports/velero.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkLabels, checkObjectName } from '../internal/names';
 import { BackupDefaults } from '../job/backup-defaults';
 

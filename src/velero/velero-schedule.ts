@@ -5,7 +5,7 @@ import { checkNames, goDuration } from './velero-common';
 import { VeleroResourceFilters } from './velero-resource-filters';
 import { VeleroVersion } from './velero-version';
 import { Schedule as RawSchedule } from '../imports/velero.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkLabels, checkObjectName, checkTimeZone } from '../internal/names';
 import { checkSchedule, longestGapHours } from '../internal/schedule';
 import { BackupDefaults } from '../job/backup-defaults';

@@ -1,4 +1,4 @@
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 /**
  * The Velero server version the manifests are rendered for. It decides the fields that exist
  * only from some version on, and synth fails for a feature the version lacks, naming the first

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { VolumeSnapshotLocation as RawVolumeSnapshotLocation } from '../imports/velero.io';
-import { configError } from '../internal/host-spelling';
+import { configError } from '../internal/errors';
 import { checkObjectName } from '../internal/names';
 import { BackupDefaults } from '../job/backup-defaults';
 import { Credentials } from '../repository/credentials';

@@ -5,8 +5,8 @@ import {
   ETCD_KEYS_TAG, ETCD_REVISION_TAG, ETCD_SHA256_TAG, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, ETCD_SNAPSHOT_TAG, ETCD_VERSION_TAG,
   etcdImageFor, EtcdSnapshotBackup,
 } from '../etcd/etcd-snapshot-backup';
+import { configError } from '../internal/errors';
 import { hardenedContainer } from '../internal/hardening';
-import { configError } from '../internal/host-spelling';
 import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
 import { BackupImages } from '../job/backup-job-options';

@@ -1,5 +1,6 @@
 import { Cron, Duration, Size, Testing } from 'cdk8s';
-import { BackupRepository, Credentials, Encryption, ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH, EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, Retention, BackupDefaults } from '../../../src';
+import { BackupDefaults, BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, Retention } from '../../../src';
+import { ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH } from '../../../src/etcd/etcd-snapshot-backup';
 import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { BackupRepository, ClusterBackup, Credentials, Encryption, EtcdSource, Retention } from '../../../src';
-import { _resetHostSpellingCache, inHostSpelling, toPythonName } from '../../../src/internal/host-spelling';
+import { _resetHostSpellingCache, inHostSpelling, toPythonName } from '../../../src/internal/errors';
 import { testRepository } from '../../support/charts';
 
 // The rewrite reads our names from the jsii assembly, which `npm ci` (prepare) and `npx projen
