@@ -1,179 +1,22 @@
-import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import type { ClusterBackupProps } from './cluster-backup-props';
+import { checkClusterProps, checkNamespaces, checkVeleroPathApart, namespace } from './cluster-checks';
 import { describeCluster } from './cluster-plan';
-import { ControlPlaneConfigBackup, ControlPlaneConfigOptions } from './config/control-plane-config-backup';
-import { DatabaseDumpBackup, DatabaseDumpBackupOptions } from './database/database-dump-backup';
-import { EtcdSnapshotBackup, EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
+import { ControlPlaneConfigBackup } from './config/control-plane-config-backup';
+import { DatabaseDumpBackup } from './database/database-dump-backup';
+import { EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
 import { configError } from './internal/errors';
-import { alertAnchor, checkDnsLabel } from './internal/names';
-import { shellWords } from './internal/shell';
-import { checkHttpUrlHost } from './internal/urls';
 import { BackupDefaults } from './job/backup-defaults';
 import { BackupJob } from './job/backup-job';
-import { BackupImages } from './job/backup-job-options';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
-import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
-import { BackupRepository } from './repository/backup-repository';
-import { ExternalKeysOptions, ExternalSecretKeys } from './repository/external-secret-keys';
+import { ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroExternalCredentials } from './repository/velero-external-credentials';
-import { VeleroBackupStorageLocation, VeleroBackupStorageLocationProps } from './velero/velero-backup-storage-location';
-import { VeleroSchedule, VeleroScheduleProps } from './velero/velero-schedule';
-import { VeleroVersion } from './velero/velero-version';
-import { RestoreDrill, RestoreDrillOptions } from './verify/restore-drill';
-
-/**
- * The Velero part of a {@link ClusterBackup}.
- */
-export interface ClusterVeleroOptions {
-  /**
-   * The storage location to create. With `repository` (the same storage definition as the restic
-   * jobs'), its `prefix` defaults to `<clusterName>/velero` below the repository's, and
-   * `externalKeys` also creates its credentials Secret in Velero's namespace.
-   * @default - none (use a location that exists)
-   */
-  readonly storageLocation?: VeleroBackupStorageLocationProps;
-  /**
-   * The Schedules to create (each as in `VeleroSchedule`). With a `storageLocation`, each writes
-   * to it: a Schedule's `storageLocation` may only name that location.
-   */
-  readonly schedules: VeleroScheduleProps[];
-  /**
-   * The Velero server version of the cluster, for the location and every Schedule (a feature
-   * that version lacks is a synth error naming the version that has it).
-   * @default VeleroVersion.MINIMUM (1.14)
-   */
-  readonly version?: VeleroVersion;
-}
-
-/**
- * The alerting part of a {@link ClusterBackup}.
- */
-export interface ClusterAlertsOptions {
-  /**
-   * Labels the Prometheus operator selects rules by, e.g. `{ release: 'kube-prometheus-stack' }`.
-   * @default - none
-   */
-  readonly ruleLabels?: { [key: string]: string };
-  /**
-   * URL where the rendered `restoreRunbook()` is published; each alert links to its section.
-   * @default - no runbook links
-   */
-  readonly runbookUrl?: string;
-  /**
-   * How many times the longest gap between scheduled runs may pass without a successful backup.
-   * @default 2
-   */
-  readonly staleAfterGaps?: number;
-  /**
-   * Render a `VeleroPodMonitor` so that the Prometheus operator scrapes Velero's metrics (the
-   * Velero alerts read nothing else). Turn it off if Velero is scraped another way, e.g. the
-   * Helm chart's `metrics.serviceMonitor.enabled`; `VeleroMetricsAbsent` still says when it is not.
-   * @default true (when there are Velero Schedules)
-   */
-  readonly scrapeVelero?: boolean;
-  /**
-   * Labels the Prometheus operator selects PodMonitors by.
-   * @default - the `ruleLabels`
-   */
-  readonly monitorLabels?: { [key: string]: string };
-}
-
-/**
- * Props of {@link ClusterBackup}.
- */
-export interface ClusterBackupProps {
-  /** Name of the cluster (repository paths, restic hosts, object names). */
-  readonly clusterName: string;
-  /**
-   * Where the etcd and config backups go (required with `etcd`).
-   * @default - none: a Velero-only (managed) cluster keeps its backups in Velero's storage location
-   */
-  readonly repository?: BackupRepository;
-  /**
-   * The etcd backup: which etcd (`source`) and, optionally, every option of
-   * `EtcdSnapshotBackup` (schedule, retention, keyDropGuard, snapshotTimeout, resources, ...).
-   * Omit only for a managed control plane (set `managedControlPlane`).
-   * @default - no etcd backup
-   */
-  readonly etcd?: EtcdSnapshotBackupOptions;
-  /**
-   * The control plane is managed by a provider (EKS, GKE, AKS): there is no etcd and no
-   * control-plane node to back up; Velero is the whole backup.
-   * @default false
-   */
-  readonly managedControlPlane?: boolean;
-  /**
-   * The control-plane config backup: every control-plane node (`nodes`) and, optionally, every
-   * option of `ControlPlaneConfigBackup` (paths, encryptionProviderConfig, schedule, retention,
-   * ...). Its distribution is the etcd's `source`.
-   * @default - required with an etcd on the cluster's own nodes (kubeadm, k3s, RKE2)
-   */
-  readonly controlPlaneConfig?: ControlPlaneConfigOptions;
-  /**
-   * Databases to dump (PostgreSQL, MySQL/MariaDB), each with every option of
-   * `DatabaseDumpBackup` (its `database`, schedule, retention, drill, ...). They need the
-   * repository and run in `namespace`.
-   * @default - none
-   */
-  readonly databases?: DatabaseDumpBackupOptions[];
-  /**
-   * The restore drill of the etcd backup (schedule, requiredKeys, ...).
-   * @default - a drill with RestoreDrill's defaults (daily at 04:30)
-   */
-  readonly restoreDrill?: RestoreDrillOptions;
-  /**
-   * Velero Schedules (and a storage location). Required for a managed control plane.
-   * @default - no Velero objects
-   */
-  readonly velero?: ClusterVeleroOptions;
-  /**
-   * Create the repository's Secrets with external-secrets.io from a store outside the cluster, in
-   * every namespace of ours that needs them. This keeps the keys a restore needs off the cluster
-   * (and satisfies `acknowledge.keysStoredOutsideCluster`). Velero's own credentials are not
-   * included.
-   * @default - the Secrets exist already (you confirm a copy outside the cluster)
-   */
-  readonly externalKeys?: ExternalKeysOptions;
-  /**
-   * Alerts (a PrometheusRule in `namespace`) when a backup, a config archive, a drill or a Velero
-   * Schedule fails or stops.
-   * @default - alerts with no rule labels and no runbook links
-   */
-  readonly alerts?: ClusterAlertsOptions;
-  /**
-   * Namespace of the jobs that read host paths (etcd, config). Its Pod Security level must be
-   * `privileged`.
-   * @default 'backup-system-host'
-   */
-  readonly hostAccessNamespace?: string;
-  /**
-   * Namespace of everything else of ours (the restore drill): `restricted` holds there.
-   * @default 'backup-system'
-   */
-  readonly namespace?: string;
-  /**
-   * Velero's namespace.
-   * @default 'velero'
-   */
-  readonly veleroNamespace?: string;
-  /**
-   * Also render the two Namespaces with their Pod Security labels.
-   * @default true
-   */
-  readonly createNamespaces?: boolean;
-  /**
-   * Images.
-   * @default - pinned defaults
-   */
-  readonly images?: BackupImages;
-  /**
-   * Explicit opt-outs of the pitfall checks.
-   * @default - every check is an error
-   */
-  readonly acknowledge?: PitfallAcknowledgements;
-}
+import { clusterRunbook } from './runbook';
+import { VeleroBackupStorageLocation } from './velero/velero-backup-storage-location';
+import { VeleroSchedule } from './velero/velero-schedule';
+import { RestoreDrill } from './verify/restore-drill';
 
 /**
  * Everything a cluster needs to survive the loss of its state, composed with coherent names,
@@ -215,42 +58,8 @@ export class ClusterBackup extends Construct {
     this.props = props;
     const repository = props.repository;
     const databases = props.databases ?? [];
-    if (props.etcd && !repository) throw configError(`${C}: repository is required to back up etcd (and the control-plane config)`);
-    if (databases.length > 0 && !repository) throw configError(`${C}: repository is required to back up databases`);
-    if (repository && !props.etcd && databases.length === 0) {
-      throw configError(`${C}: repository is only used for etcd, control-plane config and database backups; a Velero-only cluster uses velero.storageLocation (pass the same definition there as velero.storageLocation.repository)`);
-    }
-    if (props.externalKeys && !repository) throw configError(`${C}: externalKeys creates the repository's Secrets: it needs repository`);
-    checkInputs(C, props);
-    if (props.etcd && props.managedControlPlane) {
-      throw configError(`${C}: etcd and managedControlPlane are exclusive: a managed control plane gives no etcd access`);
-    }
-    if (!props.etcd && databases.length === 0 && (!props.velero || props.velero.schedules.length === 0)) {
-      throw configError(`${C}: nothing to back up: set etcd, databases and/or velero.schedules`);
-    }
-    if (props.managedControlPlane && (!props.velero || props.velero.schedules.length === 0)) {
-      throw configError(`${C}: a managed control plane is backed up by Velero only: set velero.schedules`);
-    }
     const source = props.etcd?.source;
-    if (props.etcd && !source) throw configError(`${C}: etcd.source is required, e.g. { source: EtcdSource.kubeadm() }`);
-    if (props.controlPlaneConfig && !source?.usesHostPaths) {
-      throw configError(`${C}: controlPlaneConfig backs up the control-plane nodes of an etcd on them (kubeadm, k3s, RKE2); ${source ? 'an external etcd has none here' : 'set etcd'}`);
-    }
-    // The composite decides where its jobs live (Pod Security differs): a nested namespace would
-    // be silently overridden, so it is an error.
-    const nestedOptions: Array<[string, { namespace?: string; acknowledge?: PitfallAcknowledgements } | undefined]> = [
-      ['etcd', props.etcd], ['controlPlaneConfig', props.controlPlaneConfig], ['restoreDrill', props.restoreDrill],
-      ...databases.map((d, k): [string, { namespace?: string; acknowledge?: PitfallAcknowledgements }] => [`databases[${k}]`, d]),
-    ];
-    for (const [option, nested] of nestedOptions) {
-      if (nested?.namespace !== undefined) {
-        throw configError(`${C}: ${option}.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace (host-path jobs) or namespace (everything else) instead`);
-      }
-      // One place for opt-outs: the composite passes its own to every job.
-      if (nested?.acknowledge !== undefined) {
-        throw configError(`${C}: ${option}.acknowledge: ClusterBackup passes its own acknowledge to every job it composes; set acknowledge on the ClusterBackup instead`);
-      }
-    }
+    checkClusterProps(C, props);
 
     const hostNs = props.hostAccessNamespace ?? BackupDefaults.HOST_ACCESS_NAMESPACE;
     const ns = props.namespace ?? BackupDefaults.NAMESPACE;
@@ -457,128 +266,20 @@ export class ClusterBackup extends Construct {
    */
   public restoreRunbook(): string {
     const p = this.props;
-    const repo = p.repository;
-    const lines: string[] = [];
-    const add = (...l: string[]) => lines.push(...l);
-    add(`# Restore runbook: cluster \`${p.clusterName}\``, '');
-    add('Generated by cdk8s-backup from the same typed configuration as the backup jobs.', '');
-    add('## 0. Keys (needed when the cluster is gone)', '');
-    const velero = this.veleroStorageLocation;
-    if (velero) {
-      const creds = velero.credentialsSecret;
-      add(`- Velero's storage: bucket \`${velero.bucket}\`${velero.prefix ? `, path \`${velero.prefix}\`` : ''}${creds ? `, credentials Secret \`${creds.name}\` (key \`${creds.key}\`, a cloud credentials file: for the AWS plugin the INI \`[default]\` with \`aws_access_key_id\` and \`aws_secret_access_key\`) in namespace \`${p.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE}\`` : ''} — reinstall Velero on the new cluster with the same location (read-only at first).`);
-    }
-    const namespaces = [...new Set(this.backupJobs.map((j) => j.namespace).filter((n): n is string => n !== undefined))].map((n) => `\`${n}\``).join(' and ');
-    if (!repo) {
-      add('');
-    } else if (this.keyLocations.length > 0) {
-      add(`Read them from the secret store (the cluster's copies, in namespace ${namespaces}, came from there):`, '');
-      for (const l of this.keyLocations) add(`- ${l}`);
-    } else {
-      add(`- Repository password: Secret \`${repo.encryption.password.name}\`, key \`${repo.encryption.password.key}\` (in namespace ${namespaces}) — use your off-cluster copy.`);
-      add(`- Storage credentials: Secret \`${repo.credentials.secretName}\`, keys ${repo._credentialKeys().map((k) => `\`${k.secret.key}\``).join(', ')} (in namespace ${namespaces}) — use your off-cluster copy.`);
-    }
-    if (repo) {
-      const ca = repo._caCertSource();
-      if (ca?.pem !== undefined) {
-        add('- The storage endpoint\'s CA bundle, from the configuration: save it as `ca.crt` in the directory you run restic from.', '', '```pem', ...ca.pem.trimEnd().split('\n'), '```', '');
-      } else if (ca) {
-        add(`- The storage endpoint's CA bundle (PEM): ${ca.kind} \`${ca.name}\`, key \`${ca.key}\` (in namespace ${namespaces}); save your copy as \`ca.crt\` in the directory you run restic from.`);
-      }
-      const token = p.etcd?.source.distribution.serverTokenFile;
-      if (token) add(`- The server token (\`${token}\`): in each server's config backup, and keep a copy with these keys: it decrypts the CA keys stored in the etcd snapshot, and a reset with another token fails.`);
-      add('- restic 0.14.0 or newer on your workstation: the repositories use restic\'s format version 2.');
-      add('');
-      add('```sh');
-      add(...repo._workstationExports());
-      add('export RESTIC_PASSWORD=\'…\'', '```', '');
-    }
-
-    let step = 1;
-    // Sections the jobs write about themselves (one per job that has one).
-    for (const job of this.backupJobs) {
-      const section = job.restoreSection();
-      if (section !== undefined) add(section.replace(/^## /, `## ${step++}. `).replace(/\n*$/, ''), '');
-    }
-    if (this.veleroSchedules.length > 0) {
-      add(`## ${step++}. Workloads and volumes, with Velero`, '');
-      add('Once the API server answers and Velero runs with the storage location, restore each Schedule ONCE, from its newest completed backup (with gfs tiers: from the newest tier that has one):', '');
-      add('```sh');
-      for (const s of this.veleroSchedules) {
-        const names = s.scheduleNames;
-        add(shellWords('velero', 'backup', 'get', '--selector', `velero.io/schedule-name in (${names.join(',')})`));
-        add(`${shellWords('velero', 'restore', 'create', '--from-schedule', names[0], '--wait')}   # or: --from-backup <newest completed backup above>`);
-      }
-      add('```', '');
-    }
-    if (this.alerts) {
-      add('## Alerts', '');
-      add(`What each alert means and what to do first. Every backup job logs why it failed: \`${shellWords('kubectl', 'logs', 'job/<job>', '--all-containers')}\`.`, '');
-      for (const { alert, advice } of this.alerts.alertAdvice()) {
-        add(`### ${alertAnchor(alert)}`, '', `\`${alert}\`: ${advice}`, '');
-      }
-    }
-    if (this.restoreDrill) {
-      add(`## ${step++}. Afterwards`, '');
-      const drill = this.restoreDrill.cronJob.name;
-      const runNow = shellWords('kubectl', 'create', 'job', `--from=cronjob/${drill}`, 'drill-now', '-n', p.namespace ?? BackupDefaults.NAMESPACE);
-      add(`- The restore drill \`${drill}\` runs on \`${this.restoreDrill.schedule.expressionString}\`; run it once now: \`${runNow}\`.`);
-    }
-    return lines.join('\n') + '\n';
+    const drill = this.restoreDrill;
+    return clusterRunbook({
+      clusterName: p.clusterName,
+      repository: p.repository,
+      namespace: p.namespace ?? BackupDefaults.NAMESPACE,
+      veleroNamespace: p.veleroNamespace ?? BackupDefaults.VELERO_NAMESPACE,
+      veleroLocation: this.veleroStorageLocation,
+      serverTokenFile: p.etcd?.source.distribution.serverTokenFile,
+      jobs: this.backupJobs,
+      keyLocations: this.keyLocations,
+      veleroScheduleNames: this.veleroSchedules.map((s) => s.scheduleNames),
+      alertAdvice: this.alerts?.alertAdvice(),
+      drill: drill && { cronJobName: drill.cronJob.name, schedule: drill.schedule.expressionString },
+    });
   }
 }
 
-/**
- * What the runbook prints and the composed constructs would only check later, or not at all
- * (namespaces), or after a first use (Velero's s3Url is parsed for the in-cluster guard).
- */
-function checkInputs(C: string, props: ClusterBackupProps): void {
-  checkDnsLabel(`${C}: clusterName`, props.clusterName, 63);
-  for (const option of ['hostAccessNamespace', 'namespace', 'veleroNamespace'] as const) {
-    const value = props[option];
-    if (value !== undefined) checkDnsLabel(`${C}: ${option}`, value, 63);
-  }
-  const s3Url = props.velero?.storageLocation?.s3Url;
-  if (s3Url !== undefined) checkHttpUrlHost(`${C}: velero.storageLocation.s3Url`, s3Url);
-}
-
-/**
- * Velero marks a location Unavailable when its path holds directories other than its own
- * (velero pkg/persistence/object_store.go IsValid: "Backup store contains invalid top-level
- * directories"), and a restic repository with Velero's directories inside is not ours alone.
- */
-function checkVeleroPathApart(C: string, velero: string, restic: string[]): void {
-  for (const r of restic) {
-    if (r === velero || r.startsWith(`${velero}/`) || velero.startsWith(`${r}/`)) {
-      throw configError(`${C}: velero.storageLocation.prefix puts Velero's location at ${velero}, which ${r.startsWith(`${velero}/`) ? 'contains' : r === velero ? 'is' : 'lies inside'} the restic repository ${r}; Velero marks a location whose path holds other directories Unavailable, so give it a path of its own (the default is '<clusterName>/velero')`);
-    }
-  }
-}
-
-function namespace(scope: Construct, id: string, name: string, level: string): kplus.Namespace {
-  return new kplus.Namespace(scope, id, {
-    metadata: {
-      name,
-      labels: {
-        'pod-security.kubernetes.io/enforce': level,
-        'pod-security.kubernetes.io/audit': level,
-        'pod-security.kubernetes.io/warn': level,
-      },
-    },
-  });
-}
-
-/**
- * The namespaces must not collide: one name cannot be both `privileged` and `restricted`, and
- * Velero's namespace is Velero's (Pod Security `restricted` there breaks its node agent).
- */
-function checkNamespaces(C: string, n: { hostNs: string; ns: string; veleroNs: string; hostAccess: boolean; etcd: boolean }): void {
-  if (n.hostAccess && n.hostNs === n.ns) {
-    throw configError(`${C}: hostAccessNamespace and namespace are both ${JSON.stringify(n.ns)}; the host-path jobs need Pod Security 'privileged' and everything else is kept 'restricted', so give them different namespaces`);
-  }
-  for (const [option, value] of [['namespace', n.ns], ['hostAccessNamespace', n.hostNs]] as const) {
-    if ((option === 'namespace' ? n.etcd : n.hostAccess) && value === n.veleroNs) {
-      throw configError(`${C}: ${option} is Velero's namespace ${JSON.stringify(value)}; ours get Pod Security labels (which would break Velero's node agent), so use another namespace`);
-    }
-  }
-}

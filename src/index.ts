@@ -4,7 +4,7 @@
  * here; test/unit/structure/public-api.test.ts fails when one leaks or a name is added unnoticed.
  */
 export { ClusterBackup } from './cluster-backup';
-export type { ClusterAlertsOptions, ClusterBackupProps, ClusterVeleroOptions } from './cluster-backup';
+export type { ClusterAlertsOptions, ClusterBackupProps, ClusterVeleroOptions } from './cluster-backup-props';
 export { Retention } from './policy/retention';
 export type { GfsRetentionProps } from './policy/retention';
 export { SpreadSchedule } from './policy/spread-schedule';

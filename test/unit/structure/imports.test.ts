@@ -21,8 +21,8 @@ const LAYERS: string[][] = [
   ['monitoring'],
   ['etcd'],
   ['config', 'database', 'verify', 'velero'],
-  ['pitfalls.ts'],
-  ['cluster-plan.ts'],
+  ['pitfalls.ts', 'cluster-backup-props.ts'],
+  ['cluster-checks.ts', 'cluster-plan.ts', 'runbook.ts'],
   ['cluster-backup.ts'],
   ['index.ts'],
 ];
