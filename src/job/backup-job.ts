@@ -383,7 +383,15 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     }
     if (imagePatches.length > 0) {
       const render = raw.toJson.bind(raw);
-      raw.toJson = () => JsonPatch.apply(render(), ...imagePatches);
+      raw.toJson = () => {
+        // `-` appends to an array that must exist: a pod without volumes (or a container without
+        // mounts) has none rendered.
+        const json = render();
+        const spec = json.spec.jobTemplate.spec.template.spec;
+        spec.volumes ??= [];
+        for (const c of [...(spec.initContainers ?? []), ...spec.containers]) c.volumeMounts ??= [];
+        return JsonPatch.apply(json, ...imagePatches);
+      };
     }
 
     this.cronJobs.push(cronJob);
