@@ -4,7 +4,6 @@
  * makes for every kind. Through a minimal kind defined here, so a failure points at the core.
  */
 import { ApiObject, Chart, Cron, Duration, Testing } from 'cdk8s';
-import * as kplus from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { BackupDefaults, BackupJob, Retention } from '../../../src';
 import { BackupCronJobOptions, BackupJobProps } from '../../../src/job/backup-job';
@@ -131,5 +130,3 @@ describe('BackupJob: the checks every kind gets', () => {
   });
 });
 
-// kplus is imported for the types of the container props above.
-void kplus;
