@@ -162,15 +162,7 @@ export class DatabaseDumpBackup extends BackupJob {
         + 'the login refused (nothing uploaded), the dump failing midway (its partial snapshot was removed) or the repository unreachable; '
         + 'nothing was pruned after a failure, so the previous dumps are all still there.',
       user: DB_UID,
-      initContainers: [{
-        name: 'restic-binary',
-        image: restic,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
-        volumeMounts: [{ path: TOOLS, volume: tools }],
-        securityContext: security,
-        resources: containerResources('', undefined, 10, 200, 16, 64),
-      }],
+      initContainers: [resticBinaryInit(restic, tools, security)],
       containers: [{
         name: 'dump',
         image: db._image(props.images),
@@ -311,15 +303,7 @@ export class DatabaseRestoreDrill extends BackupJob {
         + 'which: the repository unreadable (password, keys), the dump incomplete, the restore failing, or the table missing or too small. '
         + 'Until this passes, treat the dumps as unusable: check the backup job\'s logs and run it again.',
       user: DB_UID,
-      initContainers: [{
-        name: 'restic-binary',
-        image: props.images?.restic ?? backup.images?.restic ?? BackupDefaults.RESTIC_IMAGE,
-        imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
-        command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
-        volumeMounts: [{ path: TOOLS, volume: tools }],
-        securityContext: security,
-        resources: containerResources('', undefined, 10, 200, 16, 64),
-      }],
+      initContainers: [resticBinaryInit(props.images?.restic ?? backup.images?.restic ?? BackupDefaults.RESTIC_IMAGE, tools, security)],
       containers: [{
         name: 'drill',
         image: db._image(props.images ?? backup.images),
@@ -362,4 +346,20 @@ export class DatabaseRestoreDrill extends BackupJob {
       readsFrom: [{ resticRepository: this.backup.resticRepository }],
     };
   }
+}
+
+/**
+ * The init container that copies the static restic binary into `tools` (mounted at /tools), for
+ * the database image, which has none: the dump's and the drill's.
+ */
+function resticBinaryInit(image: string, tools: kplus.Volume, security: kplus.ContainerSecurityContextProps): kplus.ContainerProps {
+  return {
+    name: 'restic-binary',
+    image,
+    imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+    command: ['cp', '/usr/bin/restic', `${TOOLS}/restic`],
+    volumeMounts: [{ path: TOOLS, volume: tools }],
+    securityContext: security,
+    resources: containerResources('', undefined, 10, 200, 16, 64),
+  };
 }
