@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { checkTolerations, taintQuery, Toleration } from './toleration';
-import { readAsset } from '../internal/assets';
+import { scriptsWithLibraries } from '../internal/assets';
 import { configError, inHostSpelling } from '../internal/host-spelling';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
@@ -13,9 +13,6 @@ import { describeJob, JobPlanFacts, PlannedCronJob } from '../plan/job-plan';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
-
-/** The shell library of the summary line (assets/summary-lib.sh), in every job's scripts. */
-const SUMMARY_LIB = 'summary-lib.sh';
 
 /**
  * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
@@ -29,8 +26,9 @@ export interface BackupJobProps extends BackupJobOptions, BackupDestination {
   /** What the job is, as the `app.kubernetes.io/component` label, e.g. `etcd-snapshot`. */
   readonly component: string;
   /**
-   * Scripts from the package's `assets/` the containers run, mounted at `/scripts` (with
-   * `summary-lib.sh`, which every script sources for the summary line it ends with).
+   * Scripts from the package's `assets/` the containers run, mounted at `/scripts` together with
+   * the libraries they source from there (such as `summary-lib.sh`, for the summary line every
+   * script ends with).
    */
   readonly scripts: string[];
   /**
@@ -225,8 +223,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
         ].map((m) => inHostSpelling(`${C}: ${m}`)),
       });
     }
-    const data: { [file: string]: string } = {};
-    for (const script of [...props.scripts, SUMMARY_LIB]) data[script] = readAsset(script);
+    const data: { [file: string]: string } = scriptsWithLibraries(props.scripts);
     Object.assign(data, props.scriptFiles ?? {});
     // An inline CA bundle is public: it travels with the scripts every restic container mounts.
     const caPem = props.repository._caCertPem();
