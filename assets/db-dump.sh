@@ -23,23 +23,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
-summary_begin
-# What the summary reports, filled in as the steps run; `step` is the one running, named in the
-# summary when the job fails there.
-step='arguments'
-snapshot_id=''
-backup_summary=''
-removed=''
-dump_summary() {
-  # From the EXIT trap: nothing here may fail the job or change its exit code.
-  dump_exit_rc=$1
-  set +eu
-  trap - EXIT
-  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" ""
-  summary_emit "${dump_exit_rc}" "${step}"
-  exit "${dump_exit_rc}"
-}
-trap 'dump_summary "$?"' EXIT
+summary_backup_begin
+trap 'summary_backup_exit "$?"' EXIT
 
 : "${RESTIC_BIN:?}" "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${DUMP_FILE:?}" "${FORGET_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -98,9 +83,7 @@ restic_rc=0
   echo "${dump_rc}" > "${dump_rc_file}"
 } | r backup --json --stdin --stdin-filename "${DUMP_FILE}" --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${report}" || restic_rc=$?
 dump_rc=$(cat "${dump_rc_file}" 2>/dev/null || echo 255)
-backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
-summary_field snapshot_id "${backup_summary}"
-snapshot_id=${v}
+summary_read_backup "${report}"
 if [ -n "${backup_summary}" ]; then
   summary_field data_added "${backup_summary}"; added=${v}
   summary_field total_bytes_processed "${backup_summary}"; total=${v}

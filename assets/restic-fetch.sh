@@ -31,17 +31,7 @@ summary_begin
 # The drill ends the job with its summary line; this step prints one only when the job ends
 # here, failed.
 id=''
-fetch_exit() {
-  fetch_rc=$1
-  set +eu
-  trap - EXIT
-  if [ "${fetch_rc}" -ne 0 ]; then
-    summary_add_etcd_drill "${id}"
-    summary_emit "${fetch_rc}" fetch
-  fi
-  exit "${fetch_rc}"
-}
-trap 'fetch_exit "$?"' EXIT
+trap 'summary_exit_if_failed "$?" fetch summary_add_etcd_drill "${id}"' EXIT
 
 # RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
 r() {

@@ -35,25 +35,14 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
-summary_begin
-# What the summary reports, filled in as the steps run; `step` is the one running, named in the
-# summary when the job fails there.
-step='arguments'
-snapshot_id=''
-backup_summary=''
-removed=''
-upload_summary() {
-  # From the EXIT trap: nothing here may fail the job or change its exit code.
-  upload_rc=$1
+summary_backup_begin
+upload_exit() {
   set +eu
-  trap - EXIT
   # The repository questions, if the job failed before it read their answers.
   [ -z "${asking:-}" ] || kill "${asking}" 2> /dev/null
-  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
-  summary_emit "${upload_rc}" "${step}"
-  exit "${upload_rc}"
+  summary_backup_exit "$1"
 }
-trap 'upload_summary "$?"' EXIT
+trap 'upload_exit "$?"' EXIT
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${BACKUP_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -313,9 +302,7 @@ errors="${TMPDIR:-/tmp}/restic-backup.err"
 rc=0
 # shellcheck disable=SC2086 # ${tags} and ${what} are flag lists with safe values (see above)
 { r backup --json --host "${BACKUP_HOST}" ${tags} ${what} 2>&1 > "${report}" | tee "${errors}" >&2; } || rc=$?
-backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
-summary_field snapshot_id "${backup_summary}"
-snapshot_id=${v}
+summary_read_backup "${report}"
 if [ -n "${backup_summary}" ]; then
   summary_field files_new "${backup_summary}"; new=${v}
   summary_field files_changed "${backup_summary}"; changed=${v}
