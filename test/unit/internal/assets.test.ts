@@ -15,6 +15,10 @@ describe('scriptsWithLibraries', () => {
     for (const [name, text] of Object.entries(scripts)) expect(text).toBe(fs.readFileSync(path.join(ASSETS, name), 'utf8'));
   });
 
+  test('GIVEN a library that sources others WHEN resolved THEN theirs come along too, after it', () => {
+    expect(Object.keys(scriptsWithLibraries(['db-drill-postgres.sh']))).toEqual(['db-drill-postgres.sh', 'db-drill-lib.sh', 'restic-lib.sh', 'summary-lib.sh']);
+  });
+
   test('GIVEN entries that share a library WHEN resolved THEN each script is there once, in the same order every time', () => {
     const scripts = Object.keys(scriptsWithLibraries(['etcd-snapshot.sh', 'restic-upload.sh']));
     expect(new Set(scripts).size).toBe(scripts.length);
