@@ -23,23 +23,10 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
-summary_begin
-# What the summary reports, filled in as the steps run; `step` is the one running, named in the
-# summary when the job fails there.
-step='arguments'
-snapshot_id=''
-backup_summary=''
-removed=''
-dump_summary() {
-  # From the EXIT trap: nothing here may fail the job or change its exit code.
-  dump_exit_rc=$1
-  set +eu
-  trap - EXIT
-  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" ""
-  summary_emit "${dump_exit_rc}" "${step}"
-  exit "${dump_exit_rc}"
-}
-trap 'dump_summary "$?"' EXIT
+# shellcheck source-path=SCRIPTDIR source=restic-lib.sh
+. "${0%/*}/restic-lib.sh"
+summary_backup_begin
+trap 'summary_backup_exit "$?"' EXIT
 
 : "${RESTIC_BIN:?}" "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${DUMP_FILE:?}" "${FORGET_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -47,36 +34,14 @@ if [ "$#" -eq 0 ]; then
   exit 2
 fi
 
-r() {
-  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list
-  "${RESTIC_BIN}" ${RESTIC_FLAGS:-} "$@"
-}
-
-# Create the repository on first use, and only when it really does not exist: a wrong password,
-# a network error or missing permissions must fail the job, not trigger an init. --no-lock: see
+# Create the repository on first use (restic-lib.sh init_if_missing). --no-lock: see
 # restic-upload.sh (a stale exclusive lock of a killed prune must not block the unlock below).
 step='repository'
 rc=0
-# The first question gets REPOSITORY_TIMEOUT seconds: restic >= 0.17 retries an unreachable
-# backend for 15 minutes (see restic-upload.sh).
-# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (timeout cannot run the function r)
-out=$(timeout -k 10 "${REPOSITORY_TIMEOUT:-60}" "${RESTIC_BIN}" ${RESTIC_FLAGS:-} cat config --no-lock 2>&1 >/dev/null) || rc=$?
-if [ "${rc}" -ne 0 ]; then
-  case "${out}" in
-    *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
-      echo "db-dump: initializing repository ${RESTIC_REPOSITORY}"
-      r init
-      ;;
-    *)
-      if [ "${rc}" -eq 10 ]; then
-        r init
-      else
-        echo "${out}" >&2
-        echo "db-dump: cannot open the repository (see above; it gets ${REPOSITORY_TIMEOUT:-60} s to answer); nothing dumped, nothing pruned" >&2
-        exit 1
-      fi
-      ;;
-  esac
+out=$(r_first cat config --no-lock 2>&1 >/dev/null) || rc=$?
+if [ "${rc}" -ne 0 ] && ! init_if_missing db-dump "${rc}" "${out}"; then
+  echo "db-dump: cannot open the repository (see above; it gets ${repository_timeout} s to answer); nothing dumped, nothing pruned" >&2
+  exit 1
 fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer: any lock is from a
@@ -98,9 +63,7 @@ restic_rc=0
   echo "${dump_rc}" > "${dump_rc_file}"
 } | r backup --json --stdin --stdin-filename "${DUMP_FILE}" --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${report}" || restic_rc=$?
 dump_rc=$(cat "${dump_rc_file}" 2>/dev/null || echo 255)
-backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
-summary_field snapshot_id "${backup_summary}"
-snapshot_id=${v}
+summary_read_backup "${report}"
 if [ -n "${backup_summary}" ]; then
   summary_field data_added "${backup_summary}"; added=${v}
   summary_field total_bytes_processed "${backup_summary}"; total=${v}
@@ -124,18 +87,7 @@ if [ "${dump_rc}" -ne 0 ] || [ "${restic_rc}" -ne 0 ]; then
   exit "${restic_rc}"
 fi
 
-# Only after a complete dump (set -e), only within this job's host+tag group. --json: the
-# snapshots the retention removed, for the summary (restic-upload.sh says how it is read).
-step='retention'
-forgotten="${TMPDIR:-/tmp}/db-dump-forget.out"
-rc=0
+# Only after a complete dump (set -e).
 # shellcheck disable=SC2086 # FORGET_ARGS is a flag list of safe words
-r forget --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune ${FORGET_ARGS} > "${forgotten}" || rc=$?
-# A prune that fails after forget removed snapshots: the summary still names them.
-summary_read_forget "${forgotten}" "${snapshot_id}"
-snapshot_id=${snapshot_id_full}
-[ "${rc}" -eq 0 ] || exit "${rc}"
-# shellcheck disable=SC2086 # ids are hex words
-set -- ${removed_ids}
-echo "db-dump: the retention removed $# snapshot(s)${removed_ids:+: $*}"
+forget_by_retention db-dump ${FORGET_ARGS}
 echo "db-dump: done"

@@ -31,17 +31,7 @@ summary_begin
 # The upload step ends the job with its summary line; this step prints one only when the job
 # ends here, failed.
 metadata_json=''
-snapshot_exit() {
-  snapshot_rc=$1
-  set +eu
-  trap - EXIT
-  if [ "${snapshot_rc}" -ne 0 ]; then
-    summary_add_backup "" "" "" "" "${metadata_json}"
-    summary_emit "${snapshot_rc}" snapshot
-  fi
-  exit "${snapshot_rc}"
-}
-trap 'snapshot_exit "$?"' EXIT
+trap 'summary_exit_if_failed "$?" snapshot summary_add_backup "" "" "" "" "${metadata_json}"' EXIT
 
 # One quick question first, so an unreachable etcd fails in seconds with a message rather than
 # after the whole snapshot bound; it also tells how large the database is.

@@ -27,40 +27,23 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=restic-lib.sh
+. "${0%/*}/restic-lib.sh"
 summary_begin
 # The drill ends the job with its summary line; this step prints one only when the job ends
 # here, failed.
 id=''
-fetch_exit() {
-  fetch_rc=$1
-  set +eu
-  trap - EXIT
-  if [ "${fetch_rc}" -ne 0 ]; then
-    summary_add_etcd_drill "${id}"
-    summary_emit "${fetch_rc}" fetch
-  fi
-  exit "${fetch_rc}"
-}
-trap 'fetch_exit "$?"' EXIT
-
-# RESTIC_FLAGS: global flags the construct chose (--cacert <file>).
-r() {
-  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list
-  restic ${RESTIC_FLAGS:-} "$@"
-}
+trap 'summary_exit_if_failed "$?" fetch summary_add_etcd_drill "${id}"' EXIT
 
 # Readers never lock: the backup job is the repository's only writer and removes stale locks.
-# The first question gets REPOSITORY_TIMEOUT seconds: restic >= 0.17 retries an unreachable
-# backend for 15 minutes (see restic-upload.sh).
 rc=0
-# shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (timeout cannot run the function r)
-all=$(timeout -k 10 "${REPOSITORY_TIMEOUT:-60}" restic ${RESTIC_FLAGS:-} snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}") || rc=$?
+all=$(r_first snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}") || rc=$?
 if [ "${rc}" -ne 0 ]; then
-  echo "fetch: cannot list the snapshots in ${RESTIC_REPOSITORY} (exit ${rc}, see above; the repository gets ${REPOSITORY_TIMEOUT:-60} s to answer): check the endpoint, the credentials and the password" >&2
+  echo "fetch: cannot list the snapshots in ${RESTIC_REPOSITORY} (exit ${rc}, see above; the repository gets ${repository_timeout} s to answer): check the endpoint, the credentials and the password" >&2
   exit 1
 fi
-# restic lists snapshots oldest first, one JSON object each starting with "time": keep the last.
-list=$(printf '%s' "${all}" | sed 's/},{"time":/}\n{"time":/g' | tail -n 1)
+# shellcheck disable=SC2119 # newest_snapshot's TAG is optional
+list=$(printf '%s' "${all}" | newest_snapshot)
 id=$(printf '%s' "${list}" | grep -o '"id":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
 if [ -z "${id}" ]; then
   echo "fetch: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2

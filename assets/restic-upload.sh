@@ -35,25 +35,16 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=summary-lib.sh
 . "${0%/*}/summary-lib.sh"
-summary_begin
-# What the summary reports, filled in as the steps run; `step` is the one running, named in the
-# summary when the job fails there.
-step='arguments'
-snapshot_id=''
-backup_summary=''
-removed=''
-upload_summary() {
-  # From the EXIT trap: nothing here may fail the job or change its exit code.
-  upload_rc=$1
+# shellcheck source-path=SCRIPTDIR source=restic-lib.sh
+. "${0%/*}/restic-lib.sh"
+summary_backup_begin
+upload_exit() {
   set +eu
-  trap - EXIT
   # The repository questions, if the job failed before it read their answers.
   [ -z "${asking:-}" ] || kill "${asking}" 2> /dev/null
-  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
-  summary_emit "${upload_rc}" "${step}"
-  exit "${upload_rc}"
+  summary_backup_exit "$1"
 }
-trap 'upload_summary "$?"' EXIT
+trap 'upload_exit "$?"' EXIT
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${BACKUP_ARGS:?}"
 if [ "$#" -eq 0 ]; then
@@ -78,13 +69,6 @@ if [ -n "${BACKUP_REQUIRED_FILE:-}" ]; then
     exit 1
   fi
 fi
-
-# RESTIC_FLAGS: restic 0.14 reads a custom CA only from --cacert (newer versions also from
-# RESTIC_CACERT); the construct renders the flag, with a path of safe characters.
-r() {
-  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list
-  restic ${RESTIC_FLAGS:-} "$@"
-}
 
 # How long each step took, for the log: /proc/uptime in hundredths of a second, read without a
 # subprocess (busybox `date` has no sub-second field). `took` sets `elapsed` to the time since
@@ -111,43 +95,31 @@ took() {
 # and a wrong password, a network error or missing permissions fail the job, not trigger an init.
 # (unlock takes no lock itself, so a killed `forget --prune`'s exclusive lock cannot refuse it:
 # restic cmd_unlock.go runUnlock opens the repository and removes the locks, taking none.)
-# restic >= 0.17 retries a failing backend for up to 15 minutes, with no option to shorten it
-# (0.18.0: cmd/restic/global.go `retry.New(be, 15*time.Minute, ...)`; backend_retry.go backs off
-# from 1 s, doubling, without a retry count): an unreachable endpoint would hold the job that
-# long. So this first question gets at most repository_timeout seconds (then SIGTERM, on which
-# restic cancels and fails, exit 1; KILL 10 s later), ample for one unlock of a reachable
-# repository. Timed out = it took that long (restic's exit code does not tell).
+# Being the first question, it gets at most repository_timeout seconds (restic-lib.sh r_first).
 #
 # The questions need neither the file nor its pieces, so they run alongside the checksum and the
 # cut (the key derivation and the round trips to the storage, 1-1.5 s of a repeat run, measured),
 # and the job reads their answers before it writes anything: a failed check still leaves the
 # repository as it was (an unlock of this job's own stale locks at most). With the key-drop guard
 # the second question, the group's snapshot list, comes right after the unlock.
-repository_timeout=${REPOSITORY_TIMEOUT:-60}
 answers="${TMPDIR:-/tmp}/repository-answers"
 mkdir -p "${answers}"
 ask_repository() {
   set +e
   # The job's exit stops the questions (a failed check, below): this subshell's child with it.
-  child=''
-  trap '[ -z "${child}" ] || kill "${child}" 2> /dev/null; exit 143' TERM
+  r_pid=''
+  trap '[ -z "${r_pid}" ] || kill "${r_pid}" 2> /dev/null; exit 143' TERM
   uptime_cs
   asked=${now_cs:-0}
-  # shellcheck disable=SC2086 # RESTIC_FLAGS is a flag list (as in r: timeout cannot run a function)
-  timeout -k 10 "${repository_timeout}" restic ${RESTIC_FLAGS:-} unlock --remove-all > "${answers}/unlock.out" 2>&1 &
-  child=$!
-  wait "${child}"
+  r_first unlock --remove-all > "${answers}/unlock.out" 2>&1
   unlock_rc=$?
   uptime_cs
   echo "$((${now_cs:-0} - asked))" > "${answers}/unlock.cs"
   if [ "${unlock_rc}" -eq 0 ] && [ -n "${DROP_GUARD_TAG:-}" ]; then
-    # shellcheck disable=SC2086 # as above
-    restic ${RESTIC_FLAGS:-} snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${answers}/snapshots.json" 2> "${answers}/snapshots.err" &
-    child=$!
-    wait "${child}"
+    r_child 0 snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${answers}/snapshots.json" 2> "${answers}/snapshots.err"
     echo "$?" > "${answers}/snapshots.rc"
   fi
-  child=''
+  r_pid=''
   # Written last: the answers are complete when this file exists.
   echo "${unlock_rc}" > "${answers}/unlock.rc"
 }
@@ -237,24 +209,10 @@ wait "${asking}" || true
 asking=''
 unlock_rc=$(cat "${answers}/unlock.rc" 2> /dev/null || echo 1)
 asked_cs=$(cat "${answers}/unlock.cs" 2> /dev/null || echo 0)
-if [ "${unlock_rc}" -ne 0 ]; then
-  out=$(cat "${answers}/unlock.out" 2> /dev/null || true)
-  case "${out}" in
-    *"specified key does not exist"* | *"repository does not exist"* | *"NoSuchKey"* | *"BlobNotFound"* | *"object doesn't exist"*)
-      echo "upload: initializing repository ${RESTIC_REPOSITORY}"
-      r init
-      ;;
-    *)
-      if [ "${unlock_rc}" -eq 10 ]; then
-        r init
-      else
-        echo "${out}" >&2
-        [ "${asked_cs}" -lt $((repository_timeout * 100)) ] || echo "upload: the repository did not answer within ${repository_timeout} s" >&2
-        echo "upload: cannot open the repository (see above); nothing uploaded, nothing pruned" >&2
-        exit 1
-      fi
-      ;;
-  esac
+if [ "${unlock_rc}" -ne 0 ] && ! init_if_missing upload "${unlock_rc}" "$(cat "${answers}/unlock.out" 2> /dev/null || true)"; then
+  [ "${asked_cs}" -lt $((repository_timeout * 100)) ] || echo "upload: the repository did not answer within ${repository_timeout} s" >&2
+  echo "upload: cannot open the repository (see above); nothing uploaded, nothing pruned" >&2
+  exit 1
 fi
 echo "upload: the repository answered in $((asked_cs / 100)).$((asked_cs % 100 / 10))$((asked_cs % 10)) s (alongside the checks and the cut)"
 
@@ -275,8 +233,7 @@ if [ -n "${DROP_GUARD_TAG:-}" ]; then
     echo "upload: the metadata has no ${DROP_GUARD_TAG} value to guard" >&2
     exit 1
   fi
-  # restic lists snapshots oldest first, one JSON object each starting with "time". A repository
-  # just created has none (the list was not asked for).
+  # A repository just created has no snapshots (the list was not asked for).
   list=''
   if [ "${unlock_rc}" -eq 0 ]; then
     list_rc=$(cat "${answers}/snapshots.rc" 2> /dev/null || echo 1)
@@ -287,7 +244,7 @@ if [ -n "${DROP_GUARD_TAG:-}" ]; then
     fi
     list=$(cat "${answers}/snapshots.json")
   fi
-  accepted=$(printf '%s' "${list}" | sed 's/},{"time":/}\n{"time":/g' | grep -v '"count-drop"' | tail -n 1 || true)
+  accepted=$(printf '%s' "${list}" | newest_snapshot count-drop || true)
   previous=$(printf '%s' "${accepted}" | grep -o "\"${DROP_GUARD_TAG}=[0-9]*\"" | head -n 1 | cut -d'=' -f2 | tr -d '"' || true)
   if [ -n "${previous}" ] && [ $((current * 100)) -lt $((previous * (100 - DROP_GUARD_MAX_PERCENT))) ]; then
     previous_id=$(printf '%s' "${accepted}" | grep -o '"short_id":"[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)
@@ -313,9 +270,7 @@ errors="${TMPDIR:-/tmp}/restic-backup.err"
 rc=0
 # shellcheck disable=SC2086 # ${tags} and ${what} are flag lists with safe values (see above)
 { r backup --json --host "${BACKUP_HOST}" ${tags} ${what} 2>&1 > "${report}" | tee "${errors}" >&2; } || rc=$?
-backup_summary=$(grep '"message_type":"summary"' "${report}" | tail -n 1 || true)
-summary_field snapshot_id "${backup_summary}"
-snapshot_id=${v}
+summary_read_backup "${report}"
 if [ -n "${backup_summary}" ]; then
   summary_field files_new "${backup_summary}"; new=${v}
   summary_field files_changed "${backup_summary}"; changed=${v}
@@ -376,18 +331,6 @@ fi
 # Only after a successful backup (set -e), only within this job's host+tag group.
 took
 echo "upload: backed up (${elapsed})"
-# --json: the snapshots the retention removed, by id, for the summary (prune's report stays in
-# the log: summary_read_forget).
-step='retention'
-forgotten="${TMPDIR:-/tmp}/restic-forget.out"
-rc=0
-r forget --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --group-by host --prune "$@" > "${forgotten}" || rc=$?
-# A prune that fails after forget removed snapshots: the summary still names them.
-summary_read_forget "${forgotten}" "${snapshot_id}"
-snapshot_id=${snapshot_id_full}
-[ "${rc}" -eq 0 ] || exit "${rc}"
+forget_by_retention upload "$@"
 took
-# shellcheck disable=SC2086 # ids are hex words
-set -- ${removed_ids}
-echo "upload: the retention removed $# snapshot(s)${removed_ids:+: $*}"
 echo "upload: done (forget and prune: ${elapsed})"

@@ -111,6 +111,52 @@ summary_add_backup() {
   summary_add metadata json "$5"
 }
 
+# The EXIT trap of a step that hands on to a later container, which prints the line: this one
+# prints it only when the job ends here, failed. From the trap: nothing here may fail the job or
+# change its exit code. summary_exit_if_failed EXIT_CODE STEP ADD_FIELDS..., where ADD_FIELDS is
+# the command that adds the kind's fields (summary_add_backup ...).
+summary_exit_if_failed() {
+  summary_rc=$1
+  summary_step=$2
+  shift 2
+  set +eu
+  trap - EXIT
+  if [ "${summary_rc}" -ne 0 ]; then
+    "$@"
+    summary_emit "${summary_rc}" "${summary_step}"
+  fi
+  exit "${summary_rc}"
+}
+
+# The line of a step that backs up (restic-upload.sh, db-dump.sh), whose EXIT trap is
+# summary_backup_exit: what it reports is filled in as the steps run; `step` is the one running,
+# named in the summary when the job fails there.
+summary_backup_begin() {
+  summary_begin
+  step='arguments'
+  snapshot_id=''
+  backup_summary=''
+  removed=''
+}
+# From the EXIT trap: nothing here may fail the job or change its exit code. summary_backup_exit EXIT_CODE
+summary_backup_exit() {
+  summary_rc=$1
+  set +eu
+  trap - EXIT
+  summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
+  summary_emit "${summary_rc}" "${step}"
+  exit "${summary_rc}"
+}
+
+# Reads what `restic backup --json` wrote to FILE: summary_read_backup FILE. Sets backup_summary
+# (restic's last summary message; empty when it wrote none) and snapshot_id (the snapshot it
+# saved). Uses grep and tail: for the restic and database images, not the etcd image.
+summary_read_backup() {
+  backup_summary=$(grep '"message_type":"summary"' "$1" | tail -n 1 || true)
+  summary_field snapshot_id "${backup_summary}"
+  snapshot_id=${v}
+}
+
 # Reads what `restic forget --json --prune` wrote to FILE: summary_read_forget FILE SNAPSHOT_ID.
 # Prints prune's report (text in restic 0.14) for the log: every line but forget's JSON, the one
 # that starts with '['. Sets removed_ids (the ids of the snapshots the retention removed, words),

@@ -210,7 +210,7 @@ export class EtcdSnapshotBackup extends BackupJob {
       ...props,
       name: props.name ?? `${props.clusterName}-etcd-backup`,
       component: 'etcd-snapshot',
-      scripts: ['etcd-snapshot.sh', 'etcd-lib.sh', 'restic-upload.sh'],
+      scripts: ['etcd-snapshot.sh', 'restic-upload.sh'],
       defaultSchedule: Cron.hourly(),
       defaultRetention: Retention.hourly24Daily7Weekly4(),
       alertPrefix: 'EtcdBackup',

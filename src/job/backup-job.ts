@@ -5,7 +5,7 @@ import { BackupDefaults } from './backup-defaults';
 import { BackupDestination, BackupJobOptions } from './backup-job-options';
 import { ScheduledJob, IBackupJob } from './scheduled-job';
 import { checkTolerations, taintQuery, Toleration } from './toleration';
-import { readAsset } from '../internal/assets';
+import { scriptsWithLibraries } from '../internal/assets';
 import { configError, inHostSpelling } from '../internal/errors';
 import { checkDnsLabel, checkTimeZone } from '../internal/names';
 import { checkSchedule, expandMacro, longestGapHours } from '../internal/schedule';
@@ -14,9 +14,6 @@ import { IAlertPlan } from '../plan/planned-alert';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from '../policy/pitfall-rules';
 import { Retention } from '../policy/retention';
 import { INLINE_CA_FILE } from '../repository/repository-backend';
-
-/** The shell library of the summary line (assets/summary-lib.sh), in every job's scripts. */
-const SUMMARY_LIB = 'summary-lib.sh';
 
 /**
  * Props of {@link BackupJob}: the options every backup job takes, plus what the kind decides.
@@ -30,8 +27,9 @@ export interface BackupJobProps extends BackupJobOptions, BackupDestination {
   /** What the job is, as the `app.kubernetes.io/component` label, e.g. `etcd-snapshot`. */
   readonly component: string;
   /**
-   * Scripts from the package's `assets/` the containers run, mounted at `/scripts` (with
-   * `summary-lib.sh`, which every script sources for the summary line it ends with).
+   * Scripts from the package's `assets/` the containers run, mounted at `/scripts` together with
+   * the libraries they source from there (such as `summary-lib.sh`, for the summary line every
+   * script ends with).
    */
   readonly scripts: string[];
   /**
@@ -226,8 +224,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
         ].map((m) => inHostSpelling(`${C}: ${m}`)),
       });
     }
-    const data: { [file: string]: string } = {};
-    for (const script of [...props.scripts, SUMMARY_LIB]) data[script] = readAsset(script);
+    const data: { [file: string]: string } = scriptsWithLibraries(props.scripts);
     Object.assign(data, props.scriptFiles ?? {});
     // An inline CA bundle is public: it travels with the scripts every restic container mounts.
     const caPem = props.repository._caCertPem();

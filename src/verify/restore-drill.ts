@@ -116,7 +116,7 @@ export class RestoreDrill extends BackupJob {
       backoffLimit: 0,
       name: props.name ?? `${clusterName}-etcd-drill`,
       component: 'restore-drill',
-      scripts: ['restic-fetch.sh', 'etcd-lib.sh', 'etcd-drill.sh'],
+      scripts: ['restic-fetch.sh', 'etcd-drill.sh'],
       defaultSchedule: Cron.schedule({ minute: '30', hour: '4' }),
       alertPrefix: 'RestoreDrill',
       alertGroup: 'restore-drill',

@@ -268,7 +268,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     expect(expectValidManifests(manifests)).toBeUndefined();
   });
 
-  test('every container that runs a script is told what its summary line names: the job\'s kind, cluster and CronJob; the scripts have summary-lib.sh', () => {
+  test('every container that runs a script is told what its summary line names: the job\'s kind, cluster and CronJob; the scripts have summary-lib.sh and every library they source', () => {
     const credentials = { password: { name: 'app-db', key: 'password' }, user: 'backup' };
     const { manifests } = synth({
       databases: [{ database: Database.postgres({ host: 'db.prod.example.com', database: 'app', credentials }), drill: { requiredTable: 'orders' } }],
@@ -294,7 +294,14 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
         expect((x.env ?? []).map((e: any) => e.name)).not.toContain('SUMMARY_KIND');
       }
       const scripts = pod.volumes.find((v: any) => v.name === 'scripts').configMap.name;
-      expect(Object.keys(manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === scripts).data)).toContain('summary-lib.sh');
+      const data = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === scripts).data;
+      expect(Object.keys(data)).toContain('summary-lib.sh');
+      // Each library a script sources from /scripts is mounted there too.
+      for (const [file, text] of Object.entries(data).filter(([f]) => f.endsWith('.sh'))) {
+        for (const lib of [...(text as string).matchAll(/^\s*\.\s+"\$\{0%\/\*\}\/([^"]+)"/gm)].map((m) => m[1])) {
+          expect({ configMap: scripts, file, lib: Object.keys(data).includes(lib) ? lib : undefined }).toEqual({ configMap: scripts, file, lib });
+        }
+      }
     }
   });
 
