@@ -253,7 +253,7 @@ describe('etcd backup pod, end to end', () => {
     expect(summary.durationSeconds).toBeGreaterThan(summary.backupSeconds as number);
     expect(summary.durationSeconds * 1000).toBeLessThan(result.containers.reduce((ms, c) => ms + c.durationMs, 0) + 1000);
 
-    // Restore as README says (restic restore, then join the pieces in order), then start a second
+    // Restore as docs/etcd-backup.md says (restic restore, then join the pieces in order), then start a second
     // etcd on it and compare every key.
     const target = path.join(work, 'restore-1');
     resticOk(['restore', 'latest', '--no-lock', '--host', 'e2e-restore', '--tag', 'etcd-snapshot', '--target', target], repo('e2e-restore'));

@@ -1,7 +1,7 @@
 /**
- * Test support: the summary line a job's scripts end with (assets/summary-lib.sh, README "The
- * summary line each job ends with"), read as a log pipeline would: the last line of a container's
- * stdout, parsed as JSON.
+ * Test support: the summary line a job's scripts end with (assets/summary-lib.sh,
+ * docs/summary-line.md), read as a log pipeline would: the last line of a container's stdout,
+ * parsed as JSON.
  */
 import { ContainerResult } from './pod-runner';
 

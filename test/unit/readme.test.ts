@@ -1,14 +1,15 @@
 /**
- * README's restore section is the runbook the library renders for README's example cluster,
- * byte for byte: when the procedure changes, this test fails until README shows the new one
- * (`npx ts-node --project test/tsconfig.json test/unit/readme.test.ts --write` renders it there).
+ * docs/runbook-example.md (linked from README's "Restore etcd") is the runbook the library renders
+ * for README's example cluster, byte for byte: when the procedure changes, this test fails until
+ * the page shows the new one (`npx ts-node --project test/tsconfig.json test/unit/readme.test.ts
+ * --write` renders it there).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Testing } from 'cdk8s';
 import { BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource } from '../../src';
 
-const README = path.join(__dirname, '..', '..', 'README.md');
+const PAGE = path.join(__dirname, '..', '..', 'docs', 'runbook-example.md');
 const BEGIN = '<!-- restore-runbook:begin (test/unit/readme.test.ts renders it) -->';
 const END = '<!-- restore-runbook:end -->';
 
@@ -30,19 +31,19 @@ export function readmeRestoreSection(): string {
   return backup.restoreSection().replace(/^## .*\n\n/, '');
 }
 
-function readmeParts(): { before: string; section: string; after: string } {
-  const readme = fs.readFileSync(README, 'utf8');
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} ... ${END} markers`);
-  return { before: readme.slice(0, start + BEGIN.length), section: readme.slice(start + BEGIN.length, end), after: readme.slice(end) };
+function pageParts(): { before: string; section: string; after: string } {
+  const page = fs.readFileSync(PAGE, 'utf8');
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/runbook-example.md lacks the ${BEGIN} ... ${END} markers`);
+  return { before: page.slice(0, start + BEGIN.length), section: page.slice(start + BEGIN.length, end), after: page.slice(end) };
 }
 
 if (require.main === module && process.argv.includes('--write')) {
-  const { before, after } = readmeParts();
-  fs.writeFileSync(README, `${before}\n${readmeRestoreSection().trim()}\n${after}`);
+  const { before, after } = pageParts();
+  fs.writeFileSync(PAGE, `${before}\n${readmeRestoreSection().trim()}\n${after}`);
 } else {
-  test('README shows the restore procedure the library renders for its example', () => {
-    expect(readmeParts().section.trim()).toBe(readmeRestoreSection().trim());
+  test('docs/runbook-example.md shows the restore procedure the library renders for the README example', () => {
+    expect(pageParts().section.trim()).toBe(readmeRestoreSection().trim());
   });
 }

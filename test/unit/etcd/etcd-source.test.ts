@@ -44,7 +44,7 @@ describe('EtcdSource', () => {
     ['http://a:2379', /expected https:\/\/HOST:PORT/],
     ['https://a', /expected https:\/\/HOST:PORT/],
     ['https://a:99999', /expected https:\/\/HOST:PORT/],
-    // README promises DNS names or IP addresses: nothing a shell or a flag parser reads otherwise.
+    // docs/etcd-backup.md promises DNS names or IP addresses: nothing a shell or a flag parser reads otherwise.
     ['https://--help:2379', /HOST is a DNS name, an IPv4 address/],
     ['https://a*:2379', /HOST is a DNS name, an IPv4 address/],
     ['https://$(echo${IFS}x):2379', /HOST is a DNS name, an IPv4 address/],

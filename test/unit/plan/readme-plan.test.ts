@@ -1,15 +1,15 @@
 /**
- * README's "Review the plan" shows part of the plan the library renders for README's example
- * cluster, byte for byte: when the plan's words change, this test fails until README shows the
- * new ones (`npx ts-node --project test/tsconfig.json test/unit/plan/readme-plan.test.ts --write`
- * renders it there).
+ * docs/plan-example.md (linked from README's "Review the plan") shows part of the plan the library
+ * renders for README's example cluster, byte for byte: when the plan's words change, this test
+ * fails until the page shows the new ones (`npx ts-node --project test/tsconfig.json
+ * test/unit/plan/readme-plan.test.ts --write` renders it there).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Chart, Cron, Testing } from 'cdk8s';
 import { BackupRepository, ClusterBackup, Credentials, Encryption, EtcdSource, Retention } from '../../../src';
 
-const README = path.join(__dirname, '..', '..', '..', 'README.md');
+const PAGE = path.join(__dirname, '..', '..', '..', 'docs', 'plan-example.md');
 const BEGIN = '<!-- plan:begin (test/unit/plan/readme-plan.test.ts renders it) -->';
 const END = '<!-- plan:end -->';
 
@@ -35,19 +35,19 @@ export function readmePlanExcerpt(): string {
   return ['```markdown', table.trim(), '', '…', '', etcd.trim(), '…', '```'].join('\n');
 }
 
-function readmeParts(): { before: string; section: string; after: string } {
-  const readme = fs.readFileSync(README, 'utf8');
-  const start = readme.indexOf(BEGIN);
-  const end = readme.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${BEGIN} ... ${END} markers`);
-  return { before: readme.slice(0, start + BEGIN.length), section: readme.slice(start + BEGIN.length, end), after: readme.slice(end) };
+function pageParts(): { before: string; section: string; after: string } {
+  const page = fs.readFileSync(PAGE, 'utf8');
+  const start = page.indexOf(BEGIN);
+  const end = page.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`docs/plan-example.md lacks the ${BEGIN} ... ${END} markers`);
+  return { before: page.slice(0, start + BEGIN.length), section: page.slice(start + BEGIN.length, end), after: page.slice(end) };
 }
 
 if (require.main === module && process.argv.includes('--write')) {
-  const { before, after } = readmeParts();
-  fs.writeFileSync(README, `${before}\n${readmePlanExcerpt()}\n${after}`);
+  const { before, after } = pageParts();
+  fs.writeFileSync(PAGE, `${before}\n${readmePlanExcerpt()}\n${after}`);
 } else {
-  test('README shows the plan the library renders for its example', () => {
-    expect(readmeParts().section.trim()).toBe(readmePlanExcerpt().trim());
+  test('docs/plan-example.md shows the plan the library renders for the README example', () => {
+    expect(pageParts().section.trim()).toBe(readmePlanExcerpt().trim());
   });
 }
