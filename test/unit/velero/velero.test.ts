@@ -1,6 +1,6 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  CaCertificate, Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
+  CaCertificate, Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation,
   VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption,
   VeleroVersion, VeleroVolumeSnapshotLocation,
 } from '../../../src';
@@ -233,15 +233,6 @@ describe('the Helm chart\'s extra schedule fields and plaintext credentials', ()
       datamover: 'velero',
     });
     expect(() => schedules({ parallelFilesUpload: 0 })).toThrow(/parallelFilesUpload/);
-  });
-
-  test('plaintext credentials only through the construct whose name says so, with both views', () => {
-    const chart = Testing.chart();
-    const secret = new UnsafePlaintextCredentialsSecret(chart, 's', { name: 'test-s3', namespace: 'velero', accessKeyId: 'AKIA', secretAccessKey: 'shh' });
-    const [o] = Testing.synth(chart);
-    expect(o.stringData).toEqual({ AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'shh', cloud: '[default]\naws_access_key_id=AKIA\naws_secret_access_key=shh\n' });
-    expect(o.metadata.annotations['backup.cdk8s.io/plaintext']).toMatch(/unsafe/);
-    expect(secret.credentials.secretName).toBe('test-s3');
   });
 });
 
