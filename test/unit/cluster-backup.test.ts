@@ -1,8 +1,12 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard, Retention } from '../../src';
+import {
+  BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard,
+  Retention, VeleroBackupStorageLocationProps, VeleroVersion,
+} from '../../src';
 import { testRepository } from '../support/charts';
 import { expectValidCustomResources } from '../support/crd-validate';
 import { expectValidManifests, isCustomResource } from '../support/validate';
+import { nightly } from '../support/velero';
 
 const ok = { keysStoredOutsideCluster: true };
 
@@ -324,5 +328,42 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   test('the runbook tells what a failed etcd backup with DATA LOSS SUSPECTED means and what to do', () => {
     const text = synth().backup.restoreRunbook();
     expect(text).toMatch(/`EtcdBackupFailed`: .*DATA LOSS SUSPECTED.*restic tag --remove count-drop` command the log prints/);
+  });
+});
+
+function cluster(velero: ClusterBackupProps['velero']): any[] {
+  const chart = Testing.chart();
+  new ClusterBackup(chart, 'backup', { clusterName: 'eks', managedControlPlane: true, velero });
+  return Testing.synth(chart);
+}
+
+describe('ClusterBackup: Schedules wired to the location it creates, and no tier lost', () => {
+  const storageLocation: VeleroBackupStorageLocationProps = { name: 'primary', bucket: 'velero', s3Url: 'https://s3.example.com', region: 'us-east-1', credentials: Credentials.fromSecret('velero-s3') };
+  test('GIVEN a location not named default THEN every Schedule writes to it', () => {
+    const out = cluster({ storageLocation, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4 }) }] });
+    const schedules = out.filter((o) => o.kind === 'Schedule');
+    expect(schedules.map((s) => s.spec.template.storageLocation)).toEqual(['primary', 'primary']);
+  });
+  test('a Schedule naming another location (a typo) is an error', () => {
+    expect(() => cluster({ storageLocation, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.daily35Days(), storageLocation: 'primray' }] }))
+      .toThrow(/velero\.schedules\[apps\]\.storageLocation is "primray", but this ClusterBackup creates the location "primary"/);
+  });
+  test('Schedules writing to a readOnly location are an error', () => {
+    expect(() => cluster({ storageLocation: { ...storageLocation, readOnly: true }, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.daily35Days() }] }))
+      .toThrow(/velero\.storageLocation is readOnly, so every backup of this Schedule fails/);
+  });
+  test('two Schedules with one name are an error, even with alerts off', () => {
+    const twice = [
+      { name: 'apps', schedule: nightly, retention: Retention.gfs({ daily: 7 }) },
+      { name: 'apps-daily', schedule: nightly, retention: Retention.maxAge(Duration.days(35)) },
+    ];
+    expect(() => cluster({ schedules: twice })).toThrow(/velero\.schedules\[1\] and velero\.schedules\[0\] both create the Schedule "apps-daily"/);
+  });
+  test('the version reaches the location and every Schedule', () => {
+    const ca = CaCertificate.fromSecret({ name: 'ca', key: 'ca.crt' });
+    const schedules = [{ name: 'apps', schedule: nightly, timeZone: 'Europe/Berlin', retention: Retention.daily35Days() }];
+    expect(() => cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules })).toThrow(/needs Velero 1\.18 or newer/);
+    const out = cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules, version: VeleroVersion.V1_18 });
+    expect(out.find((o) => o.kind === 'Schedule').spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
   });
 });
