@@ -1,4 +1,5 @@
 import { BackupRepository, CaCertificate, Credentials } from '../../../src';
+import { creds, s3 } from '../../support/input-checks';
 import { credentials, encryption } from '../../support/repositories';
 
 describe('BackupRepository.s3', () => {
@@ -73,5 +74,21 @@ describe('a backend owns its facts', () => {
       .toEqual(['export GOOGLE_PROJECT_ID=my-project GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"']);
     expect(BackupRepository.azureBlob({ accountName: 'acct', container: 'backups', credentials, encryption })._workstationExports())
       .toEqual(['export AZURE_ACCOUNT_NAME=acct AZURE_ACCOUNT_KEY=\'…\'']);
+  });
+});
+
+describe('region and prefix lengths are bounded', () => {
+  test('an S3 region over 64 characters is rejected', () => {
+    // GIVEN a region of 65 valid characters, WHEN used, THEN refused with the limit
+    expect(() => s3({ region: 'a'.repeat(65) })).toThrow(/BackupRepository.s3\(\{ region \}\): expected a region name like 'eu-west-1' \(.*at most 64 characters\); got "a{65}"/);
+    expect(() => s3({ region: 'a'.repeat(64) })).not.toThrow();
+  });
+
+  test('a repository prefix over 512 characters is rejected, for every backend', () => {
+    const long = Array.from({ length: 52 }, () => 'abcdefghi').join('/'); // 519 characters
+    expect(() => s3({ prefix: long })).toThrow(/BackupRepository.s3\(\{ prefix \}\): expected .*at most 512 characters; got ".*" \(519 characters\)/);
+    expect(() => BackupRepository.gcs({ bucket: 'bkt', projectId: 'proj-123456', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.gcs\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => BackupRepository.azureBlob({ accountName: 'acct', container: 'c-1', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.azureBlob\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => s3({ prefix: long.slice(0, 512) })).not.toThrow();
   });
 });

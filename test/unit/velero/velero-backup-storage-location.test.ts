@@ -1,5 +1,6 @@
 import { Duration, Testing } from 'cdk8s';
 import { CaCertificate, Credentials, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroServerSideEncryption, VeleroVersion } from '../../../src';
+import { veleroLocation } from '../../support/input-checks';
 
 function bsl(props: Partial<VeleroBackupStorageLocationProps> = {}): any {
   const chart = Testing.chart();
@@ -62,5 +63,15 @@ describe('storage location: options of another plugin', () => {
     expect(() => location({ provider: 'gcp', s3Url: 'https://s3.example.com' })).toThrow(/s3Url is for the AWS plugin .* provider is "gcp"/);
     expect(() => location({ provider: 'azure', s3ForcePathStyle: true })).toThrow(/s3ForcePathStyle is for the AWS plugin/);
     expect(location({ provider: 'gcp' }).spec.provider).toBe('gcp');
+  });
+});
+
+describe('region and prefix lengths are bounded', () => {
+  test('Velero: prefix over 512 characters or with \'..\', region over 64 characters or with shell syntax, are rejected', () => {
+    expect(() => veleroLocation({ prefix: 'a'.repeat(513) })).toThrow(/VeleroBackupStorageLocation: prefix: expected .*at most 512 characters/);
+    expect(() => veleroLocation({ prefix: 'a/../b' })).toThrow(/VeleroBackupStorageLocation: prefix: expected .*no '.' or '..' segment/);
+    expect(() => veleroLocation({ region: 'a'.repeat(65) })).toThrow(/VeleroBackupStorageLocation: region: expected a region name .*at most 64 characters/);
+    expect(() => veleroLocation({ region: 'eu;id' })).toThrow(/VeleroBackupStorageLocation: region: expected a region name.*; got "eu;id"/);
+    expect(() => veleroLocation({ region: 'minio', prefix: 'a'.repeat(512) })).not.toThrow();
   });
 });
