@@ -1,5 +1,7 @@
 import { BackupRepository, Credentials, Encryption } from '../../src';
 import { ClusterRunbookFacts, clusterRunbook } from '../../src/runbook';
+import { cluster } from '../support/storage-definition';
+import { TEST_CA_PEM } from '../support/test-ca';
 
 const repository = BackupRepository.s3({
   bucket: 'backups',
@@ -49,5 +51,12 @@ describe('clusterRunbook', () => {
     expect(md).toContain('### etcd-backup-failed\n\n`EtcdBackupFailed`: look at the logs.');
     expect(md).toContain('## 4. Afterwards');
     expect(md).toContain('kubectl create job --from=cronjob/prod-drill drill-now -n backup-system');
+  });
+});
+
+describe('an inline CA (CaCertificate.fromPem) for the restic jobs', () => {
+  test('the runbook prints the bundle to save as ca.crt', () => {
+    const { backup } = cluster({});
+    expect(backup.restoreRunbook()).toContain(`save it as \`ca.crt\` in the directory you run restic from.\n\n\`\`\`pem\n${TEST_CA_PEM.trim()}\n\`\`\``);
   });
 });

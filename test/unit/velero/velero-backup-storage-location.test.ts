@@ -1,6 +1,12 @@
 import { Duration, Testing } from 'cdk8s';
-import { CaCertificate, Credentials, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroServerSideEncryption, VeleroVersion } from '../../../src';
+import {
+  BackupRepository, CaCertificate, Credentials, VeleroBackupStorageLocation, VeleroBackupStorageLocationProps, VeleroServerSideEncryption,
+  VeleroVersion,
+} from '../../../src';
+import { expectValidCustomResources, testIfCrds } from '../../support/crd-validate';
 import { veleroLocation } from '../../support/input-checks';
+import { cluster, credentials, encryption, s3, schedules } from '../../support/storage-definition';
+import { TEST_CA_PEM } from '../../support/test-ca';
 
 function bsl(props: Partial<VeleroBackupStorageLocationProps> = {}): any {
   const chart = Testing.chart();
@@ -8,8 +14,11 @@ function bsl(props: Partial<VeleroBackupStorageLocationProps> = {}): any {
   return Testing.synth(chart)[0];
 }
 
+/** A location as given; without a repository, of the bucket velero-backups unless another is given. */
 function location(props: Partial<VeleroBackupStorageLocationProps>): any {
-  return bsl(props);
+  const chart = Testing.chart();
+  new VeleroBackupStorageLocation(chart, 'bsl', { ...(props.repository ? {} : { bucket: 'velero-backups' }), ...props });
+  return Testing.synth(chart)[0];
 }
 
 describe('VeleroBackupStorageLocation', () => {
@@ -73,5 +82,84 @@ describe('region and prefix lengths are bounded', () => {
     expect(() => veleroLocation({ region: 'a'.repeat(65) })).toThrow(/VeleroBackupStorageLocation: region: expected a region name .*at most 64 characters/);
     expect(() => veleroLocation({ region: 'eu;id' })).toThrow(/VeleroBackupStorageLocation: region: expected a region name.*; got "eu;id"/);
     expect(() => veleroLocation({ region: 'minio', prefix: 'a'.repeat(512) })).not.toThrow();
+  });
+});
+
+describe('a Velero location from the restic jobs\' repository', () => {
+  test('GIVEN a ClusterBackup with one S3 definition THEN Velero writes to <prefix>/<cluster>/velero of the same bucket, endpoint, region, CA and credentials', () => {
+    const { out, backup } = cluster({});
+    const derived = out.find((o) => o.kind === 'BackupStorageLocation');
+    expect(derived.spec).toEqual({
+      provider: 'aws',
+      objectStorage: { bucket: 'acme-backups', prefix: 'k8s/prod/velero', caCert: Buffer.from(TEST_CA_PEM.trim() + '\n').toString('base64') },
+      config: { region: 'us-east-1', s3Url: 'https://s3.acme.example:9000', s3ForcePathStyle: 'true' },
+      credential: { name: 'cluster-backup-s3', key: 'cloud' },
+      default: true,
+      accessMode: 'ReadWrite',
+    });
+    // The restic jobs use the same bucket and endpoint, each at a path of its own beside Velero's.
+    expect(backup.etcdBackup!.resticRepository).toBe('s3:https://s3.acme.example:9000/acme-backups/k8s/prod/etcd');
+    expect(out.filter((o) => o.kind === 'Schedule').every((s) => s.spec.template.storageLocation === 'default')).toBe(true);
+    expect(backup.restoreRunbook()).toContain('Velero\'s storage: bucket `acme-backups`, path `k8s/prod/velero`, credentials Secret `cluster-backup-s3` (key `cloud`');
+  });
+
+  testIfCrds('the derived location validates against the CRD, inline CA (1.14) and caCertRef (1.18) alike', () => {
+    expectValidCustomResources([location({ repository: s3(CaCertificate.fromPem(TEST_CA_PEM)) })]);
+    const ref = location({ repository: s3(CaCertificate.fromSecret({ name: 'acme-ca', key: 'ca.crt' })), veleroVersion: VeleroVersion.V1_18 });
+    expect(ref.spec.objectStorage.caCertRef).toEqual({ name: 'acme-ca', key: 'ca.crt' });
+    expectValidCustomResources([ref]);
+  });
+
+  test('standalone, the path defaults to velero below the repository\'s prefix', () => {
+    expect(location({ repository: s3() }).spec.objectStorage.prefix).toBe('k8s/velero');
+    expect(location({ repository: s3(), prefix: 'edge/velero' }).spec.objectStorage.prefix).toBe('k8s/edge/velero');
+  });
+
+  test('AWS itself (no endpoint): no s3Url, the plugin finds the region', () => {
+    const aws = BackupRepository.s3({ bucket: 'acme-backups', credentials, encryption });
+    expect(location({ repository: aws }).spec.config).toBeUndefined();
+  });
+
+  test('GCS: provider gcp, and Velero reads the same service-account JSON key as restic', () => {
+    const gcs = BackupRepository.gcs({ bucket: 'acme-backups', projectId: 'acme-prod', prefix: 'k8s', credentials, encryption });
+    const derived = location({ repository: gcs });
+    expect(derived.spec.provider).toBe('gcp');
+    expect(derived.spec.objectStorage).toEqual({ bucket: 'acme-backups', prefix: 'k8s/velero' });
+    expect(derived.spec.credential).toEqual({ name: 'cluster-backup-s3', key: 'credentials.json' });
+  });
+});
+
+describe('what would make the two definitions disagree, or Velero\'s location Unavailable, is a synth error', () => {
+  test.each(['bucket', 's3Url', 'region', 'credentials', 'caCert', 'provider'] as const)('%s given beside repository', (option) => {
+    const values: { [k: string]: unknown } = {
+      bucket: 'other', s3Url: 'https://s3.other.example', region: 'eu-west-1', credentials, caCert: CaCertificate.fromPem(TEST_CA_PEM), provider: 'aws',
+    };
+    expect(() => location({ repository: s3(), [option]: values[option] })).toThrow(new RegExp(`${option} comes from repository; drop it \\(one storage definition\\)`));
+  });
+  test('an S3-compatible endpoint without a region (Velero\'s AWS plugin cannot sign without one)', () => {
+    const noRegion = BackupRepository.s3({ bucket: 'acme-backups', endpoint: 'https://s3.acme.example:9000', credentials, encryption });
+    expect(() => location({ repository: noRegion })).toThrow(/repository: Velero's AWS plugin needs the region of an S3-compatible endpoint.*set region on BackupRepository\.s3/);
+    expect(() => location({ bucket: 'velero', s3Url: 'https://minio.example.com' })).toThrow(/region is required with s3Url/);
+  });
+  test('a CA from a ConfigMap (Velero reads only inline PEM or a Secret)', () => {
+    expect(() => location({ repository: s3(CaCertificate.fromConfigMap('acme-ca')) })).toThrow(/caCert \(the repository's\): Velero cannot read a CA bundle from a ConfigMap; use CaCertificate\.fromPem/);
+  });
+  test('a CA from a Secret on a Velero older than 1.18', () => {
+    expect(() => location({ repository: s3(CaCertificate.fromSecret({ name: 'acme-ca', key: 'ca.crt' })) })).toThrow(/caCert \(the repository's\): .* needs Velero 1\.18 or newer/);
+  });
+  test('an Azure repository (its plugin needs facts the definition lacks)', () => {
+    const azure = BackupRepository.azureBlob({ accountName: 'acmebackups', container: 'backups', credentials, encryption });
+    expect(() => location({ repository: azure })).toThrow(/cannot be derived from an Azure Blob repository yet .* provider: 'azure'/);
+  });
+  test.each([
+    ['prod', 'contains the restic repository s3:https://s3.acme.example:9000/acme-backups/k8s/prod/etcd'],
+    ['prod/etcd', 'is the restic repository'],
+    ['prod/config/cp-1/velero', 'lies inside the restic repository'],
+  ])('a Velero path %s that overlaps a restic repository', (prefix, what) => {
+    const repository = s3();
+    expect(() => cluster({ repository, velero: { storageLocation: { repository, prefix }, schedules } })).toThrow(new RegExp(`Velero's location at .* which ${what.replace(/[.]/g, '\\.')}`));
+  });
+  test('prefix below the repository must be lowercase path segments', () => {
+    expect(() => location({ repository: s3(), prefix: 'Prod/../velero' })).toThrow(/prefix \(below the repository's prefix\): expected lowercase path segments/);
   });
 });
