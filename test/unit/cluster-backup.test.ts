@@ -4,24 +4,10 @@ import {
   Retention, VeleroBackupStorageLocationProps, VeleroVersion,
 } from '../../src';
 import { testRepository } from '../support/charts';
+import { ok, synth } from '../support/cluster';
 import { expectValidCustomResources } from '../support/crd-validate';
 import { expectValidManifests, isCustomResource } from '../support/validate';
 import { nightly } from '../support/velero';
-
-const ok = { keysStoredOutsideCluster: true };
-
-function synth(props: Partial<ClusterBackupProps> = {}) {
-  const chart = Testing.chart();
-  const backup = new ClusterBackup(chart, 'backup', {
-    clusterName: 'prod',
-    repository: testRepository(),
-    etcd: { source: EtcdSource.kubeadm() },
-    controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
-    acknowledge: ok,
-    ...props,
-  });
-  return { backup, manifests: Testing.synth(chart) };
-}
 
 describe('ClusterBackup: composition', () => {
   test('GIVEN kubeadm 1.36 with its own etcd image (3.6.11, distroless) WHEN synthesized THEN no container runs it; backup and drill mount it, and the runbook restores with the snapshot\'s etcdutl', () => {
@@ -183,19 +169,10 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     if (fixed) expect(() => synth(fixed as any)).not.toThrow();
   });
 
-  test('a Velero-only cluster takes no restic repository; a restic repository needs etcd', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, managedControlPlane: true, velero })).toThrow(/repository is only used for etcd/);
-    expect(() => synth({ repository: undefined })).toThrow(/repository is required to back up etcd/);
-  });
-
   test('Velero\'s storage inside the cluster trips the same guard', () => {
     const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000', region: 'us-east-1' } };
     expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
       .toThrow(/storage endpoint http:\/\/minio.minio.svc:9000 looks like it is inside the cluster/);
-  });
-
-  test('a ClusterBackup that backs up nothing is an error', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
   });
 
   test('a host-based etcd needs the control-plane node list', () => {
@@ -207,31 +184,6 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       .toThrow(/RestoreDrill: requiredKeys: expected an etcd key with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
     expect(() => synth({ restoreDrill: { requiredKeys: ['-x'] } })).toThrow(/requiredKeys/);
     expect(() => synth({ restoreDrill: { requiredKeys: ['/registry/namespaces/prod'] } })).not.toThrow();
-  });
-
-  test('GIVEN namespaces that collide WHEN synthesized THEN the error says which and why', () => {
-    expect(() => synth({ hostAccessNamespace: 'backups', namespace: 'backups' }))
-      .toThrow(/hostAccessNamespace and namespace are both "backups".*'privileged'.*'restricted'/);
-    expect(() => synth({ namespace: 'velero' })).toThrow(/ClusterBackup: namespace is Velero's namespace "velero"/);
-    expect(() => synth({ hostAccessNamespace: 'velero' })).toThrow(/ClusterBackup: hostAccessNamespace is Velero's namespace "velero"/);
-    expect(() => synth({ namespace: 'ops', veleroNamespace: 'ops' })).toThrow(/namespace is Velero's namespace "ops"/);
-    // An external etcd needs no host access namespace, so it may share a name with nothing else.
-    expect(() => synth({
-      etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) },
-      controlPlaneConfig: undefined,
-      hostAccessNamespace: 'backup-system',
-    })).not.toThrow();
-  });
-
-  test('GIVEN a namespace inside a nested option WHEN synthesized THEN it is refused, not silently overridden', () => {
-    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), namespace: 'x' } })).toThrow(/etcd.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace/);
-    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), acknowledge: { shortRetention: true } } })).toThrow(/etcd.acknowledge: ClusterBackup passes its own acknowledge to every job/);
-    expect(() => synth({ restoreDrill: { namespace: 'x' } })).toThrow(/restoreDrill.namespace/);
-  });
-
-  test('GIVEN controlPlaneConfig with an external etcd WHEN synthesized THEN it is an error', () => {
-    expect(() => synth({ etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) } }))
-      .toThrow(/controlPlaneConfig backs up the control-plane nodes of an etcd on them.*external etcd has none here/);
   });
 
   test('the pitfall rules report through the construct tree: a fleet says which chart', () => {
@@ -300,14 +252,6 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       const scripts = pod.volumes.find((v: any) => v.name === 'scripts').configMap.name;
       expect(Object.keys(manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === scripts).data)).toContain('summary-lib.sh');
     }
-  });
-
-  test('databases without a repository, or with a nested namespace, are errors', () => {
-    const database = Database.postgres({ host: 'db.example.com', database: 'app', credentials: { password: { name: 'db', key: 'pw' } } });
-    const managed = { etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true };
-    expect(() => synth({ ...managed, databases: [{ database }] }))
-      .toThrow(/repository is required to back up databases/);
-    expect(() => synth({ databases: [{ database, namespace: 'db' }] })).toThrow(/databases\[0\].namespace: ClusterBackup places its jobs itself/);
   });
 
   test('the etcd job options reach the etcd backup: key-drop guard and snapshot timeout', () => {
