@@ -1,5 +1,8 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { CaCertificate, Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroRestore, VeleroSchedule, VeleroServerSideEncryption, VeleroVersion, VeleroVolumeSnapshotLocation } from '../../../src';
+import {
+  CaCertificate, Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroRestore, VeleroSchedule, VeleroServerSideEncryption,
+  VeleroVersion, VeleroVolumeSnapshotLocation,
+} from '../../../src';
 import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
 import { nightly, schedule, schedules } from '../../support/velero';
 
