@@ -12,7 +12,7 @@
  * reset runs on the first server only, with that file and the original token; every server is
  * stopped first and started after; a surviving server's stale `server/db` is moved aside so it
  * rejoins. The cluster-reset flags themselves are checked against k3s's docs in
- * test/unit/etcd/distribution.test.ts.
+ * test/unit/etcd/distribution-restore.test.ts.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';

@@ -1,23 +1,13 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { BackupRepository, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard, Retention } from '../../src';
+import {
+  BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard,
+  Retention, VeleroBackupStorageLocationProps, VeleroVersion,
+} from '../../src';
 import { testRepository } from '../support/charts';
+import { ok, synth } from '../support/cluster';
 import { expectValidCustomResources } from '../support/crd-validate';
 import { expectValidManifests, isCustomResource } from '../support/validate';
-
-const ok = { keysStoredOutsideCluster: true };
-
-function synth(props: Partial<ClusterBackupProps> = {}) {
-  const chart = Testing.chart();
-  const backup = new ClusterBackup(chart, 'backup', {
-    clusterName: 'prod',
-    repository: testRepository(),
-    etcd: { source: EtcdSource.kubeadm() },
-    controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
-    acknowledge: ok,
-    ...props,
-  });
-  return { backup, manifests: Testing.synth(chart) };
-}
+import { nightly } from '../support/velero';
 
 describe('ClusterBackup: composition', () => {
   test('GIVEN kubeadm 1.36 with its own etcd image (3.6.11, distroless) WHEN synthesized THEN no container runs it; backup and drill mount it, and the runbook restores with the snapshot\'s etcdutl', () => {
@@ -179,19 +169,10 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     if (fixed) expect(() => synth(fixed as any)).not.toThrow();
   });
 
-  test('a Velero-only cluster takes no restic repository; a restic repository needs etcd', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, managedControlPlane: true, velero })).toThrow(/repository is only used for etcd/);
-    expect(() => synth({ repository: undefined })).toThrow(/repository is required to back up etcd/);
-  });
-
   test('Velero\'s storage inside the cluster trips the same guard', () => {
     const inClusterVelero = { ...velero, storageLocation: { bucket: 'velero', s3Url: 'http://minio.minio.svc:9000', region: 'us-east-1' } };
     expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true, velero: inClusterVelero }))
       .toThrow(/storage endpoint http:\/\/minio.minio.svc:9000 looks like it is inside the cluster/);
-  });
-
-  test('a ClusterBackup that backs up nothing is an error', () => {
-    expect(() => synth({ etcd: undefined, controlPlaneConfig: undefined, repository: undefined, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } })).toThrow(/nothing to back up/);
   });
 
   test('a host-based etcd needs the control-plane node list', () => {
@@ -203,31 +184,6 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
       .toThrow(/RestoreDrill: requiredKeys: expected an etcd key with a leading '\/'.*got "registry\/namespaces\/kube-system"/);
     expect(() => synth({ restoreDrill: { requiredKeys: ['-x'] } })).toThrow(/requiredKeys/);
     expect(() => synth({ restoreDrill: { requiredKeys: ['/registry/namespaces/prod'] } })).not.toThrow();
-  });
-
-  test('GIVEN namespaces that collide WHEN synthesized THEN the error says which and why', () => {
-    expect(() => synth({ hostAccessNamespace: 'backups', namespace: 'backups' }))
-      .toThrow(/hostAccessNamespace and namespace are both "backups".*'privileged'.*'restricted'/);
-    expect(() => synth({ namespace: 'velero' })).toThrow(/ClusterBackup: namespace is Velero's namespace "velero"/);
-    expect(() => synth({ hostAccessNamespace: 'velero' })).toThrow(/ClusterBackup: hostAccessNamespace is Velero's namespace "velero"/);
-    expect(() => synth({ namespace: 'ops', veleroNamespace: 'ops' })).toThrow(/namespace is Velero's namespace "ops"/);
-    // An external etcd needs no host access namespace, so it may share a name with nothing else.
-    expect(() => synth({
-      etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) },
-      controlPlaneConfig: undefined,
-      hostAccessNamespace: 'backup-system',
-    })).not.toThrow();
-  });
-
-  test('GIVEN a namespace inside a nested option WHEN synthesized THEN it is refused, not silently overridden', () => {
-    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), namespace: 'x' } })).toThrow(/etcd.namespace: ClusterBackup places its jobs itself; set hostAccessNamespace/);
-    expect(() => synth({ etcd: { source: EtcdSource.kubeadm(), acknowledge: { shortRetention: true } } })).toThrow(/etcd.acknowledge: ClusterBackup passes its own acknowledge to every job/);
-    expect(() => synth({ restoreDrill: { namespace: 'x' } })).toThrow(/restoreDrill.namespace/);
-  });
-
-  test('GIVEN controlPlaneConfig with an external etcd WHEN synthesized THEN it is an error', () => {
-    expect(() => synth({ etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd' }) } }))
-      .toThrow(/controlPlaneConfig backs up the control-plane nodes of an etcd on them.*external etcd has none here/);
   });
 
   test('the pitfall rules report through the construct tree: a fleet says which chart', () => {
@@ -305,14 +261,6 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
     }
   });
 
-  test('databases without a repository, or with a nested namespace, are errors', () => {
-    const database = Database.postgres({ host: 'db.example.com', database: 'app', credentials: { password: { name: 'db', key: 'pw' } } });
-    const managed = { etcd: undefined, controlPlaneConfig: undefined, repository: undefined, managedControlPlane: true };
-    expect(() => synth({ ...managed, databases: [{ database }] }))
-      .toThrow(/repository is required to back up databases/);
-    expect(() => synth({ databases: [{ database, namespace: 'db' }] })).toThrow(/databases\[0\].namespace: ClusterBackup places its jobs itself/);
-  });
-
   test('the etcd job options reach the etcd backup: key-drop guard and snapshot timeout', () => {
     const env = (m: any[]) => {
       const cj = m.find((x) => x.kind === 'CronJob' && x.metadata.name === 'prod-etcd-backup');
@@ -331,5 +279,42 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   test('the runbook tells what a failed etcd backup with DATA LOSS SUSPECTED means and what to do', () => {
     const text = synth().backup.restoreRunbook();
     expect(text).toMatch(/`EtcdBackupFailed`: .*DATA LOSS SUSPECTED.*restic tag --remove count-drop` command the log prints/);
+  });
+});
+
+function cluster(velero: ClusterBackupProps['velero']): any[] {
+  const chart = Testing.chart();
+  new ClusterBackup(chart, 'backup', { clusterName: 'eks', managedControlPlane: true, velero });
+  return Testing.synth(chart);
+}
+
+describe('ClusterBackup: Schedules wired to the location it creates, and no tier lost', () => {
+  const storageLocation: VeleroBackupStorageLocationProps = { name: 'primary', bucket: 'velero', s3Url: 'https://s3.example.com', region: 'us-east-1', credentials: Credentials.fromSecret('velero-s3') };
+  test('GIVEN a location not named default THEN every Schedule writes to it', () => {
+    const out = cluster({ storageLocation, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4 }) }] });
+    const schedules = out.filter((o) => o.kind === 'Schedule');
+    expect(schedules.map((s) => s.spec.template.storageLocation)).toEqual(['primary', 'primary']);
+  });
+  test('a Schedule naming another location (a typo) is an error', () => {
+    expect(() => cluster({ storageLocation, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.daily35Days(), storageLocation: 'primray' }] }))
+      .toThrow(/velero\.schedules\[apps\]\.storageLocation is "primray", but this ClusterBackup creates the location "primary"/);
+  });
+  test('Schedules writing to a readOnly location are an error', () => {
+    expect(() => cluster({ storageLocation: { ...storageLocation, readOnly: true }, schedules: [{ name: 'apps', schedule: nightly, retention: Retention.daily35Days() }] }))
+      .toThrow(/velero\.storageLocation is readOnly, so every backup of this Schedule fails/);
+  });
+  test('two Schedules with one name are an error, even with alerts off', () => {
+    const twice = [
+      { name: 'apps', schedule: nightly, retention: Retention.gfs({ daily: 7 }) },
+      { name: 'apps-daily', schedule: nightly, retention: Retention.maxAge(Duration.days(35)) },
+    ];
+    expect(() => cluster({ schedules: twice })).toThrow(/velero\.schedules\[1\] and velero\.schedules\[0\] both create the Schedule "apps-daily"/);
+  });
+  test('the version reaches the location and every Schedule', () => {
+    const ca = CaCertificate.fromSecret({ name: 'ca', key: 'ca.crt' });
+    const schedules = [{ name: 'apps', schedule: nightly, timeZone: 'Europe/Berlin', retention: Retention.daily35Days() }];
+    expect(() => cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules })).toThrow(/needs Velero 1\.18 or newer/);
+    const out = cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules, version: VeleroVersion.V1_18 });
+    expect(out.find((o) => o.kind === 'Schedule').spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
   });
 });

@@ -1,7 +1,6 @@
 import { Cron, Duration, Size, Testing } from 'cdk8s';
 import { BackupDefaults, BackupRepository, Credentials, Encryption, EtcdSnapshotBackup, EtcdSource, EtcdTools, EtcdVersion, KeyDropGuard, Retention } from '../../../src';
 import { ETCD_SNAPSHOT_PATH, ETCD_SNAPSHOT_PIECES_PATH } from '../../../src/etcd/etcd-snapshot-backup';
-import { uploadFileInPieces } from '../../../src/job/restic-step';
 import { podSpec, synthEtcdBackup, testRepository } from '../../support/charts';
 import { expectValidManifests } from '../../support/validate';
 
@@ -67,12 +66,6 @@ describe('EtcdSnapshotBackup: the CronJob', () => {
     const backupVolume = (s: any) => s.volumes.find((v: any) => v.name === 'backup').emptyDir.sizeLimit;
     expect(backupVolume(spec)).toBe('9216Mi');
     expect(backupVolume(podSpec(synthEtcdBackup({ workspaceSize: Size.gibibytes(2) }).manifests))).toBe('2048Mi');
-  });
-
-  test('the piece size is one restic blob at most: a multiple of 4 KiB up to 512 KiB', () => {
-    expect(() => uploadFileInPieces('/backup/f', '/backup/d', 1024 * 1024)).toThrow(/pieceBytes must be a multiple of 4096 between 4096 and 524288; got 1048576/);
-    expect(() => uploadFileInPieces('/backup/f', '/backup/d', 5000)).toThrow(/got 5000/);
-    expect(uploadFileInPieces('/backup/f', '/backup/d', 4096).split).toEqual({ file: '/backup/f', dir: '/backup/d', pieceBytes: 4096 });
   });
 
   test('the key-drop guard: 50% by default, typed, and off only by its named opt-out', () => {

@@ -1,9 +1,10 @@
 /**
  * scriptsWithLibraries: a job names its entry scripts; the libraries they source come along.
+ * readAsset: a script as it is on disk.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { scriptsWithLibraries } from '../../../src/internal/assets';
+import { readAsset, scriptsWithLibraries } from '../../../src/internal/assets';
 
 const ASSETS = path.join(__dirname, '..', '..', '..', 'assets');
 const SCRIPTS = fs.readdirSync(ASSETS).filter((f) => f.endsWith('.sh')).sort();
@@ -38,5 +39,17 @@ describe('scriptsWithLibraries', () => {
       expect({ line, lib: lib && followed.includes(lib) ? lib : undefined }).toEqual({ line, lib });
       expect(SCRIPTS).toContain(lib);
     }
+  });
+});
+
+describe('readAsset', () => {
+  test('reads a script from assets/ as it is on disk', () => {
+    const file = path.join(__dirname, '..', '..', '..', 'assets', 'restic-upload.sh');
+    expect(readAsset('restic-upload.sh')).toBe(fs.readFileSync(file, 'utf8'));
+    expect(readAsset('restic-upload.sh')).toMatch(/^#!/);
+  });
+
+  test('a missing asset is an error, not an empty script', () => {
+    expect(() => readAsset('no-such-script.sh')).toThrow(/ENOENT/);
   });
 });

@@ -1,8 +1,4 @@
-import { Duration } from 'cdk8s';
-import { Retention } from '../../../src';
 import { cronInWords, runsPerDay } from '../../../src/plan/cron-words';
-import { retentionInWords } from '../../../src/plan/retention-words';
-import { durationWords } from '../../../src/plan/words';
 
 describe('cron in words', () => {
   test.each([
@@ -46,26 +42,4 @@ describe('cron in words', () => {
     expect(runsPerDay('15 */6 * * *')).toBe('4 runs a day: 00:15, 06:15, 12:15 and 18:15');
     expect(runsPerDay('0 2 * * *')).toBeUndefined();
   });
-});
-
-describe('retention in words', () => {
-  test.each([
-    [Retention.hourly24Daily7Weekly4(), 1, 'keeps 24 hourly, 7 daily and 4 weekly backups, reaching back 4 weeks; always at least the newest; until each tier has as many periods as it counts, also the oldest (restic ≥ 0.16)'],
-    [Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }), 24, 'keeps 7 daily, 4 weekly and 12 monthly backups, reaching back about 12 months; always at least the newest; until each tier has as many periods as it counts, also the oldest (restic ≥ 0.16)'],
-    [Retention.gfs({ last: 8, daily: 14 }), 6, 'keeps the last 8 and 14 daily backups, reaching back 2 weeks; always at least the newest; until each tier has as many periods as it counts, also the oldest (restic ≥ 0.16)'],
-    [Retention.keepLast(48), 1, 'keeps the last 48 backups, reaching back 2 days; always at least the newest'],
-    // A tier keeps one backup per period that has one: a weekly schedule's 7 daily reach 7 weeks.
-    [Retention.gfs({ daily: 7 }), 168, 'keeps 7 daily backups, reaching back 7 weeks; always at least the newest; until each tier has as many periods as it counts, also the oldest (restic ≥ 0.16)'],
-  ])('%s', (retention, gap, words) => {
-    expect(retentionInWords(retention, gap)).toBe(words);
-  });
-
-  test('max age: counted from the newest backup, not from now', () => {
-    expect(retentionInWords(Retention.maxAge(Duration.days(30)), 1)).toBe(
-      'keeps every backup younger than 30 days, counted back from the newest backup (not from now: if backups stop, the last ones are never aged out); always at least the newest');
-  });
-});
-
-test('durations in words', () => {
-  expect([45 * 60, 7200, 7800, 86400, 2 * 86400, 3 * 86400 + 3600].map(durationWords)).toEqual(['45 min', '2 h', '2 h 10 min', '24 h', '2 days', '3 days 1 h']);
 });

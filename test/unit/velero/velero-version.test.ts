@@ -55,3 +55,27 @@ describeIfCrds('Velero objects validate against the CRDs of the version they are
     expect(problems.join('\n')).toMatch(/BackupStorageLocation.*caCertRef/);
   });
 });
+
+describe('version-gated fields', () => {
+  test('VeleroVersion.of reads 1.16, 1.16.2 and v1.16.2, and refuses what is older than the minimum or not a version', () => {
+    expect(VeleroVersion.of('v1.16.2').toString()).toBe('1.16');
+    expect(VeleroVersion.of('1.18').toString()).toBe('1.18');
+    expect(() => VeleroVersion.of('1.12')).toThrow(/older than the oldest supported Velero, 1\.14/);
+    expect(() => VeleroVersion.of('latest')).toThrow(/expected a version like '1\.16'/);
+  });
+});
+
+describe('VeleroVersion', () => {
+  test('a gate names the option, the version it needs and the one rendered for', () => {
+    expect(() => VeleroVersion.V1_14._require('VeleroSchedule: timeZone', VeleroVersion.V1_15, 'a time zone'))
+      .toThrow(/VeleroSchedule: timeZone: a time zone needs Velero 1\.15 or newer, and the manifests are rendered for Velero 1\.14; .*VeleroVersion\.V1_15.*or drop timeZone/);
+    expect(() => VeleroVersion.V1_15._require('VeleroSchedule: timeZone', VeleroVersion.V1_15, 'a time zone')).not.toThrow();
+  });
+
+  test('versions compare by minor; the minimum is the oldest constant', () => {
+    expect(VeleroVersion.V1_18._atLeast(VeleroVersion.V1_15)).toBe(true);
+    expect(VeleroVersion.V1_14._atLeast(VeleroVersion.V1_15)).toBe(false);
+    expect(VeleroVersion.MINIMUM).toBe(VeleroVersion.V1_14);
+    expect(VeleroVersion.of('1.16')).toEqual(VeleroVersion.V1_16);
+  });
+});

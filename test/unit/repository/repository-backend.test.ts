@@ -1,8 +1,6 @@
-import { Testing } from 'cdk8s';
-import { BackupRepository, CaCertificate, Credentials, Encryption, ExternalKeysOptions, ExternalSecretKeys } from '../../../src';
-
-const credentials = Credentials.fromSecret('backup-s3');
-const encryption = Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' });
+import { BackupRepository, CaCertificate, Credentials } from '../../../src';
+import { creds, s3 } from '../../support/input-checks';
+import { credentials, encryption } from '../../support/repositories';
 
 describe('BackupRepository.s3', () => {
   test('AWS default endpoint, regional endpoint, custom endpoint', () => {
@@ -50,11 +48,6 @@ describe('BackupRepository.s3', () => {
     expect(BackupRepository.s3({ bucket: 'bkt', endpoint: 'http://minio:9000', allowInsecureHttp: true, credentials, encryption }).resticRepository('x'))
       .toBe('s3:http://minio:9000/bkt/x');
   });
-
-  test('missing credentials or encryption is rejected', () => {
-    expect(() => BackupRepository.s3({ bucket: 'bkt', encryption } as any)).toThrow(/credentials are required/);
-    expect(() => BackupRepository.s3({ bucket: 'bkt', credentials } as any)).toThrow(/encryption is required/);
-  });
 });
 
 describe('other backends', () => {
@@ -73,36 +66,7 @@ describe('other backends', () => {
   });
 });
 
-describe('Credentials and Encryption', () => {
-  test('bad Secret names and keys are rejected', () => {
-    expect(() => Credentials.fromSecret('Bad Name')).toThrow(/Credentials.fromSecret\(secretName\)/);
-    expect(() => Credentials.fromSecret('ok', { accessKeyId: 'a b' })).toThrow(/keys.accessKeyId/);
-    expect(() => Encryption.repositoryPassword({ name: 'x', key: '' })).toThrow(/repositoryPassword\(password\).key/);
-  });
-});
-
 describe('a backend owns its facts', () => {
-  const store = { storeName: 'vault', repositoryPassword: { key: 'backup/password' } };
-
-  function externalKeyNames(repo: BackupRepository, options: Partial<ExternalKeysOptions>): string[] {
-    const chart = Testing.chart();
-    new ExternalSecretKeys(chart, 'keys', { ...store, ...options, repository: repo });
-    return Testing.synth(chart).flatMap((o) => o.spec.data.map((d: { secretKey: string }) => `${o.metadata.name}/${d.secretKey}`)).sort();
-  }
-
-  test('ExternalSecretKeys creates exactly the keys the backend reads, a session token included', () => {
-    const s3 = BackupRepository.s3({ bucket: 'bkt', credentials: Credentials.fromSecret('s3', { sessionToken: 'token' }), encryption });
-    expect(() => externalKeyNames(s3, { accessKeyId: { key: 'a' }, secretAccessKey: { key: 's' } }))
-      .toThrow(/ExternalSecretKeys: sessionToken is required for a s3 repository/);
-    expect(externalKeyNames(s3, { accessKeyId: { key: 'a' }, secretAccessKey: { key: 's' }, sessionToken: { key: 't' } }))
-      .toEqual(['backup-repository/password', 's3/AWS_ACCESS_KEY_ID', 's3/AWS_SECRET_ACCESS_KEY', 's3/token']);
-    const azure = BackupRepository.azureBlob({ accountName: 'acct', container: 'backups', credentials: Credentials.fromSecret('az'), encryption });
-    expect(externalKeyNames(azure, { azureAccountKey: { key: 'k' }, accessKeyId: { key: 'ignored' } }))
-      .toEqual(['az/AZURE_ACCOUNT_KEY', 'backup-repository/password']);
-    const gcs = BackupRepository.gcs({ bucket: 'bkt', projectId: 'my-project', credentials: Credentials.fromSecret('gcs'), encryption });
-    expect(externalKeyNames(gcs, { gcsServiceAccountKey: { key: 'g' } })).toEqual(['backup-repository/password', 'gcs/credentials.json']);
-  });
-
   test('workstation exports: secrets to fill in, known values literal and quoted', () => {
     expect(BackupRepository.s3({ bucket: 'bkt', region: 'eu-west-1', credentials, encryption })._workstationExports())
       .toEqual(['export AWS_ACCESS_KEY_ID=\'…\' AWS_SECRET_ACCESS_KEY=\'…\' AWS_DEFAULT_REGION=eu-west-1']);
@@ -110,5 +74,21 @@ describe('a backend owns its facts', () => {
       .toEqual(['export GOOGLE_PROJECT_ID=my-project GOOGLE_APPLICATION_CREDENTIALS="$PWD/credentials.json"']);
     expect(BackupRepository.azureBlob({ accountName: 'acct', container: 'backups', credentials, encryption })._workstationExports())
       .toEqual(['export AZURE_ACCOUNT_NAME=acct AZURE_ACCOUNT_KEY=\'…\'']);
+  });
+});
+
+describe('region and prefix lengths are bounded', () => {
+  test('an S3 region over 64 characters is rejected', () => {
+    // GIVEN a region of 65 valid characters, WHEN used, THEN refused with the limit
+    expect(() => s3({ region: 'a'.repeat(65) })).toThrow(/BackupRepository.s3\(\{ region \}\): expected a region name like 'eu-west-1' \(.*at most 64 characters\); got "a{65}"/);
+    expect(() => s3({ region: 'a'.repeat(64) })).not.toThrow();
+  });
+
+  test('a repository prefix over 512 characters is rejected, for every backend', () => {
+    const long = Array.from({ length: 52 }, () => 'abcdefghi').join('/'); // 519 characters
+    expect(() => s3({ prefix: long })).toThrow(/BackupRepository.s3\(\{ prefix \}\): expected .*at most 512 characters; got ".*" \(519 characters\)/);
+    expect(() => BackupRepository.gcs({ bucket: 'bkt', projectId: 'proj-123456', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.gcs\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => BackupRepository.azureBlob({ accountName: 'acct', container: 'c-1', prefix: long, credentials: creds, encryption })).toThrow(/BackupRepository.azureBlob\(\{ prefix \}\): .*at most 512 characters/);
+    expect(() => s3({ prefix: long.slice(0, 512) })).not.toThrow();
   });
 });

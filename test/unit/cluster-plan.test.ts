@@ -1,6 +1,6 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
-import { ClusterBackup, ClusterBackupProps, Credentials, EtcdSource, Retention } from '../../../src';
-import { testRepository } from '../../support/charts';
+import { ClusterBackup, ClusterBackupProps, Credentials, EtcdSource, Retention } from '../../src';
+import { testRepository } from '../support/charts';
 
 function cluster(props: Partial<ClusterBackupProps> = {}): ClusterBackup {
   const chart = new Chart(Testing.app(), 'prod');

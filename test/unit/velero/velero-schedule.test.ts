@@ -1,24 +1,17 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  CaCertificate, Credentials, Retention, UnsafePlaintextCredentialsSecret, VeleroBackupHook, VeleroBackupStorageLocation,
-  VeleroBackupStorageLocationProps, VeleroRestore, VeleroSchedule, VeleroScheduleProps, VeleroServerSideEncryption,
+  CaCertificate, Credentials, Retention, VeleroBackupHook, VeleroBackupStorageLocation, VeleroRestore, VeleroSchedule, VeleroServerSideEncryption,
   VeleroVersion, VeleroVolumeSnapshotLocation,
 } from '../../../src';
 import { describeIfCrds, expectValidCustomResources } from '../../support/crd-validate';
+import { nightly, schedule, schedules } from '../../support/velero';
 
-const nightly = Cron.schedule({ minute: '30', hour: '1' });
-
-function schedules(props: Partial<VeleroScheduleProps> = {}, id = 'apps'): any[] {
-  const chart = Testing.chart();
-  new VeleroSchedule(chart, id, { schedule: nightly, retention: Retention.maxAge(Duration.days(30)), ...props });
-  return Testing.synth(chart);
-}
-
-function bsl(props: Partial<VeleroBackupStorageLocationProps> = {}): any {
-  const chart = Testing.chart();
-  new VeleroBackupStorageLocation(chart, 'bsl', { bucket: 'velero-backups', ...props });
-  return Testing.synth(chart)[0];
-}
+// The traps (GitOps, version gates, retention, filters and hooks): inputs that used to synthesize
+// into Velero objects that skip or lose backups with no error and no alert. Each is a synth error
+// naming the option and the fix, and each opt-out lets the input through on purpose.
+const weekly = Cron.schedule({ minute: '0', hour: '3', weekDay: '0' });
+const monthly = Cron.schedule({ minute: '0', hour: '3', day: '1' });
+const weekdays = Cron.schedule({ minute: '0', hour: '2', weekDay: '1-5' });
 
 describe('VeleroSchedule: retention → ttl', () => {
   test('maxAge becomes one Schedule with a Go-duration ttl', () => {
@@ -134,84 +127,6 @@ describe('VeleroSchedule: filters and options', () => {
   test('old-style and scoped resource filters are exclusive', () => {
     expect(() => schedules({ includeClusterResources: true, includedClusterScopedResources: ['*'] })).toThrow(/use one style/);
   });
-
-  test('hooks: typed exec, ready-made database helpers, unique names', () => {
-    const [s] = schedules({
-      hooks: [
-        VeleroBackupHook.fsFreeze({ name: 'freeze', namespace: 'db', podLabels: { app: 'db' }, container: 'fsfreeze', mountPath: '/data' }),
-        VeleroBackupHook.postgresDump({ name: 'dump', namespace: 'db', podLabels: { app: 'pg' }, dumpFile: '/var/lib/postgresql/data/backup.dump' }),
-      ],
-    });
-    const [freeze, dump] = s.spec.template.hooks.resources;
-    expect(freeze.pre[0].exec).toEqual({ container: 'fsfreeze', command: ['/sbin/fsfreeze', '--freeze', '/data'], onError: 'Fail' });
-    expect(freeze.post[0].exec.onError).toBe('Continue');
-    expect(dump.pre[0].exec.timeout).toBe('0h10m0s');
-    expect(dump.pre[0].exec.command).toContain('-Fc');
-    const h = VeleroBackupHook.postgresCheckpoint({ name: 'pg', namespace: 'db', podLabels: { app: 'pg' } });
-    expect(() => schedules({ hooks: [h, h] })).toThrow(/the name "pg" is used twice/);
-    expect(() => new VeleroBackupHook({ name: 'empty' })).toThrow(/at least one pre or post command/);
-  });
-});
-
-describe('VeleroBackupStorageLocation', () => {
-  test('S3-compatible: region, s3Url with path style, CA ref, cloud credentials file, access mode', () => {
-    const o = bsl({ prefix: '/prod/', region: 'minio', s3Url: 'https://minio.example.com:9000', caCert: CaCertificate.fromSecret({ name: 'minio-ca', key: 'ca.crt' }), veleroVersion: VeleroVersion.V1_18, credentials: Credentials.fromSecret('velero-s3'), default: true, validationFrequency: Duration.minutes(5) });
-    expect(o.metadata).toEqual({ name: 'default', namespace: 'velero' });
-    expect(o.spec).toEqual({
-      provider: 'aws',
-      objectStorage: { bucket: 'velero-backups', prefix: 'prod', caCertRef: { name: 'minio-ca', key: 'ca.crt' } },
-      config: { region: 'minio', s3Url: 'https://minio.example.com:9000', s3ForcePathStyle: 'true' },
-      credential: { name: 'velero-s3', key: 'cloud' },
-      default: true,
-      accessMode: 'ReadWrite',
-      validationFrequency: '0h5m0s',
-    });
-  });
-
-  test('server-side encryption: one method at a time', () => {
-    expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.kms('alias/velero') }).spec.config).toEqual({ kmsKeyId: 'alias/velero' });
-    expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.customerKey('/credentials/sse-c.key') }).spec.config).toEqual({ customerKeyEncryptionFile: '/credentials/sse-c.key' });
-    // The AWS plugin ignores serverSideEncryption next to a key source, except the aws:kms kmsKeyId implies.
-    expect(() => bsl({ serverSideEncryption: VeleroServerSideEncryption.s3Managed(), config: { kmsKeyId: 'k' } })).toThrow(/serverSideEncryption "AES256" with kmsKeyId is ignored/);
-    expect(bsl({ serverSideEncryption: VeleroServerSideEncryption.kms('k'), config: { serverSideEncryption: 'aws:kms' } }).spec.config).toEqual({ kmsKeyId: 'k', serverSideEncryption: 'aws:kms' });
-    expect(() => bsl({ config: { kmsKeyId: 'k', customerKeyEncryptionFile: '/k' } })).toThrow(/exclusive \(the AWS plugin takes one key source\)/);
-    expect(() => bsl({ serverSideEncryption: VeleroServerSideEncryption.customerKey('/k'), config: { customerKeyEncryptionSecret: 's/k' } })).toThrow(/exclusive/);
-    // SSE-C from a Secret: AWS plugin 1.13, Velero 1.17.
-    const fromSecret = VeleroServerSideEncryption.customerKeySecret({ name: 'sse-c', key: 'key' });
-    expect(() => bsl({ serverSideEncryption: fromSecret })).toThrow(/customerKeyEncryptionSecret, AWS plugin 1\.13\) needs Velero 1\.17/);
-    expect(bsl({ serverSideEncryption: fromSecret, veleroVersion: VeleroVersion.V1_17 }).spec.config).toEqual({ customerKeyEncryptionSecret: 'sse-c/key' });
-  });
-
-  test('bad input', () => {
-    expect(() => bsl({ bucket: 'velero/prod' })).toThrow(/bucket: a bucket name has no slashes/);
-    expect(() => bsl({ s3Url: 'minio:9000' })).toThrow(/s3Url/);
-    expect(() => bsl({ region: 'eu-west-1', config: { region: 'eu-west-2' } })).toThrow(/region and config.region both set/);
-    expect(bsl({ readOnly: true }).spec.accessMode).toBe('ReadOnly');
-  });
-});
-
-describe('VeleroVolumeSnapshotLocation and VeleroRestore', () => {
-  test('snapshot location', () => {
-    const chart = Testing.chart();
-    new VeleroVolumeSnapshotLocation(chart, 'vsl', { provider: 'aws', config: { region: 'eu-west-1' }, credentials: Credentials.fromSecret('velero-s3') });
-    expect(Testing.synth(chart)[0].spec).toEqual({ provider: 'aws', config: { region: 'eu-west-1' }, credential: { name: 'velero-s3', key: 'cloud' } });
-  });
-
-  test('restore from a schedule\'s latest backup into a scratch namespace', () => {
-    const chart = Testing.chart();
-    new VeleroRestore(chart, 'drill', { scheduleName: 'apps-daily', includedNamespaces: ['shop'], namespaceMapping: { shop: 'shop-drill' } });
-    expect(Testing.synth(chart)[0]).toEqual({
-      apiVersion: 'velero.io/v1',
-      kind: 'Restore',
-      metadata: { name: 'drill', namespace: 'velero' },
-      spec: { scheduleName: 'apps-daily', includedNamespaces: ['shop'], namespaceMapping: { shop: 'shop-drill' }, restorePVs: true, existingResourcePolicy: 'none' },
-    });
-  });
-
-  test('exactly one of backupName and scheduleName', () => {
-    expect(() => new VeleroRestore(Testing.chart(), 'r', {})).toThrow(/exactly one of backupName and scheduleName/);
-    expect(() => new VeleroRestore(Testing.chart(), 'r', { backupName: 'b', scheduleName: 's' })).toThrow(/exactly one/);
-  });
 });
 
 describe('the Helm chart\'s extra schedule fields and plaintext credentials', () => {
@@ -234,14 +149,63 @@ describe('the Helm chart\'s extra schedule fields and plaintext credentials', ()
     });
     expect(() => schedules({ parallelFilesUpload: 0 })).toThrow(/parallelFilesUpload/);
   });
+});
 
-  test('plaintext credentials only through the construct whose name says so, with both views', () => {
-    const chart = Testing.chart();
-    const secret = new UnsafePlaintextCredentialsSecret(chart, 's', { name: 'test-s3', namespace: 'velero', accessKeyId: 'AKIA', secretAccessKey: 'shh' });
-    const [o] = Testing.synth(chart);
-    expect(o.stringData).toEqual({ AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 'shh', cloud: '[default]\naws_access_key_id=AKIA\naws_secret_access_key=shh\n' });
-    expect(o.metadata.annotations['backup.cdk8s.io/plaintext']).toMatch(/unsafe/);
-    expect(secret.credentials.secretName).toBe('test-s3');
+describe('GitOps: skipImmediately is not rendered unless asked', () => {
+  test('GIVEN the defaults THEN the Schedule has no skipImmediately (Velero would patch a true back to false on every reconcile)', () => {
+    expect(schedule({})[0].spec).not.toHaveProperty('skipImmediately');
+  });
+  test('GIVEN skipImmediately: true (with Argo CD ignoreDifferences) THEN it is rendered', () => {
+    expect(schedule({ skipImmediately: true })[0].spec.skipImmediately).toBe(true);
+  });
+});
+
+describe('version-gated fields', () => {
+  test('a time zone needs Velero 1.15 (CRON_TZ=, robfig/cron v3): an error at the default 1.14, CRON_TZ from 1.15 on', () => {
+    expect(() => schedule({ timeZone: 'Europe/Berlin' })).toThrow(/VeleroSchedule: timeZone: a Schedule time zone \(CRON_TZ=\) needs Velero 1\.15 or newer.*VeleroVersion\.V1_15/);
+    expect(schedule({ timeZone: 'Europe/Berlin', veleroVersion: VeleroVersion.V1_15 })[0].spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
+    expect(schedule({ veleroVersion: VeleroVersion.V1_14 })[0].spec.schedule).toBe('30 1 * * *');
+  });
+});
+
+describe('retention that always leaves a backup', () => {
+  test('a ttl no longer than the gap between runs is an error (weekly + 3 d, monthly + 2 d, daily × 1), with allowDaysWithoutBackup as the opt-out', () => {
+    expect(() => schedule({ schedule: weekly, retention: Retention.maxAge(Duration.days(3)) })).toThrow(/ttl is 72 h, but "0 3 \* \* 0" leaves up to 168 h between backups.*allowDaysWithoutBackup: true/);
+    expect(() => schedule({ schedule: monthly, retention: Retention.maxAge(Duration.days(2)) })).toThrow(/ttl is 48 h.*up to 744 h/);
+    expect(() => schedule({ retention: Retention.gfs({ daily: 1 }) })).toThrow(/\(daily tier\): each Backup's ttl is 24 h, but "30 1 \* \* \*" leaves up to 24 h between backups.*daily: 2/);
+    expect(schedule({ schedule: weekly, retention: Retention.maxAge(Duration.days(3)), allowDaysWithoutBackup: true })[0].spec.template.ttl).toBe('72h0m0s');
+    expect(schedule({ schedule: weekly, retention: Retention.maxAge(Duration.days(8)) })[0].spec.template.ttl).toBe('192h0m0s');
+  });
+  test('gfs on a weekdays-only schedule would back up daily: an error, or daily on purpose with allowRetentionFinerThanSchedule', () => {
+    expect(() => schedule({ schedule: weekdays, retention: Retention.gfs({ daily: 7 }) })).toThrow(/places its tiers by minute and hour only, so "0 2 \* \* 1-5" would back up every day/);
+    expect(schedule({ schedule: weekdays, retention: Retention.gfs({ daily: 7 }), allowRetentionFinerThanSchedule: true })[0].spec.schedule).toBe('0 2 * * *');
+  });
+  test('a gfs hourly tier on a daily schedule would add an hourly Schedule: an error, or hourly on purpose with the opt-out', () => {
+    expect(() => schedule({ retention: Retention.gfs({ hourly: 24, daily: 7 }) })).toThrow(/a gfs hourly tier adds an hourly Schedule, but the schedule "30 1 \* \* \*" is not hourly/);
+    expect(schedule({ retention: Retention.gfs({ hourly: 24, daily: 7 }), allowRetentionFinerThanSchedule: true }).map((s) => s.metadata.name)).toEqual(['apps-hourly', 'apps-daily']);
+  });
+});
+
+describe('filters that back up nothing, and hooks that never run', () => {
+  test('includedNamespaces: [] means every namespace to Velero: an error', () => {
+    expect(() => schedule({ includedNamespaces: [] })).toThrow(/includedNamespaces is empty, which Velero reads as every namespace/);
+  });
+  test('a name that matches no namespace (Shop, a_b) is an error; names and * ? patterns pass', () => {
+    expect(() => schedule({ includedNamespaces: ['Shop'] })).toThrow(/includedNamespaces: "Shop" is not a namespace name/);
+    expect(() => schedule({ excludedNamespaces: ['a_b'] })).toThrow(/excludedNamespaces: "a_b"/);
+    expect(schedule({ includedNamespaces: ['shop', 'team-*', 'app?'] })[0].spec.template.includedNamespaces).toEqual(['shop', 'team-*', 'app?']);
+  });
+  test('a namespace both included and excluded is an error (excluded wins: an empty backup)', () => {
+    expect(() => schedule({ includedNamespaces: ['shop', 'db'], excludedNamespaces: ['db'] })).toThrow(/db is both in includedNamespaces and excludedNamespaces/);
+  });
+  test('a hook in a namespace the Schedule does not include is an error; in an included one it renders', () => {
+    const hook = VeleroBackupHook.postgresCheckpoint({ name: 'checkpoint', namespace: 'db', podLabels: { app: 'pg' } });
+    expect(() => schedule({ includedNamespaces: ['shop'], hooks: [hook] })).toThrow(/hooks: checkpoint runs in db, which the Schedule does not back up/);
+    expect(schedule({ includedNamespaces: ['shop', 'db'], hooks: [hook] })[0].spec.template.hooks.resources[0].includedNamespaces).toEqual(['db']);
+    expect(schedule({ hooks: [hook] })[0].spec.template.hooks.resources).toHaveLength(1);
+  });
+  test('time zone names are case-sensitive: europe/berlin is an error naming Europe/Berlin', () => {
+    expect(() => schedule({ timeZone: 'europe/berlin', veleroVersion: VeleroVersion.V1_15 })).toThrow(/case-sensitive.*use "Europe\/Berlin"/);
   });
 });
 

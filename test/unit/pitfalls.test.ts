@@ -1,0 +1,46 @@
+import { Cron } from 'cdk8s';
+import { BackupRepository, Credentials, Encryption, Retention } from '../../src';
+import { PitfallContext, pitfalls } from '../../src/pitfalls';
+
+const repository = BackupRepository.s3({
+  bucket: 'backups',
+  endpoint: 'https://minio.example.com:9000',
+  credentials: Credentials.fromSecret('backup-s3'),
+  encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+});
+const safe: PitfallContext = {
+  repository, externalKeys: true, endpoints: [repository.endpoint], etcd: true, managedControlPlane: false, drill: true, retentions: [],
+};
+
+describe('pitfalls', () => {
+  test('a safe configuration trips nothing', () => {
+    expect(pitfalls('ClusterBackup', safe, {})).toEqual([]);
+  });
+
+  test('each rule trips, prefixed, and names its acknowledgement', () => {
+    const all: PitfallContext = {
+      ...safe,
+      externalKeys: false,
+      endpoints: ['https://minio.minio.svc:9000'],
+      etcd: false,
+      drill: false,
+      configPathsWithoutPki: { paths: ['/etc/kubernetes/manifests'], pki: ['/etc/kubernetes/pki'] },
+      retentions: [{ option: 'etcd.retention', retention: Retention.keepLast(6), schedule: Cron.hourly() }],
+    };
+    const found = pitfalls('ClusterBackup', all, {});
+    expect(found).toHaveLength(6);
+    for (const m of found) expect(m).toMatch(/^ClusterBackup: /);
+    for (const ack of ['keysStoredOutsideCluster', 'inClusterRepository', 'noEtcdBackup', 'noRestoreDrill', 'configWithoutPki', 'shortRetention']) {
+      expect(found.some((m) => m.includes(`acknowledge.${ack}: true`))).toBe(true);
+    }
+  });
+
+  test('an acknowledgement silences its rule only', () => {
+    const ctx: PitfallContext = { ...safe, externalKeys: false, etcd: false, drill: false };
+    expect(pitfalls('C', ctx, { keysStoredOutsideCluster: true, noEtcdBackup: true })).toEqual([expect.stringMatching(/^C: no restore drill/)]);
+  });
+
+  test('a managed control plane needs neither etcd nor a drill', () => {
+    expect(pitfalls('C', { ...safe, repository: undefined, etcd: false, drill: false, managedControlPlane: true }, {})).toEqual([]);
+  });
+});
