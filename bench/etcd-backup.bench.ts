@@ -6,10 +6,12 @@
  *   npx projen bench                      # ~1 GiB, several minutes
  *   BENCH_DB_MB=50 npx projen bench       # smoke test
  *   BENCH_LINK_MBIT=400 npx projen bench  # the S3 server behind a 400 Mbit/s (50 MB/s) link
+ *   BENCH_LINK_MBIT=0,400 npx projen bench  # loopback, then the link, in one run on one etcd
  *
- * Runs: the first backup, one of unchanged data, then BENCH_CHURN_RUNS (default 3) each after
+ * Runs, per phase: the first backup, one of unchanged data, then BENCH_CHURN_RUNS (default 3) each after
  * an hour's churn as kube-apiserver makes it (small puts, rewritten values, deletes, a
- * compaction: fill-etcd.ts churn), printing what each added to the bucket. After each of our
+ * compaction: fill-etcd.ts churn), printing what each added to the bucket. Before each of our
+ * runs, a bare `etcdctl snapshot save` on the same state (its yardstick). After each of our
  * runs, on the same etcd state, a KubeOne-style peer (save, `restic backup` of the file,
  * `forget --prune`, no verification) into its own repository, for the ratio ours/peer.
  *
