@@ -315,7 +315,7 @@ export class BackupAlerts extends Construct implements IAlertPlan {
    * The alerts that watch one CronJob, with when each fires, in words, for the plan
    * (`describe()`); empty when it is not watched.
    * @param cronJobName name of the CronJob
-   * @param namespace its namespace (undefined: the chart's)
+   * @param namespace its namespace (the alerts watch only CronJobs that have one)
    */
   public plannedAlertsForCronJob(cronJobName: string, namespace?: string): PlannedAlert[] {
     const t = this.cronJobs.find((c) => c.namespace === namespace && c.name === cronJobName);

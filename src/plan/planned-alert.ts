@@ -23,7 +23,7 @@ export interface IAlertPlan {
    * The alerts that watch one CronJob, with when each fires, in words; empty when it is not
    * watched.
    * @param cronJobName name of the CronJob
-   * @param namespace its namespace (undefined: the chart's)
+   * @param namespace its namespace (the alerts watch only CronJobs that have one)
    */
   plannedAlertsForCronJob(cronJobName: string, namespace?: string): PlannedAlert[];
 
