@@ -183,8 +183,9 @@ fi
 # (an etcd snapshot) is 4 KiB pages with zero padding, so one page that changes or moves shifts
 # every later cut, and measured here an hour's churn re-uploaded 8-72 % of a 1.1 GiB etcd. In
 # pieces of at most 512 KiB, each piece is one whole blob (restic never cuts below that size),
-# so an unchanged piece is stored once: the same churn added 0.4-2 % (restic 0.14; 1.7-2.9 % with 0.18). The pieces are cut from
-# the end and the file truncated behind them, so the volume never holds much more than one copy.
+# so an unchanged piece is stored once: the same churn added 0.4-2 % (restic 0.14; 1.7-2.9 % with
+# 0.18). The pieces are cut from the end and the file truncated behind them, so the volume never
+# holds much more than one copy.
 if [ -n "${SPLIT_FILE:-}" ]; then
   step='split'
   : "${SPLIT_DIR:?}" "${SPLIT_BYTES:?}"

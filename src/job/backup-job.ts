@@ -386,7 +386,8 @@ export abstract class BackupJob extends Construct implements IBackupJob {
         const json = render();
         const spec = json.spec.jobTemplate.spec.template.spec;
         spec.volumes ??= [];
-        for (const c of [...(spec.initContainers ?? []), ...spec.containers]) c.volumeMounts ??= [];
+        const mounted = new Set((options.imageVolumes ?? []).flatMap((v) => v.containers));
+        for (const c of [...(spec.initContainers ?? []), ...spec.containers]) if (mounted.has(c.name)) c.volumeMounts ??= [];
         return JsonPatch.apply(json, ...imagePatches);
       };
     }
