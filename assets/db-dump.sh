@@ -45,7 +45,8 @@ if [ "${rc}" -ne 0 ] && ! init_if_missing db-dump "${rc}" "${out}"; then
 fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer: any lock is from a
-# killed run of this job. restic 0.14 does not ignore such locks by itself.
+# killed run of this job. restic ignores no lock by itself, stale or not (0.18.0
+# internal/restic/lock.go checkForOtherLocks).
 r unlock --remove-all
 
 # The dump's own exit status, apart from restic's: a dump that dies midway (server killed,

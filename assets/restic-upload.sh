@@ -88,8 +88,9 @@ took() {
 }
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
-# behind is from a killed run of this job: the unlock removes it (restic 0.14 does not ignore
-# such locks by itself; restic >= 0.17 only once they are 30 minutes old). Nothing before it may
+# behind is from a killed run of this job: the unlock removes it. restic ignores no lock by
+# itself, stale or not: taking one fails while another exists (0.18.0 internal/restic/lock.go
+# checkForOtherLocks; only `unlock` removes stale ones, RemoveStaleLocks). Nothing before it may
 # take a lock. The unlock is also the first question to the repository (each restic command pays
 # the key derivation once, so one command fewer per run): it tells whether the repository exists,
 # and a wrong password, a network error or missing permissions fail the job, not trigger an init.
