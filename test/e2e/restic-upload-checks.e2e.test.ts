@@ -165,6 +165,30 @@ describe('restic-upload.sh: the repository questions run alongside the checks', 
     expect(took).toBeLessThan(15_000);
   });
 
+  test('GIVEN a repository that does not answer and a slow cut WHEN uploaded THEN the wait overlaps the cut instead of following it', () => {
+    // A cut of 6,000 pieces takes seconds (one dd each); the question is refused for
+    // REPOSITORY_TIMEOUT. Asked one after the other they would take the sum.
+    const { env, file, work } = setup('overlap', 'ETCD_KEYS=3\n');
+    snapshotFile(file, randomBytes(6_000 * 512 - 32));
+    const started = Date.now();
+    const r = upload(env, {
+      RESTIC_REPOSITORY: 'rest:http://127.0.0.1:9/overlap',
+      REPOSITORY_TIMEOUT: '4',
+      SPLIT_FILE: file,
+      SPLIT_DIR: path.join(work, 'backup', 'parts'),
+      SPLIT_BYTES: '512',
+    });
+    const took = Date.now() - started;
+    expect(r.status).toBe(1);
+    expect(summary(r.stdout)).toMatchObject({ result: 'failed', failedStep: 'repository' });
+    const cut = /in 6000 pieces of 512 bytes under .* \(([0-9.]+) s\)/.exec(r.stdout);
+    expect(cut).not.toBeNull();
+    const cutMs = Number(cut![1]) * 1000;
+    expect(cutMs).toBeGreaterThan(1_000);
+    expect(took).toBeGreaterThanOrEqual(4_000);
+    expect(took).toBeLessThan(4_000 + cutMs - 500);
+  });
+
   test('GIVEN a good snapshot WHEN uploaded THEN the log says how long the repository took to answer', () => {
     const { env, file } = setup('answered', 'ETCD_KEYS=3\n');
     snapshotFile(file, randomBytes(10_000));
