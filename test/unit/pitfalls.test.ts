@@ -1,13 +1,9 @@
 import { Cron } from 'cdk8s';
-import { BackupRepository, Credentials, Encryption, Retention } from '../../src';
+import { Retention } from '../../src';
 import { PitfallContext, pitfalls } from '../../src/pitfalls';
+import { testRepository } from '../support/charts';
 
-const repository = BackupRepository.s3({
-  bucket: 'backups',
-  endpoint: 'https://minio.example.com:9000',
-  credentials: Credentials.fromSecret('backup-s3'),
-  encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
-});
+const repository = testRepository();
 const safe: PitfallContext = {
   repository, externalKeys: true, endpoints: [repository.endpoint], etcd: true, managedControlPlane: false, drill: true, retentions: [],
 };

@@ -1,14 +1,10 @@
-import { BackupRepository, Credentials, Encryption } from '../../src';
+import { BackupRepository } from '../../src';
 import { ClusterRunbookFacts, clusterRunbook } from '../../src/runbook';
+import { credentials, encryption } from '../support/repositories';
 import { cluster } from '../support/storage-definition';
 import { TEST_CA_PEM } from '../support/test-ca';
 
-const repository = BackupRepository.s3({
-  bucket: 'backups',
-  region: 'eu-west-1',
-  credentials: Credentials.fromSecret('backup-s3'),
-  encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
-});
+const repository = BackupRepository.s3({ bucket: 'backups', region: 'eu-west-1', credentials, encryption });
 const facts: ClusterRunbookFacts = {
   clusterName: 'prod',
   repository,
