@@ -44,10 +44,24 @@ fi
 #   etcd-server/etcd-client 3.5.16 (trixie) and 3.5.30 (sid): etcd, etcdctl and etcdutl, unpacked
 #     into $TOOLS_DIR/etcd-<version>/usr/bin (test/support/tools.ts), not installed: their
 #     postinst needs a newer systemd-sysusers than bookworm's, and the tests start etcd themselves
+# Servers that refuse deletes, for backup keys that cannot delete backups (test/support/moto.ts,
+# test/support/rest-server.ts):
+#   python3-moto 5.1.1 (trixie): moto's S3 server with IAM enforced (INITIAL_NO_AUTH_ACTION_COUNT):
+#     SigV4-checked requests and IAM user policies, Object Lock and versioning; run as
+#     /usr/bin/python3 /usr/bin/moto_server. Installed; pure Python (Architecture: all), it runs on
+#     bookworm's python3 3.11 with bookworm's boto3, botocore, flask, werkzeug, responses, antlr4 ...
+#     (its Depends, resolved from bookworm by apt). Not moto from pip: 5.2 breaks restic's prefixed
+#     listings (moto#5948).
+#   python3-flask-cors 6.0.1 (trixie): moto_server imports flask_cors at start but the package does
+#     not declare it (bookworm has no python3-flask-cors). Installed.
+#   restic-rest-server 0.13.0 (trixie): restic's REST server (--append-only refuses deletes), a
+#     static Go binary, unpacked into $TOOLS_DIR/rest-server-0.13.0/usr/bin (test/support/tools.ts),
+#     not installed: its postinst adds a system user and its unit would start a server.
 # restic and busybox-static depend on nothing bookworm lacks (libc6 >= 2.34). A private apt list
 # keeps the system's sources bookworm only.
-PINNED=(restic=0.18.0-1+b4 busybox-static=1:1.37.0-6+b9)
-EXTRACTED=(etcd-server=3.5.16-4 etcd-client=3.5.16-4 etcd-server=3.5.30-2 etcd-client=3.5.30-2)
+PINNED=(restic=0.18.0-1+b4 busybox-static=1:1.37.0-6+b9 python3-moto=5.1.1-4 python3-flask-cors=6.0.1-1)
+EXTRACTED=(etcd-server=3.5.16-4 etcd-client=3.5.16-4 etcd-server=3.5.30-2 etcd-client=3.5.30-2
+  restic-rest-server=0.13.0-2)
 TOOLS_DIR=/opt/cdk8s-backup-tools
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -62,8 +76,23 @@ apt_newer() {
   $SUDO apt-get -qq -o Dir::Etc::sourcelist="$dir/sources.list" -o Dir::Etc::sourceparts=- \
     -o Dir::State::Lists="$dir/lists" -o Dir::Cache::archives="$dir/archives" -o APT::Sandbox::User=root "$@"
 }
-# The .deb of package=version, as apt-get download names it (an epoch's ':' becomes %3a).
-deb_of() { local v=${1#*=}; echo "${1%%=*}_${v/:/%3a}_amd64.deb"; }
+# The .deb of package=version in $work, as apt-get download names it (an epoch's ':' becomes %3a;
+# amd64 or all).
+deb_of() {
+  local v=${1#*=} f
+  for f in "$work/${1%%=*}_${v/:/%3a}"_{amd64,all}.deb; do
+    [ ! -f "$f" ] || { echo "$f"; return; }
+  done
+  echo "setup: apt-get download gave no .deb for $1" >&2
+  exit 1
+}
+# Where an EXTRACTED package=version is unpacked: etcd-<upstream version> for both etcd packages,
+# rest-server-<upstream version> for restic-rest-server.
+extract_dir() {
+  local v=${1#*=} name=${1%%=*}
+  case $name in etcd-*) name=etcd ;; restic-rest-server) name=rest-server ;; esac
+  echo "$TOOLS_DIR/$name-${v%%-*}"
+}
 pinned_missing=()
 for pv in "${PINNED[@]}"; do
   [ "$(dpkg-query -W -f='${Version}' "${pv%%=*}" 2>/dev/null || true)" = "${pv#*=}" ] || pinned_missing+=("$pv")
@@ -79,15 +108,16 @@ if [ ${#pinned_missing[@]} -gt 0 ] || [ ${#extracted_missing[@]} -gt 0 ]; then
   (cd "$work" && apt_newer download "${pinned_missing[@]}" "${extracted_missing[@]}")
   if [ ${#pinned_missing[@]} -gt 0 ]; then
     debs_pinned=()
-    for pv in "${pinned_missing[@]}"; do debs_pinned+=("$work/$(deb_of "$pv")"); done
+    for pv in "${pinned_missing[@]}"; do debs_pinned+=("$(deb_of "$pv")"); done
+    # The .debs' own dependencies (python3-moto's) come from bookworm: its lists must be current.
+    $SUDO apt-get update -qq
     # bookworm's busybox (1.35) gives way to busybox-static (Conflicts/Replaces: busybox)
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends --allow-downgrades "${debs_pinned[@]}"
   fi
   for pv in "${extracted_missing[@]}"; do
-    v=${pv#*=}
-    dest="$TOOLS_DIR/etcd-${v%%-*}"
+    dest=$(extract_dir "$pv")
     $SUDO mkdir -p "$dest"
-    $SUDO dpkg-deb -x "$work/$(deb_of "$pv")" "$dest"
+    $SUDO dpkg-deb -x "$(deb_of "$pv")" "$dest"
     $SUDO touch "$TOOLS_DIR/.${pv%%=*}-${pv#*=}.done"
   done
   rm -rf "$work"
@@ -104,6 +134,12 @@ for v in 3.5.16 3.5.30; do
       || { echo "setup: $TOOLS_DIR/etcd-$v/usr/bin/$b is not etcd $v" >&2; exit 1; }
   done
 done
+# moto_server must start on the system python (not a pyenv one), with flask_cors, as moto 5.1.1.
+env -i PATH=/usr/bin:/bin /usr/bin/python3 -c 'import moto, moto.server, flask_cors; print(moto.__version__)' 2>&1 \
+  | grep -x '5.1.1' >/dev/null \
+  || { echo "setup: /usr/bin/python3 cannot import moto 5.1.1 with moto.server and flask_cors" >&2; exit 1; }
+"$TOOLS_DIR/rest-server-0.13.0/usr/bin/restic-rest-server" --version 2>&1 | grep '0\.13\.0' >/dev/null \
+  || { echo "setup: $TOOLS_DIR/rest-server-0.13.0/usr/bin/restic-rest-server is not rest-server 0.13.0" >&2; exit 1; }
 
 # npm ci replaces node_modules: only when it was not installed from this very lock file (a second
 # run must not pull node_modules away from under running tests).
