@@ -7,8 +7,12 @@
  * of `registry.k8s.io/etcd:3.5.16-0`, and the newest 3.5), and a kubeadm host has no etcd tools on
  * its PATH, so none may be in /usr/bin for a node script to find by accident.
  *
+ * restic's REST server is unpacked the same way, into `${TOOLS_DIR}/rest-server-<version>/usr/bin`
+ * (Debian's restic-rest-server, not installed: its postinst adds a user, its unit starts a server).
+ *
  * restic and busybox are single system-wide binaries (/usr/bin/restic, /usr/bin/busybox: restic
- * 0.18.0 and busybox-static 1.37.0, pinned by setup.sh) and are named where they are used.
+ * 0.18.0 and busybox-static 1.37.0, pinned by setup.sh) and are named where they are used, as is
+ * moto (/usr/bin/moto_server on /usr/bin/python3: test/support/moto.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -39,6 +43,23 @@ export function etcdBinary(tool: EtcdTool, version: string = DEFAULT_ETCD_TEST_V
     fs.accessSync(bin, fs.constants.X_OK);
   } catch {
     throw new Error(`${bin} is missing (etcd ${version}): run scripts/setup.sh`);
+  }
+  return bin;
+}
+
+/** The restic REST server version scripts/setup.sh unpacks. */
+export const REST_SERVER_VERSION = '0.13.0';
+
+/** Where scripts/setup.sh unpacks restic's REST server (start it through restServerBinary(), which checks). */
+export const REST_SERVER_BINARY = path.join(TOOLS_DIR, `rest-server-${REST_SERVER_VERSION}`, 'usr', 'bin', 'restic-rest-server');
+
+/** REST_SERVER_BINARY; throws, naming scripts/setup.sh, when it is not installed. */
+export function restServerBinary(): string {
+  const bin = REST_SERVER_BINARY;
+  try {
+    fs.accessSync(bin, fs.constants.X_OK);
+  } catch {
+    throw new Error(`${bin} is missing (rest-server ${REST_SERVER_VERSION}): run scripts/setup.sh`);
   }
   return bin;
 }
