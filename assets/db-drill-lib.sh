@@ -60,7 +60,7 @@ drill_fetch() {
   echo "drill: fetching the newest dump of host ${BACKUP_HOST}, tag ${BACKUP_TAG}"
   # The newest snapshot by id, so the summary names the one restored.
   # shellcheck disable=SC2119 # newest_snapshot's TAG is optional
-  id=$(r_first snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" | newest_snapshot \
+  id=$(r_first snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --tag discarded | newest_snapshot \
     | { grep -o '"id":"[0-9a-f]*"' || true; } | head -n 1 | cut -d'"' -f4)
   if [ -z "${id}" ]; then
     echo "drill: no snapshot of host ${BACKUP_HOST} with tag ${BACKUP_TAG} in ${RESTIC_REPOSITORY}" >&2

@@ -13,7 +13,9 @@
 #   RESTIC_FLAGS                          global restic flags the construct chose (--cacert <file>)
 #   BACKUP_HOST, BACKUP_TAG               the snapshot group this job owns (host + tag)
 #   DUMP_FILE                             the dump's file name inside the snapshot
-#   FORGET_ARGS                           the retention, as restic forget flags
+#   FORGET_ARGS                           the retention, as restic forget flags (unless ...)
+#   RETENTION_ELSEWHERE                   ... the roles are split: a maintenance job applies it
+#   DELETE_PROTECTION_EXPECTED            optional: what the probe must find (restic-upload.sh)
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
 #   SUMMARY_*                             what the summary line names (summary-lib.sh)
 #
@@ -28,7 +30,8 @@ set -euo pipefail
 summary_backup_begin
 trap 'summary_backup_exit "$?"' EXIT
 
-: "${RESTIC_BIN:?}" "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${DUMP_FILE:?}" "${FORGET_ARGS:?}"
+: "${RESTIC_BIN:?}" "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${DUMP_FILE:?}"
+[ -n "${RETENTION_ELSEWHERE:-}" ] || : "${FORGET_ARGS:?}"
 if [ "$#" -eq 0 ]; then
   echo "db-dump: no dump command given" >&2
   exit 2
@@ -75,8 +78,8 @@ if [ "${dump_rc}" -ne 0 ] || [ "${restic_rc}" -ne 0 ]; then
   if [ -n "${snapshot_id}" ]; then
     # Not a restore candidate: it would be `latest`, and could displace a complete dump in the
     # retention. Removed before anything else happens; no prune.
-    r forget "${snapshot_id}"
-    echo "db-dump: removed the snapshot ${snapshot_id} of the incomplete dump" >&2
+    discard_snapshot "${snapshot_id}"
+    echo "db-dump: ${discarded_verb} the snapshot ${snapshot_id} of the incomplete dump${discarded_note}" >&2
     snapshot_id=''
   fi
   if [ "${dump_rc}" -ne 0 ]; then
@@ -88,7 +91,16 @@ if [ "${dump_rc}" -ne 0 ] || [ "${restic_rc}" -ne 0 ]; then
   exit "${restic_rc}"
 fi
 
+# The keys' delete rights, proven (restic-lib.sh).
+step='delete-protection'
+probe_delete_protection db-dump
+delete_protection_check db-dump
+
 # Only after a complete dump (set -e).
+if [ -n "${RETENTION_ELSEWHERE:-}" ]; then
+  echo "db-dump: done; the retention runs in ${RETENTION_ELSEWHERE}, with the maintainer's keys"
+  exit 0
+fi
 # shellcheck disable=SC2086 # FORGET_ARGS is a flag list of safe words
 forget_by_retention db-dump ${FORGET_ARGS}
 echo "db-dump: done"

@@ -37,7 +37,7 @@ trap 'summary_exit_if_failed "$?" fetch summary_add_etcd_drill "${id}"' EXIT
 
 # Readers never lock: the backup job is the repository's only writer and removes stale locks.
 rc=0
-all=$(r_first snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}") || rc=$?
+all=$(r_first snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --tag discarded) || rc=$?
 if [ "${rc}" -ne 0 ]; then
   echo "fetch: cannot list the snapshots in ${RESTIC_REPOSITORY} (exit ${rc}, see above; the repository gets ${repository_timeout} s to answer): check the endpoint, the credentials and the password" >&2
   exit 1

@@ -68,9 +68,17 @@ init_if_missing() {
 
 # The newest snapshot of a `restic snapshots --json` list on stdin, as one JSON object (empty when
 # there is none): restic lists them oldest first, one object each starting with "time".
-# newest_snapshot [TAG]: the newest one without TAG.
+# newest_snapshot [TAG]: the newest one without TAG. Neither a discard marker (discard_snapshot)
+# nor a snapshot one of them names is a candidate (a list of `--tag <group> --tag discarded`
+# holds both).
 newest_snapshot() {
-  sed 's/},{"time":/}\n{"time":/g' | sed "${1:+/\"$1\"/d}" | tail -n 1
+  newest_tag=${1:-}
+  newest_list=$(sed 's/},{"time":/}\n{"time":/g')
+  set -- -e '"discarded"'
+  for newest_id in $(printf '%s\n' "${newest_list}" | grep -o '"discarded-of=[0-9a-f]*"' | cut -d= -f2 | tr -d '"' || true); do
+    set -- "$@" -e "\"id\":\"${newest_id}"
+  done
+  printf '%s\n' "${newest_list}" | { grep -v "$@" || true; } | sed "${newest_tag:+/\"${newest_tag}\"/d}" | tail -n 1
 }
 
 # The retention, only within the job's host+tag group: forget_by_retention WHO FORGET_FLAGS...
@@ -93,4 +101,78 @@ forget_by_retention() {
   # shellcheck disable=SC2086,SC2154 # ids are hex words, set by summary_read_forget
   set -- ${removed_ids}
   echo "${retention_who}: the retention removed $# snapshot(s)${removed_ids:+: $*}"
+}
+
+# Whether the keys this job holds can delete what it wrote, proven at every run:
+# probe_delete_protection WHO. Saves a tiny snapshot (tagged delete-probe, outside the job's
+# group: no retention and no restore sees it; its one data blob is the same every run) and asks
+# restic to forget it, then looks whether it is still there. restic's forget exits 0 when the
+# storage refuses the delete (0.18.0 cmd/restic/cmd_forget.go prints "unable to remove ..." and
+# goes on), so only the second look tells. Sets delete_protection:
+#   denied     the snapshot is still there: these keys cannot delete (the maintenance job
+#              removes the probes)
+#   versioned  it is gone from restic's view, and the construct declared S3 Object Lock
+#              (DELETE_PROTECTION_EXPECTED=versioned): the delete left a delete marker over a
+#              locked version (the bucket's lock configuration is not visible from here)
+#   none       it is gone: these keys can delete every backup of the repository
+#   unknown    the probe itself failed (the log says why)
+probe_delete_protection() {
+  probe_who=$1
+  probe_report="${TMPDIR:-/tmp}/delete-probe.json"
+  delete_protection='unknown'
+  if ! printf 'cdk8s-backup delete probe\n' | r backup --json --stdin --stdin-filename delete-probe --host "${BACKUP_HOST}" --tag delete-probe > "${probe_report}"; then
+    echo "${probe_who}: the delete probe could not save its snapshot (see above)" >&2
+    return 0
+  fi
+  summary_field snapshot_id "$(grep '"message_type":"summary"' "${probe_report}" | tail -n 1 || true)"
+  # shellcheck disable=SC2154 # v: set by summary_field (summary-lib.sh)
+  probe_id=${v}
+  if [ -z "${probe_id}" ]; then
+    echo "${probe_who}: the delete probe found no snapshot id in restic's report" >&2
+    return 0
+  fi
+  r forget "${probe_id}" > "${probe_report}.forget" 2>&1 || true
+  if r cat --no-lock snapshot "${probe_id}" > /dev/null 2>&1; then
+    delete_protection='denied'
+    echo "${probe_who}: delete protection: denied (these keys could not delete the probe snapshot ${probe_id})"
+  elif [ "${DELETE_PROTECTION_EXPECTED:-}" = 'versioned' ]; then
+    delete_protection='versioned'
+    echo "${probe_who}: delete protection: versioned (these keys deleted the probe snapshot ${probe_id} from restic's view; S3 Object Lock, as declared, keeps its locked version)"
+  else
+    delete_protection='none'
+    echo "${probe_who}: delete protection: none (these keys deleted the probe snapshot ${probe_id}: they can delete every backup in this repository)"
+  fi
+}
+
+# A job whose configuration promises keys that cannot delete, but whose probe found none, fails
+# (after its backup, which is kept; nothing is pruned): delete_protection_check WHO.
+delete_protection_check() {
+  [ -n "${DELETE_PROTECTION_EXPECTED:-}" ] || return 0
+  case "${DELETE_PROTECTION_EXPECTED}:${delete_protection:-unknown}" in
+    *:denied | versioned:versioned) return 0 ;;
+  esac
+  # shellcheck disable=SC2034 # the summary's (summary-lib.sh), read by the caller's EXIT trap
+  step='delete-protection'
+  echo "$1: DELETE PROTECTION MISSING: the configuration says these keys cannot delete backups (${DELETE_PROTECTION_EXPECTED}), but the probe found ${delete_protection:-unknown}. The backup is kept; nothing was pruned. Give these keys the writer's policy of the plan (BackupRepository.accessPolicies()), or fix the storage's append-only or Object Lock setting." >&2
+  exit 1
+}
+
+# An incomplete backup's snapshot is no restore candidate: it would be `latest` and could
+# displace a complete one in the retention. discard_snapshot WHO ID. With keys that may delete,
+# it is forgotten; where the retention runs elsewhere (RETENTION_ELSEWHERE: the roles are split,
+# these keys cannot delete) a marker snapshot (tags discarded, discarded-of=ID, outside the job's
+# group) names it: the drills skip it (newest_snapshot) and the maintenance job removes both.
+# discard_snapshot ID sets discarded_verb and discarded_note, for the caller's message
+# ("<verb> its snapshot <id><note>").
+# shellcheck disable=SC2034 # discarded_verb, discarded_note: read by the caller
+discard_snapshot() {
+  if [ -n "${RETENTION_ELSEWHERE:-}" ]; then
+    printf '%s\n' "$1" | r backup --quiet --stdin --stdin-filename discarded --host "${BACKUP_HOST}" --tag discarded --tag "discarded-of=$1" > /dev/null
+    discarded_verb='marked'
+    discarded_note=' as discarded (these keys cannot delete it: the maintenance job removes it, the drills skip it)'
+  else
+    r forget "$1"
+    discarded_verb='removed'
+    discarded_note=''
+  fi
 }

@@ -26,6 +26,12 @@
 #   META_MUST_MATCH                       optional tag=value the metadata must hold (etcd-version=3.6.11);
 #                                         otherwise the backup is kept, nothing is pruned and the job
 #                                         fails, with META_MISMATCH_ADVICE (what to change) in the log
+#   RETENTION_ELSEWHERE                   optional: the roles are split and this job's keys cannot
+#                                         delete: no retention here (a maintenance job applies it),
+#                                         and an incomplete backup is marked, not removed
+#   DELETE_PROTECTION_EXPECTED            optional: denied or versioned, what the configuration
+#                                         promises of these keys; the probe (restic-lib.sh) must
+#                                         find it, or the job fails after its backup
 #   TMPDIR, RESTIC_CACHE_DIR              writable scratch (the root filesystem is read-only)
 #   SUMMARY_*                             what the summary line names (summary-lib.sh)
 #
@@ -47,7 +53,7 @@ upload_exit() {
 trap 'upload_exit "$?"' EXIT
 
 : "${RESTIC_REPOSITORY:?}" "${RESTIC_PASSWORD:?}" "${BACKUP_HOST:?}" "${BACKUP_TAG:?}" "${BACKUP_ARGS:?}"
-if [ "$#" -eq 0 ]; then
+if [ "$#" -eq 0 ] && [ -z "${RETENTION_ELSEWHERE:-}" ]; then
   echo "upload: no retention flags given; refusing to run forget without a policy" >&2
   exit 2
 fi
@@ -117,7 +123,7 @@ ask_repository() {
   uptime_cs
   echo "$((${now_cs:-0} - asked))" > "${answers}/unlock.cs"
   if [ "${unlock_rc}" -eq 0 ] && [ -n "${DROP_GUARD_TAG:-}" ]; then
-    r_child 0 snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" > "${answers}/snapshots.json" 2> "${answers}/snapshots.err"
+    r_child 0 snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --tag discarded > "${answers}/snapshots.json" 2> "${answers}/snapshots.err"
     echo "$?" > "${answers}/snapshots.rc"
   fi
   r_pid=''
@@ -295,14 +301,20 @@ if [ "${rc}" -ne 0 ]; then
     echo "upload: could not read ${item:-?}: ${why}" >&2
   done || true
   if [ -n "${snapshot_id}" ]; then
-    r forget "${snapshot_id}"
-    echo "upload: the backup was incomplete (exit ${rc}, see above); removed its snapshot ${snapshot_id}; nothing pruned" >&2
+    discard_snapshot "${snapshot_id}"
+    echo "upload: the backup was incomplete (exit ${rc}, see above); ${discarded_verb} its snapshot ${snapshot_id}${discarded_note}; nothing pruned" >&2
     snapshot_id=''
   else
     echo "upload: the backup failed (exit ${rc}, see above); nothing pruned" >&2
   fi
   exit "${rc}"
 fi
+
+# The keys' delete rights, proven (restic-lib.sh): in the summary line at every run, and a failure
+# where the configuration promised keys that cannot delete.
+step='delete-protection'
+probe_delete_protection upload
+delete_protection_check upload
 
 # A backup of a server other than the one the construct was told about: kept (it is a good
 # backup, and the newest one), but the drill and the runbook would pick the wrong tools for it,
@@ -326,13 +338,17 @@ if [ -n "${drop}" ]; then
   snapshot=${snapshot_id}
   echo "upload: DATA LOSS SUSPECTED: this backup has ${drop}." >&2
   echo "upload: kept it as snapshot ${snapshot} (tag count-drop) and every older snapshot: NOTHING was pruned, and every run fails like this until you decide." >&2
-  echo "upload: if the cluster lost its data, restore from snapshot ${previous_id} (see the restore runbook); if the drop is intended, accept it: restic -r \"\${RESTIC_REPOSITORY}\" tag --remove count-drop ${snapshot}" >&2
+  echo "upload: if the cluster lost its data, restore from snapshot ${previous_id} (see the restore runbook); if the drop is intended, accept it: restic -r \"\${RESTIC_REPOSITORY}\" tag --remove count-drop ${snapshot}${RETENTION_ELSEWHERE:+ (with the maintainer keys: the tag rewrites the snapshot, which these keys cannot delete)}" >&2
   exit 1
 fi
 
 # Only after a successful backup (set -e), only within this job's host+tag group.
 took
 echo "upload: backed up (${elapsed})"
+if [ -n "${RETENTION_ELSEWHERE:-}" ]; then
+  echo "upload: done; the retention runs in ${RETENTION_ELSEWHERE}, with the maintainer's keys"
+  exit 0
+fi
 forget_by_retention upload "$@"
 took
 echo "upload: done (forget and prune: ${elapsed})"

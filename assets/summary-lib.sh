@@ -144,6 +144,7 @@ summary_backup_exit() {
   set +eu
   trap - EXIT
   summary_add_backup "${BACKUP_HOST:-}" "${snapshot_id}" "${backup_summary}" "${removed}" "${metadata_json:-}"
+  summary_add deleteProtection string "${delete_protection:-}"
   summary_emit "${summary_rc}" "${step}"
   exit "${summary_rc}"
 }

@@ -38,7 +38,7 @@ function cluster(app: App, i: number): Chart {
     etcd: { source: EtcdSource.kubeadm(), schedule: Cron.schedule({ minute: String(i % 60), hour: '*' }) },
     controlPlaneConfig: { nodes: [`${name}-cp-1`, `${name}-cp-2`, `${name}-cp-3`], schedule: Cron.schedule({ minute: String(i % 60), hour: '1' }) },
     restoreDrill: { schedule: Cron.schedule({ minute: String(i % 60), hour: '4' }) },
-    acknowledge: { keysStoredOutsideCluster: true },
+    acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
   });
   return chart;
 }

@@ -2,6 +2,7 @@ import type { ControlPlaneConfigOptions } from './config/control-plane-config-ba
 import type { DatabaseDumpBackupOptions } from './database/database-dump-backup';
 import type { EtcdSnapshotBackupOptions } from './etcd/etcd-snapshot-backup';
 import type { BackupImages } from './job/backup-job-options';
+import type { RepositoryMaintenanceOptions } from './maintenance/repository-maintenance';
 import type { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import type { BackupRepository } from './repository/backup-repository';
 import type { ExternalKeysOptions } from './repository/external-secret-keys';
@@ -68,6 +69,20 @@ export interface ClusterAlertsOptions {
 }
 
 /**
+ * The maintenance part of a {@link ClusterBackup} whose repository has split roles.
+ */
+export interface ClusterMaintenanceOptions extends RepositoryMaintenanceOptions {
+  /**
+   * The maintenance job is rendered elsewhere (a management cluster the protected one cannot
+   * reach): a `RepositoryMaintenance` in another chart, from this construct's
+   * `retainedRepositories`, with the same schedule. Nothing is rendered here; the lock period is
+   * still checked against the schedule given here.
+   * @default false
+   */
+  readonly renderedElsewhere?: boolean;
+}
+
+/**
  * Props of {@link ClusterBackup}.
  */
 export interface ClusterBackupProps {
@@ -115,6 +130,12 @@ export interface ClusterBackupProps {
    * @default - no Velero objects
    */
   readonly velero?: ClusterVeleroOptions;
+  /**
+   * The maintenance job, when the repository's roles are split (`maintainerCredentials`): the
+   * backup jobs then never prune, and it applies their retention with the maintainer's keys.
+   * @default - a RepositoryMaintenance in `BackupDefaults.MAINTENANCE_NAMESPACE`, daily at 05:15
+   */
+  readonly maintenance?: ClusterMaintenanceOptions;
   /**
    * Create the repository's Secrets with external-secrets.io from a store outside the cluster, in
    * every namespace of ours that needs them. This keeps the keys a restore needs off the cluster

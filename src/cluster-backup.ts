@@ -7,10 +7,12 @@ import { DatabaseDumpBackup } from './database/database-dump-backup';
 import { EtcdSnapshotBackup } from './etcd/etcd-snapshot-backup';
 import { configError } from './internal/errors';
 import { BackupDefaults } from './job/backup-defaults';
-import { BackupJob } from './job/backup-job';
+import { BackupJob, RetainedRepository } from './job/backup-job';
+import { RepositoryMaintenance } from './maintenance/repository-maintenance';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
+import { minimumLockDays } from './policy/lock-period';
 import { ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroExternalCredentials } from './repository/velero-external-credentials';
 import { clusterRunbook } from './runbook';
@@ -47,6 +49,8 @@ export class ClusterBackup extends Construct {
   public readonly keyLocations: string[];
   /** The database dump backups, in the order of `databases`. */
   public readonly databaseBackups: DatabaseDumpBackup[];
+  /** The maintenance job, when the repository's roles are split and it is rendered here. */
+  public readonly maintenance?: RepositoryMaintenance;
 
   private readonly props: ClusterBackupProps;
   private readonly pitfallContext: PitfallContext;
@@ -132,6 +136,39 @@ export class ClusterBackup extends Construct {
       namespace: ns,
       images: d.images ?? props.images,
     }));
+
+    // Split roles: the backup jobs never prune; the one job with the maintainer's keys does, in a
+    // namespace of its own (here), or in another chart (renderedElsewhere).
+    const m = props.maintenance ?? {};
+    if (repository?.splitRoles) {
+      const maintenanceNs = m.namespace ?? BackupDefaults.MAINTENANCE_NAMESPACE;
+      if (!m.renderedElsewhere) {
+        if (maintenanceNs === ns || maintenanceNs === hostNs) {
+          throw configError(`${C}: maintenance.namespace is ${JSON.stringify(maintenanceNs)}, a namespace of the backup jobs: the maintainer's keys (the only ones that can delete backups) would be readable wherever theirs are; give it a namespace of its own`);
+        }
+        if (props.createNamespaces ?? true) namespace(this, 'MaintenanceNamespace', maintenanceNs, 'restricted');
+        this.maintenance = new RepositoryMaintenance(this, 'Maintenance', {
+          ...m,
+          namespace: maintenanceNs,
+          clusterName: props.clusterName,
+          repository,
+          retained: this.retainedRepositories,
+          images: m.images ?? props.images,
+        });
+        if (props.externalKeys) {
+          const keys = new ExternalSecretKeys(this, 'MaintainerKeys', { ...props.externalKeys, repository, namespace: maintenanceNs, maintainer: true });
+          this.keyLocations.push(...keys.locations.map((l) => `${l} (namespace \`${maintenanceNs}\` only)`));
+        }
+      } else {
+        const locked = repository.immutability?.lockDays;
+        const need = minimumLockDays(this.retainedRepositories.map((r) => r.retention), m.schedule ?? RepositoryMaintenance.DEFAULT_SCHEDULE);
+        if (locked !== undefined && locked < need.days) {
+          throw configError(`${C}: the repository's Object Lock period (${locked} days) is shorter than the ${need.days} days its backups need (retention ${need.retentionHours / 24} days, plus ${need.detectionHours} hours to notice with the maintenance schedule); set Immutability.s3ObjectLock({ lockPeriod: Duration.days(${need.days}) })`);
+        }
+      }
+    } else if (props.maintenance) {
+      throw configError(`${C}: maintenance is set, but the repository has one credential for every role, so the backup jobs prune themselves; set maintainerCredentials on the repository, or remove maintenance`);
+    }
 
     const veleroVersion = props.velero?.version;
     const locationProps = props.velero?.storageLocation;
@@ -227,6 +264,14 @@ export class ClusterBackup extends Construct {
     return this.node.findAll().filter((c): c is BackupJob => c instanceof BackupJob);
   }
 
+  /**
+   * The repositories its backup jobs keep with their retention: what a `RepositoryMaintenance`
+   * rendered elsewhere (`maintenance.renderedElsewhere`) maintains.
+   */
+  public get retainedRepositories(): RetainedRepository[] {
+    return this.backupJobs.flatMap((j) => j.retainedRepositories);
+  }
+
   /** The restic repository of every job it composes (etcd, each node's config, each database). */
   private resticRepositories(): string[] {
     return [
@@ -257,6 +302,12 @@ export class ClusterBackup extends Construct {
       externalKeys: p.externalKeys !== undefined,
       acknowledge: p.acknowledge ?? {},
       pitfallContext: this.pitfallContext,
+      maintenance: p.repository?.splitRoles ? {
+        minimumLockDays: this.maintenance?.minimumLockDays
+          ?? minimumLockDays(this.retainedRepositories.map((r) => r.retention), p.maintenance?.schedule ?? RepositoryMaintenance.DEFAULT_SCHEDULE)
+            .days,
+        where: this.maintenance ? `CronJob \`${this.maintenance.cronJob.name}\` in namespace \`${this.maintenance.namespace}\`` : 'rendered elsewhere, `maintenance.renderedElsewhere`',
+      } : undefined,
     });
   }
 
@@ -279,6 +330,7 @@ export class ClusterBackup extends Construct {
       veleroScheduleNames: this.veleroSchedules.map((s) => s.scheduleNames),
       alertAdvice: this.alerts?.alertAdvice(),
       drill: drill && { cronJobName: drill.cronJob.name, schedule: drill.schedule.expressionString },
+      retainedPaths: this.retainedRepositories.map((r) => r.subPath),
     });
   }
 }

@@ -6,6 +6,7 @@ import { JobPlanFacts, locationWords } from './plan/job-plan';
 import { code, durationWords, listWords } from './plan/words';
 import { PitfallAcknowledgements } from './policy/pitfall-acknowledgements';
 import { inClusterEndpointPitfall, shortRetentionPitfall } from './policy/pitfall-rules';
+import type { BackupRepository } from './repository/backup-repository';
 import type { VeleroBackupStorageLocation } from './velero/velero-backup-storage-location';
 import type { VeleroSchedule } from './velero/velero-schedule';
 
@@ -22,11 +23,14 @@ export interface ClusterPlanFacts {
   readonly externalKeys: boolean;
   readonly acknowledge: PitfallAcknowledgements;
   readonly pitfallContext: PitfallContext;
+  /** With split roles: the shortest Object Lock period the retention and the maintenance schedule need, and where the maintenance job runs. */
+  readonly maintenance?: { readonly minimumLockDays: number; readonly where: string };
 }
 
 /** Every opt-out, in words. */
 const ACKS: Array<{ key: keyof PitfallAcknowledgements; words: string }> = [
   { key: 'keysStoredOutsideCluster', words: 'you confirm the repository password and the storage credentials are also kept outside the cluster' },
+  { key: 'singleCredential', words: 'one credential for every role: the backup jobs\' keys can delete every backup' },
   { key: 'noEtcdBackup', words: 'a self-managed control plane without etcd snapshots' },
   { key: 'inClusterRepository', words: 'storage inside the cluster (it dies with the cluster)' },
   { key: 'configWithoutPki', words: 'a control-plane config backup without the cluster PKI' },
@@ -90,6 +94,7 @@ export function describeCluster(f: ClusterPlanFacts): string {
     lines.push('Velero\'s own credentials only (no restic repository).');
   }
   lines.push('');
+  if (repository) lines.push(...whoCanDelete(repository, f), '');
   for (const j of f.jobs) lines.push(j.describe(f.alerts));
   if (f.veleroLocation) {
     const l = f.veleroLocation;
@@ -120,6 +125,41 @@ export function describeCluster(f: ClusterPlanFacts): string {
     if (j.allowRetentionFinerThanSchedule) lines.push(`- ${code('allowRetentionFinerThanSchedule')} (${j.title}): a retention tier finer than the schedule keeps fewer distinct backups than it says`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Who holds keys that can delete backups, what the storage must do, and the policies to grant:
+ * the section a storage administrator reads (restic's roles; IAM documents for S3).
+ */
+function whoCanDelete(repository: BackupRepository, f: ClusterPlanFacts): string[] {
+  const lines = ['## Who can delete backups', ''];
+  if (!repository.splitRoles) {
+    lines.push(`Everyone with the storage credentials (Secret ${code(repository.credentials.secretName)}): every backup job holds them and prunes with them, so whoever compromises the cluster can erase its backups too${f.acknowledge.singleCredential ? ' (accepted: `singleCredential`)' : ''}.`);
+    return lines;
+  }
+  const m = f.maintenance;
+  lines.push(`Only the maintenance job${m ? ` (${m.where})` : ''}, with the maintainer's keys (Secret ${code(repository.maintainerCredentials.secretName)}). `
+    + `The backup jobs hold the writer's keys (Secret ${code(repository.credentials.secretName)}): they add snapshots and remove only their own locks, never forget or prune, and each run proves it (its delete probe: ${code('deleteProtection')} in the summary line). `
+    + `The drills read with the reader's keys (Secret ${code(repository.readerCredentials.secretName)}).`, '');
+  const imm = repository.immutability;
+  if (imm) {
+    lines.push(`- **Storage**: ${imm.description}.`);
+    if (m && imm.lockDays !== undefined) lines.push(`- **Lock period**: at least ${m.minimumLockDays} days (the longest time-based retention plus two maintenance gaps to notice an attack); declared ${imm.lockDays} days.`);
+  } else {
+    lines.push('- **Storage**: no immutability declared: the roles\' policies alone keep the writer from deleting; turn on bucket versioning, so that an overwrite (which IAM cannot tell from a create) keeps the old version.');
+    if (m) lines.push(`- **Lock period**: if you add S3 Object Lock, at least ${m.minimumLockDays} days.`);
+  }
+  const p = repository.accessPolicies();
+  if (p.format === 'aws-iam-policy') {
+    lines.push('- **Policies**: attach each to its role\'s IAM user; the explicit Deny keeps any broader policy from undoing versions or locks.', '');
+    for (const [role, doc] of [['writer', p.writer], ['reader', p.reader], ['maintainer', p.maintainer]]) {
+      lines.push(`### IAM policy: ${role}`, '', '```json', doc, '```', '');
+    }
+    lines.pop();
+  } else {
+    lines.push(`- **Writer**: ${p.writer}`, `- **Reader**: ${p.reader}`, `- **Maintainer**: ${p.maintainer}`);
+  }
+  return lines;
 }
 
 function veleroWhere(f: ClusterPlanFacts): string {

@@ -4,7 +4,7 @@
  * here; test/unit/structure/public-api.test.ts fails when one leaks or a name is added unnoticed.
  */
 export { ClusterBackup } from './cluster-backup';
-export type { ClusterAlertsOptions, ClusterBackupProps, ClusterVeleroOptions } from './cluster-backup-props';
+export type { ClusterAlertsOptions, ClusterBackupProps, ClusterMaintenanceOptions, ClusterVeleroOptions } from './cluster-backup-props';
 export { Retention } from './policy/retention';
 export type { GfsRetentionProps } from './policy/retention';
 export { SpreadSchedule } from './policy/spread-schedule';
@@ -14,19 +14,22 @@ export type { SecretKeyRef } from './repository/secret-key-ref';
 export { Credentials } from './repository/credentials';
 export type { CredentialKeys } from './repository/credentials';
 export { CaCertificate } from './repository/ca-certificate';
-export type { AzureBlobRepositoryProps, GcsRepositoryProps, RepositoryCommonProps, S3RepositoryProps } from './repository/repository-props';
+export type { AzureBlobRepositoryProps, GcsRepositoryProps, RepositoryCommonProps, RestServerRepositoryProps, S3RepositoryProps } from './repository/repository-props';
 export { BackupRepository } from './repository/backup-repository';
+export type { RepositoryAccessPolicies } from './repository/access-policies';
+export { Immutability } from './repository/immutability';
+export type { S3ObjectLockOptions } from './repository/immutability';
 export { UnsafePlaintextCredentialsSecret } from './repository/unsafe-plaintext-credentials';
 export type { UnsafePlaintextCredentialsSecretProps } from './repository/unsafe-plaintext-credentials';
 export { ExternalSecretKeys } from './repository/external-secret-keys';
-export type { ExternalKeysOptions, ExternalSecretKeysProps, RemoteSecretRef } from './repository/external-secret-keys';
+export type { ExternalCredentialRefs, ExternalKeysOptions, ExternalSecretKeysProps, RemoteSecretRef } from './repository/external-secret-keys';
 export { VeleroExternalCredentials } from './repository/velero-external-credentials';
 export type { VeleroExternalCredentialsProps } from './repository/velero-external-credentials';
 export { BackupDefaults } from './job/backup-defaults';
 export type { BackupDestination, BackupImages, BackupJobOptions } from './job/backup-job-options';
 export type { IBackupJob, IVeleroBackupSchedule, ScheduledJob, VeleroScheduleTier } from './job/scheduled-job';
 export { BackupJob } from './job/backup-job';
-export type { BackupCronJobOptions, BackupJobProps, ImageVolumeOptions } from './job/backup-job';
+export type { BackupCronJobOptions, BackupJobProps, ImageVolumeOptions, RetainedRepository } from './job/backup-job';
 export type { Toleration } from './job/toleration';
 export type { ResourceRequirements } from './job/resource-requirements';
 export { EtcdSource } from './etcd/etcd-source';
@@ -54,6 +57,8 @@ export { VeleroVolumeSnapshotLocation } from './velero/velero-volume-snapshot-lo
 export type { VeleroVolumeSnapshotLocationProps } from './velero/velero-volume-snapshot-location';
 export { VeleroRestore } from './velero/velero-restore';
 export type { VeleroRestoreProps } from './velero/velero-restore';
+export { RepositoryMaintenance } from './maintenance/repository-maintenance';
+export type { RepositoryMaintenanceOptions, RepositoryMaintenanceProps } from './maintenance/repository-maintenance';
 export { RestoreDrill } from './verify/restore-drill';
 export type { RestoreDrillOptions, RestoreDrillProps } from './verify/restore-drill';
 export { BackupAlerts } from './monitoring/backup-alerts';

@@ -43,6 +43,12 @@ const RULES: PitfallRule[] = [
       : [],
   },
   {
+    acknowledgement: 'singleCredential',
+    check: (c) => c.repository && !c.repository.splitRoles
+      ? [`the backup jobs' keys (Secret ${c.repository.credentials.secretName}) can delete every backup: whoever compromises the cluster can erase its off-cluster copies too. Split the roles: set maintainerCredentials on the repository (a maintenance job then prunes) and give each role its policy (BackupRepository.accessPolicies()), or set acknowledge.singleCredential: true`]
+      : [],
+  },
+  {
     acknowledgement: 'inClusterRepository',
     check: (c) => c.endpoints.flatMap(inClusterEndpointPitfall),
   },

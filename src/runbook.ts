@@ -27,6 +27,8 @@ export interface ClusterRunbookFacts {
   readonly veleroScheduleNames: string[][];
   readonly alertAdvice?: AlertAdvice[];
   readonly drill?: { readonly cronJobName: string; readonly schedule: string };
+  /** The repositories' paths below the root (etcd, each node's config, each database). */
+  readonly retainedPaths?: string[];
 }
 
 /** The runbook as Markdown. @internal */
@@ -59,6 +61,9 @@ export function clusterRunbook(f: ClusterRunbookFacts): string {
     } else if (ca) {
       add(`- The storage endpoint's CA bundle (PEM): ${ca.kind} \`${ca.name}\`, key \`${ca.key}\` (in namespace ${namespaces}); save your copy as \`ca.crt\` in the directory you run restic from.`);
     }
+    if (repo.splitRoles) {
+      add(`- Which keys: a restore only reads, so export the reader's (Secret \`${repo.readerCredentials.secretName}\`). Only the maintainer's (Secret \`${repo.maintainerCredentials.secretName}\`, in the maintenance job's namespace) can delete: use them only for "Backups deleted or overwritten" below.`);
+    }
     const token = f.serverTokenFile;
     if (token) add(`- The server token (\`${token}\`): in each server's config backup, and keep a copy with these keys: it decrypts the CA keys stored in the etcd snapshot, and a reset with another token fails.`);
     add('- restic 0.14.0 or newer on your workstation: the repositories use restic\'s format version 2.');
@@ -83,6 +88,10 @@ export function clusterRunbook(f: ClusterRunbookFacts): string {
       add(`${shellWords('velero', 'restore', 'create', '--from-schedule', names[0], '--wait')}   # or: --from-backup <newest completed backup above>`);
     }
     add('```', '');
+  }
+  if (repo) {
+    const recovery = repo._recoverySection(f.clusterName, f.retainedPaths ?? []);
+    if (recovery.length > 0) add(...recovery);
   }
   if (f.alertAdvice) {
     add('## Alerts', '');

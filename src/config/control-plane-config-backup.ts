@@ -182,6 +182,7 @@ export class ControlPlaneConfigBackup extends BackupJob {
     for (const node of nodes) {
       const nodeScope = new Construct(this, node);
       const resticRepository = props.repository.resticRepository(`${props.clusterName}/config/${node}`);
+      this.retainRepository(`${props.clusterName}/config/${node}`, CONTROL_PLANE_CONFIG_TAG);
       this.resticRepositories[node] = resticRepository;
       const scriptsVol = this.scriptsVolume(nodeScope);
       const tmpVol = this.tmpVolume(nodeScope);

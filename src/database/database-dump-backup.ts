@@ -9,7 +9,7 @@ import { BackupDefaults } from '../job/backup-defaults';
 import { BackupJob } from '../job/backup-job';
 import { BackupDestination, BackupImages, BackupJobOptions } from '../job/backup-job-options';
 import { containerResources, ResourceRequirements } from '../job/resource-requirements';
-import { resticRepositoryAccess } from '../job/restic-step';
+import { resticRepositoryAccess, writerRoleEnv } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
 import { Retention } from '../policy/retention';
 import { BackupRepository } from '../repository/backup-repository';
@@ -147,6 +147,7 @@ export class DatabaseDumpBackup extends BackupJob {
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/database/${name}`);
     this.resticHost = props.clusterName;
     this.resticTag = `${DATABASE_DUMP_TAG_PREFIX}${name}`;
+    this.retainRepository(`${props.clusterName}/database/${name}`, this.resticTag);
     this.caCert = props.repository._caCertPath() !== undefined;
     this.repository = props.repository;
     this.images = props.images;
@@ -175,7 +176,8 @@ export class DatabaseDumpBackup extends BackupJob {
           BACKUP_HOST: kplus.EnvValue.fromValue(this.resticHost),
           BACKUP_TAG: kplus.EnvValue.fromValue(this.resticTag),
           DUMP_FILE: kplus.EnvValue.fromValue(db.dumpFileName),
-          FORGET_ARGS: kplus.EnvValue.fromValue(this.retention!.toResticForgetArgs().join(' ')),
+          ...(props.repository.splitRoles ? {} : { FORGET_ARGS: kplus.EnvValue.fromValue(this.retention!.toResticForgetArgs().join(' ')) }),
+          ...writerRoleEnv(props.repository),
           ...access.env,
         },
         volumeMounts: [
@@ -295,7 +297,7 @@ export class DatabaseRestoreDrill extends BackupJob {
 
     const tools = kplus.Volume.fromEmptyDir(this, 'ToolsVolume', 'tools', { sizeLimit: Size.mebibytes(256) });
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(8) });
-    const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository);
+    const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository, 'reader');
     const security = hardenedContainer(DB_UID, DB_UID);
     this.cronJob = this.addCronJob(this, {
       description: `restore drill of the ${db.description}`,

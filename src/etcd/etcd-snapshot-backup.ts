@@ -220,6 +220,7 @@ export class EtcdSnapshotBackup extends BackupJob {
     this.resticHost = props.clusterName;
     this.repository = props.repository;
     this.resticRepository = props.repository.resticRepository(`${props.clusterName}/etcd`);
+    this.retainRepository(`${props.clusterName}/etcd`, ETCD_SNAPSHOT_TAG);
     this.keyDropGuard = props.keyDropGuard ?? KeyDropGuard.maxDropPercent(50);
     this.source = props.source;
     if (props.controlPlaneNodes !== undefined && !props.source.usesHostPaths) {

@@ -14,6 +14,12 @@ export class BackupDefaults {
    */
   public static readonly HOST_ACCESS_NAMESPACE = 'backup-system-host';
 
+  /**
+   * Namespace of the maintenance job (`ClusterBackup`'s `maintenance.namespace`): its keys are
+   * the only ones that can delete backups, so no other job shares it.
+   */
+  public static readonly MAINTENANCE_NAMESPACE = 'backup-maintenance';
+
   /** Velero's namespace: Velero reads Schedules, locations and Restores only from its own. */
   public static readonly VELERO_NAMESPACE = 'velero';
 

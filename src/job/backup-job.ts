@@ -56,6 +56,19 @@ export interface BackupJobProps extends BackupJobOptions, BackupDestination {
 }
 
 /**
+ * A restic repository a job writes and keeps with its retention: what a maintenance job needs
+ * to apply that retention when the job's keys cannot delete (split roles).
+ */
+export interface RetainedRepository {
+  /** The repository's path below the repository root, e.g. `prod/etcd`. */
+  readonly subPath: string;
+  /** The restic tag of the job's snapshots (the retention applies per host within it). */
+  readonly tag: string;
+  /** The job's retention. */
+  readonly retention: Retention;
+}
+
+/**
  * One CronJob of a {@link BackupJob}: its pod and what monitoring says about it.
  */
 export interface BackupCronJobOptions {
@@ -160,6 +173,7 @@ export abstract class BackupJob extends Construct implements IBackupJob {
   public readonly cronJobs: kplus.CronJob[] = [];
 
   private readonly options: BackupJobProps;
+  private readonly retained: RetainedRepository[] = [];
   private readonly apiAccess: boolean;
   private readonly alertPrefix: string;
   private readonly alertGroup: string;
@@ -181,6 +195,13 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     const schedule = props.schedule ?? props.defaultSchedule;
     checkSchedule(`${C}: schedule`, schedule);
     const retention = props.retention ?? props.defaultRetention;
+    const immutability = props.repository.immutability;
+    if (retention && immutability && !retention.keepWithin) {
+      // restic doc 060_forget.rst (v0.18.0): an append-only repository must be pruned with
+      // --keep-within, or a writer could plant snapshots that push the real ones out of the
+      // count-based tiers; the same holds for keys that can add but not delete on locked storage.
+      throw configError(`${C}: retention (${retention}) has no time-based tier, but the repository declares ${immutability.description}: the writer's keys could add snapshots that push real ones out of count-based tiers. Use Retention.maxAge(Duration.days(35)), or add within to the tiers, e.g. Retention.gfs({ daily: 7, weekly: 4, within: Duration.days(7) })`);
+    }
     if (retention) {
       const finest = retention.finestPeriodHours;
       const gap = longestGapHours(schedule.expressionString.trim());
@@ -230,6 +251,14 @@ export abstract class BackupJob extends Construct implements IBackupJob {
     const caPem = props.repository._caCertPem();
     if (caPem !== undefined) data[INLINE_CA_FILE] = caPem;
     this.scripts = new kplus.ConfigMap(this, 'Scripts', { metadata: { ...metadata, name: `${props.name}-scripts` }, data });
+  }
+
+  /**
+   * The repositories this job writes and keeps with its retention (none for a drill): what a
+   * maintenance job applies when the repository's roles are split.
+   */
+  public get retainedRepositories(): RetainedRepository[] {
+    return [...this.retained];
   }
 
   /** Every CronJob of the job, as monitoring and the runbook read it. */
@@ -292,6 +321,15 @@ export abstract class BackupJob extends Construct implements IBackupJob {
    */
   public restoreSection(): string | undefined {
     return undefined;
+  }
+
+  /**
+   * Declares a repository this job writes with its retention, below the repository root
+   * (`<cluster>/<kind>`), with the tag of its snapshots.
+   */
+  protected retainRepository(subPath: string, tag: string): void {
+    if (!this.retention) throw new Error(`${this.constructor.name}: retainRepository needs a retention`);
+    this.retained.push({ subPath, tag, retention: this.retention });
   }
 
   /** Adds a file (a path list, a key list) next to the scripts in `/scripts`. */

@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { configError } from '../internal/errors';
 import { hardenedContainer } from '../internal/hardening';
 import { Retention } from '../policy/retention';
-import { BackupRepository } from '../repository/backup-repository';
+import { BackupRepository, RepositoryRole } from '../repository/backup-repository';
 import { RepositoryFile } from '../repository/repository-backend';
 
 /**
@@ -84,14 +84,14 @@ export const FIRST_REPOSITORY_CALL_SECONDS = 60;
  * reads it only from `--cacert`), and writable scratch for a read-only root filesystem.
  * @internal
  */
-export function resticRepositoryAccess(scope: Construct, repo: BackupRepository, resticRepository: string): {
+export function resticRepositoryAccess(scope: Construct, repo: BackupRepository, resticRepository: string, role: RepositoryRole = 'writer'): {
   env: { [name: string]: kplus.EnvValue }; mounts: kplus.VolumeMount[];
 } {
   const env: { [name: string]: kplus.EnvValue } = {
     RESTIC_REPOSITORY: kplus.EnvValue.fromValue(resticRepository),
     RESTIC_PASSWORD: secretEnv(scope, 'RepositoryPassword', repo.encryption.password.name, repo.encryption.password.key),
   };
-  for (const e of repo._env()) {
+  for (const e of repo._env(role)) {
     env[e.name] = e.secret ? secretEnv(scope, `Env${e.name}`, e.secret.name, e.secret.key) : kplus.EnvValue.fromValue(e.value!);
   }
   const caPath = repo._caCertPath();
@@ -104,8 +104,23 @@ export function resticRepositoryAccess(scope: Construct, repo: BackupRepository,
   // The root filesystem is read-only: restic's temporary packs and cache go to an emptyDir.
   env.TMPDIR = kplus.EnvValue.fromValue('/tmp');
   env.RESTIC_CACHE_DIR = kplus.EnvValue.fromValue('/tmp/restic-cache');
-  const mounts = repo._files().map((f) => ({ path: f.mountPath, volume: repositoryFileVolume(scope, f), readOnly: true }));
+  const mounts = repo._files(role).map((f) => ({ path: f.mountPath, volume: repositoryFileVolume(scope, f), readOnly: true }));
   return { env, mounts };
+}
+
+/**
+ * What a writing step is told about its keys' delete rights (restic-lib.sh): with split roles
+ * it applies no retention (RETENTION_ELSEWHERE) and its delete probe must find the keys unable
+ * to delete (DELETE_PROTECTION_EXPECTED; under S3 Object Lock a delete that leaves a locked
+ * version also passes).
+ * @internal
+ */
+export function writerRoleEnv(repo: BackupRepository): { [name: string]: kplus.EnvValue } {
+  if (!repo.splitRoles) return {};
+  return {
+    RETENTION_ELSEWHERE: kplus.EnvValue.fromValue('the repository\'s maintenance job'),
+    DELETE_PROTECTION_EXPECTED: kplus.EnvValue.fromValue(repo.immutability?.kind === 's3-object-lock' ? 'versioned' : 'denied'),
+  };
 }
 
 /** @internal */
@@ -116,6 +131,7 @@ export function resticUploadContainer(scope: Construct, p: ResticUploadProps): k
     BACKUP_HOST: kplus.EnvValue.fromValue(p.host),
     BACKUP_TAG: kplus.EnvValue.fromValue(p.tag),
     BACKUP_ARGS: kplus.EnvValue.fromValue(p.source.args.join(' ')),
+    ...writerRoleEnv(p.repository),
   };
   if (p.source.requiredFile) env.BACKUP_REQUIRED_FILE = kplus.EnvValue.fromValue(p.source.requiredFile);
   if (p.source.split) {
@@ -128,7 +144,8 @@ export function resticUploadContainer(scope: Construct, p: ResticUploadProps): k
     image: p.image,
     imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
     command: ['/bin/sh', '/scripts/restic-upload.sh'],
-    args: p.retention.toResticForgetArgs(),
+    // Split roles: the maintenance job applies the retention, with the maintainer's keys.
+    args: p.repository.splitRoles ? [] : p.retention.toResticForgetArgs(),
     envVariables: { ...env, ...access.env },
     volumeMounts: [
       ...p.mounts,

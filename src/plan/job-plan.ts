@@ -178,7 +178,10 @@ export function describeJob(f: JobPlanFacts, alerts?: IAlertPlan): string {
     + `a missed run still starts up to ${durationWords(f.startingDeadline.toSeconds())} late, never two runs at once`);
   if (f.retention) {
     const gap = longestGapHours(f.schedule.expressionString.trim());
-    lines.push(`- **Keeps**: ${retentionInWords(f.retention, gap)} (${code(`restic forget --prune ${f.retention.toResticForgetArgs().join(' ')}`)} after every successful backup)`);
+    const when = f.repository.splitRoles
+      ? 'applied by the maintenance job with the maintainer\'s keys: this job\'s keys cannot delete'
+      : 'after every successful backup';
+    lines.push(`- **Keeps**: ${retentionInWords(f.retention, gap)} (${code(`restic forget --prune ${f.retention.toResticForgetArgs().join(' ')}`)} ${when})`);
   }
   const locations = (label: string, ls: PlannedLocation[]) => {
     if (ls.length === 1 && ls[0].label === undefined) return [`- **${label}**: ${locationWords(f.repository, ls[0].resticRepository)}`];

@@ -36,6 +36,13 @@ export interface PitfallAcknowledgements {
    */
   readonly noAlerts?: boolean;
   /**
+   * Accept one credential for every role of the repository: the backup jobs' keys can delete
+   * every backup, so whoever compromises the cluster (a Secret reader, root on a control-plane
+   * node) can erase the off-cluster copies too.
+   * @default false
+   */
+  readonly singleCredential?: boolean;
+  /**
    * Confirm that the repository password and the storage credentials are ALSO kept outside the
    * cluster (password manager, vault): a restore happens when the cluster and its Secrets are
    * gone. Required, because the Secrets this library references live in the cluster.

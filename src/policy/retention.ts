@@ -38,6 +38,12 @@ export interface GfsRetentionProps {
    * @default - no yearly tier
    */
   readonly yearly?: number;
+  /**
+   * Also keep every backup younger than this, counted back from the newest backup (restic
+   * `--keep-within`): the time-based tier that repositories with immutable storage require.
+   * @default - no time-based tier
+   */
+  readonly within?: Duration;
 }
 
 /**
@@ -79,7 +85,8 @@ export class Retention {
     if (Object.values(tiers).every((v) => v === undefined)) {
       throw configError('Retention.gfs(): empty retention keeps nothing; set at least one of last, hourly, daily, weekly, monthly, yearly (e.g. Retention.gfs({ daily: 7 }))');
     }
-    return new Retention(tiers);
+    const within = props.within === undefined ? undefined : checkAge('Retention.gfs({ within })', props.within);
+    return new Retention({ ...tiers, keepWithin: within });
   }
 
   /** 24 hourly, 7 daily and 4 weekly backups: the default for hourly etcd snapshots. */
@@ -122,7 +129,7 @@ export class Retention {
   /** Age-based tier (`Retention.maxAge`), counted back from the newest backup. */
   public readonly keepWithin?: Duration;
 
-  private constructor(props: GfsRetentionProps & { readonly keepWithin?: Duration }) {
+  private constructor(props: Omit<GfsRetentionProps, 'within'> & { readonly keepWithin?: Duration }) {
     this.last = props.last;
     this.hourly = props.hourly;
     this.daily = props.daily;

@@ -1,11 +1,22 @@
+import { describedAccessPolicies, RepositoryAccessPolicies, restServerAccessPolicies, s3AccessPolicies } from './access-policies';
 import { CaCertificate } from './ca-certificate';
 import { Credentials } from './credentials';
 import { Encryption } from './encryption';
+import { Immutability } from './immutability';
+import { recoverySection } from './recovery-runbook';
 import {
-  azureBlobBackend, BackendCredentialKey, gcsBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend, VeleroStorageFacts,
+  azureBlobBackend, BackendCredentialKey, gcsBackend, restServerBackend, RepositoryBackend, RepositoryEnv, RepositoryFile, s3Backend,
+  VeleroStorageFacts,
 } from './repository-backend';
-import { AzureBlobRepositoryProps, GcsRepositoryProps, RepositoryCommonProps, S3RepositoryProps } from './repository-props';
+import { AzureBlobRepositoryProps, GcsRepositoryProps, RepositoryCommonProps, RestServerRepositoryProps, S3RepositoryProps } from './repository-props';
 import { configError } from '../internal/errors';
+
+/**
+ * Who uses a repository, each with its own keys when the roles are split: the backup jobs
+ * write, the drills and the runbook read, the maintenance job prunes.
+ * @internal
+ */
+export type RepositoryRole = 'writer' | 'reader' | 'maintainer';
 
 /**
  * Where backups go: a restic repository root on object storage. Each backup job gets its own
@@ -20,20 +31,47 @@ import { configError } from '../internal/errors';
 export class BackupRepository {
   /** An S3 or S3-compatible bucket. */
   public static s3(props: S3RepositoryProps): BackupRepository {
-    checkCommon('BackupRepository.s3', props);
-    return new BackupRepository(props, s3Backend(props));
+    const F = 'BackupRepository.s3';
+    checkCommon(F, props, 's3-object-lock');
+    const writer = s3Backend(props);
+    return new BackupRepository(F, props, (credentials) => s3Backend({ ...props, credentials }),
+      () => s3AccessPolicies(props.bucket, (props.prefix ?? '').replace(/^\/+|\/+$/g, '')), writer);
   }
 
   /** A Google Cloud Storage bucket (credentials: a service-account JSON key). */
   public static gcs(props: GcsRepositoryProps): BackupRepository {
-    checkCommon('BackupRepository.gcs', props);
-    return new BackupRepository(props, gcsBackend(props));
+    const F = 'BackupRepository.gcs';
+    checkCommon(F, props, undefined);
+    const writer = gcsBackend(props);
+    return new BackupRepository(F, props, (credentials) => gcsBackend({ ...props, credentials }),
+      () => describedAccessPolicies(`GCS bucket ${props.bucket}`, `gs://${props.bucket}/${props.prefix ?? ''}`), writer);
   }
 
   /** An Azure Blob Storage container (credentials: the storage account key). */
   public static azureBlob(props: AzureBlobRepositoryProps): BackupRepository {
-    checkCommon('BackupRepository.azureBlob', props);
-    return new BackupRepository(props, azureBlobBackend(props));
+    const F = 'BackupRepository.azureBlob';
+    checkCommon(F, props, undefined);
+    const writer = azureBlobBackend(props);
+    return new BackupRepository(F, props, (credentials) => azureBlobBackend({ ...props, credentials }),
+      () => describedAccessPolicies(`Azure container ${props.container} of account ${props.accountName}`, `${props.container}/${props.prefix ?? ''}`), writer);
+  }
+
+  /**
+   * A restic REST server (credentials: user and password, keys `restUsername`/`restPassword`).
+   * With `Immutability.restServerAppendOnly()` the writer's `url` is an append-only rest-server
+   * and `maintainerUrl` one without that mode, on the same data.
+   */
+  public static restServer(props: RestServerRepositoryProps): BackupRepository {
+    const F = 'BackupRepository.restServer';
+    checkCommon(F, props, 'append-only');
+    const writer = restServerBackend(props, props.url, 'url');
+    const maintainer = props.maintainerUrl === undefined ? writer : restServerBackend(props, props.maintainerUrl, 'maintainerUrl');
+    if (props.immutability?.kind === 'append-only' && (props.maintainerUrl === undefined || maintainer.endpoint === writer.endpoint)) {
+      throw configError(`${F}({ maintainerUrl }): with Immutability.restServerAppendOnly() the append-only rest-server at url refuses the maintenance job's prune; set maintainerUrl to a rest-server without --append-only on the same data (one the cluster cannot reach)`);
+    }
+    return new BackupRepository(F, props,
+      (credentials, role) => restServerBackend({ ...props, credentials }, role === 'maintainer' ? maintainer.endpoint : writer.endpoint, role === 'maintainer' ? 'maintainerUrl' : 'url'),
+      () => restServerAccessPolicies(writer.endpoint, maintainer.endpoint, (props.prefix ?? '').replace(/^\/+|\/+$/g, '')), writer);
   }
 
   /** Name of the storage service, for messages: `s3`, `gcs` or `azure`. */
@@ -42,18 +80,67 @@ export class BackupRepository {
   public readonly endpoint: string;
   /** Client-side encryption (repository password). */
   public readonly encryption: Encryption;
-  /** Storage credentials. */
+  /** Storage credentials: the writer's (the backup jobs'), and every role's unless `splitRoles`. */
   public readonly credentials: Credentials;
+  /** The reader's credentials (the drills, the runbook's restore). */
+  public readonly readerCredentials: Credentials;
+  /** The maintainer's credentials (retention and prune): the writer's unless `splitRoles`. */
+  public readonly maintainerCredentials: Credentials;
+  /**
+   * Whether the maintainer has keys of its own: then the backup jobs never forget or prune, and
+   * a maintenance job applies the retention.
+   */
+  public readonly splitRoles: boolean;
+  /** What the storage does to keep written objects, if declared. */
+  public readonly immutability?: Immutability;
 
   /** @internal */
   public readonly _backend: RepositoryBackend;
+  private readonly backends: { [role: string]: RepositoryBackend };
+  private readonly policies: () => RepositoryAccessPolicies;
 
-  private constructor(props: RepositoryCommonProps, backend: RepositoryBackend) {
-    this._backend = backend;
-    this.backend = backend.name;
-    this.endpoint = backend.endpoint;
+  private constructor(
+    factory: string,
+    props: RepositoryCommonProps,
+    backendFor: (credentials: Credentials, role: RepositoryRole) => RepositoryBackend,
+    policies: () => RepositoryAccessPolicies,
+    writer: RepositoryBackend,
+  ) {
+    this._backend = writer;
+    this.backend = writer.name;
+    this.endpoint = writer.endpoint;
     this.encryption = props.encryption;
     this.credentials = props.credentials;
+    this.readerCredentials = props.readerCredentials ?? props.credentials;
+    this.maintainerCredentials = props.maintainerCredentials ?? props.credentials;
+    this.splitRoles = props.maintainerCredentials !== undefined;
+    this.immutability = props.immutability;
+    this.policies = policies;
+    if (this.splitRoles && this.maintainerCredentials.secretName === this.credentials.secretName) {
+      throw configError(`${factory}({ maintainerCredentials }): the maintainer's keys are in the same Secret (${this.credentials.secretName}) as the writer's, so every backup job could read them; put them in a Secret of their own, in the maintenance job's namespace`);
+    }
+    if (props.readerCredentials !== undefined && props.readerCredentials.secretName === this.maintainerCredentials.secretName && this.splitRoles) {
+      throw configError(`${factory}({ readerCredentials }): the reader's keys are the maintainer's Secret (${this.maintainerCredentials.secretName}); a drill must not hold keys that can delete: give the reader its own keys, or leave readerCredentials unset (the writer's)`);
+    }
+    this.backends = {
+      writer,
+      reader: props.readerCredentials === undefined ? backendFor(props.credentials, 'reader') : backendFor(props.readerCredentials, 'reader'),
+      maintainer: backendFor(this.maintainerCredentials, 'maintainer'),
+    };
+  }
+
+  /** The backend as one role reaches it (its credentials; for a REST server, its URL). @internal */
+  public _role(role: RepositoryRole): RepositoryBackend {
+    return this.backends[role];
+  }
+
+  /**
+   * What each role may do at the storage, for its administrator: for S3 the three IAM policy
+   * documents, scoped to the prefix (`ClusterBackup` writes them next to its plan); for a REST
+   * server and GCS/Azure, the grants in words.
+   */
+  public accessPolicies(): RepositoryAccessPolicies {
+    return this.policies();
   }
 
   /**
@@ -61,20 +148,25 @@ export class BackupRepository {
    * `s3:https://s3.eu-west-1.amazonaws.com/backups/prod/etcd`.
    */
   public resticRepository(subPath: string): string {
+    return this._resticRepository(subPath, 'writer');
+  }
+
+  /** The restic repository URL of a path as one role reaches it. @internal */
+  public _resticRepository(subPath: string, role: RepositoryRole): string {
     if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/.test(subPath)) {
       throw configError(`BackupRepository.resticRepository(subPath): expected lowercase path segments separated by '/'; got ${JSON.stringify(subPath)}`);
     }
-    return this._backend.resticUrl(subPath);
+    return this.backends[role].resticUrl(subPath);
   }
 
-  /** Environment the backend needs (besides RESTIC_REPOSITORY/RESTIC_PASSWORD). @internal */
-  public _env(): RepositoryEnv[] {
-    return [...this._backend.env];
+  /** Environment the backend needs (besides RESTIC_REPOSITORY/RESTIC_PASSWORD), for a role. @internal */
+  public _env(role: RepositoryRole = 'writer'): RepositoryEnv[] {
+    return [...this.backends[role].env];
   }
 
-  /** Files the backend needs mounted. @internal */
-  public _files(): RepositoryFile[] {
-    return [...this._backend.files];
+  /** Files the backend needs mounted, for a role. @internal */
+  public _files(role: RepositoryRole = 'writer'): RepositoryFile[] {
+    return [...this.backends[role].files];
   }
 
   /** Path of the CA bundle inside the container, if any. @internal */
@@ -109,8 +201,8 @@ export class BackupRepository {
   }
 
   /** The credential keys the backend reads, each with the option naming its store location. @internal */
-  public _credentialKeys(): BackendCredentialKey[] {
-    return [...this._backend.credentialKeys];
+  public _credentialKeys(role: RepositoryRole = 'writer'): BackendCredentialKey[] {
+    return [...this.backends[role].credentialKeys];
   }
 
   /**
@@ -130,6 +222,22 @@ export class BackupRepository {
     return ['sudo', `--preserve-env=${env}`, ...this._workstationRestic(resticRepository)];
   }
 
+  /**
+   * The runbook's section for backups deleted or overwritten, for a cluster's repositories (their
+   * paths below the root); none where this library has no recovery to offer (GCS, Azure). @internal
+   */
+  public _recoverySection(clusterName: string, subPaths: string[]): string[] {
+    const s3 = this._backend.s3Location;
+    if (s3) {
+      const path = s3.prefix ? `${s3.prefix}/${clusterName}` : clusterName;
+      return recoverySection({ kind: 's3', bucket: s3.bucket, path, endpoint: s3.endpoint, region: s3.region }, clusterName);
+    }
+    if (this.backend === 'rest') {
+      return recoverySection({ kind: 'rest', maintainerRepositories: subPaths.map((p) => this._resticRepository(p, 'maintainer')) }, clusterName);
+    }
+    return [];
+  }
+
   /** Shell lines an operator runs on a workstation before restic can reach the repository. @internal */
   public _workstationExports(): string[] {
     return [...this._backend.workstationExports];
@@ -137,12 +245,22 @@ export class BackupRepository {
 }
 
 
-function checkCommon(factory: string, props: RepositoryCommonProps): void {
+function checkCommon(factory: string, props: RepositoryCommonProps, immutability: string | undefined): void {
   if (!props) throw configError(`${factory}(props): props are required`);
   if (!props.credentials) {
     throw configError(`${factory}({ credentials }): credentials are required, e.g. Credentials.fromSecret('backup-s3')`);
   }
   if (!props.encryption) {
     throw configError(`${factory}({ encryption }): encryption is required (an etcd backup holds every Secret of the cluster), e.g. Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' })`);
+  }
+  const declared = props.immutability;
+  if (declared !== undefined) {
+    if (declared.kind !== immutability) {
+      const fits: { [kind: string]: string } = { 's3-object-lock': 'BackupRepository.s3', 'append-only': 'BackupRepository.restServer' };
+      throw configError(`${factory}({ immutability }): ${declared.description} is a property of ${fits[declared.kind]} storage, not of this one${immutability === undefined ? ' (GCS retention and Azure immutability policies would lock restic\'s lock files too, restic#1544: split the roles with maintainerCredentials instead)' : ''}`);
+    }
+    if (props.maintainerCredentials === undefined) {
+      throw configError(`${factory}({ maintainerCredentials }): immutability (${declared.description}) needs split roles: with one credential the backup jobs would prune, which the storage refuses or undoes; set maintainerCredentials (the keys of the maintenance job, in a Secret of their own)`);
+    }
   }
 }

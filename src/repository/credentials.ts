@@ -2,7 +2,8 @@ import { checkSecretKey, checkSecretName } from '../internal/secret-checks';
 
 /**
  * Which keys of the credentials Secret hold which value. Only the keys the repository's backend
- * needs are read (S3: access key pair; Azure: account key; GCS: service-account JSON).
+ * needs are read (S3: access key pair; Azure: account key; GCS: service-account JSON; REST server:
+ * user and password).
  */
 export interface CredentialKeys {
   /**
@@ -30,6 +31,16 @@ export interface CredentialKeys {
    * @default 'credentials.json'
    */
   readonly gcsServiceAccountKey?: string;
+  /**
+   * User name at a restic REST server (HTTP basic auth).
+   * @default 'RESTIC_REST_USERNAME'
+   */
+  readonly restUsername?: string;
+  /**
+   * Password at a restic REST server (HTTP basic auth).
+   * @default 'RESTIC_REST_PASSWORD'
+   */
+  readonly restPassword?: string;
   /**
    * Velero's view of the same credentials: a cloud credentials FILE (for the AWS plugin, the
    * INI format `[default]\naws_access_key_id=…\naws_secret_access_key=…`).
@@ -59,6 +70,8 @@ export class Credentials {
       sessionToken: keys.sessionToken,
       azureAccountKey: keys.azureAccountKey ?? 'AZURE_ACCOUNT_KEY',
       gcsServiceAccountKey: keys.gcsServiceAccountKey ?? 'credentials.json',
+      restUsername: keys.restUsername ?? 'RESTIC_REST_USERNAME',
+      restPassword: keys.restPassword ?? 'RESTIC_REST_PASSWORD',
       cloudCredentialsFile: keys.cloudCredentialsFile ?? 'cloud',
     };
     for (const [field, key] of Object.entries(resolved)) {

@@ -21,19 +21,9 @@ export interface RemoteSecretRef {
 }
 
 /**
- * Where the repository's keys live outside the cluster.
+ * Where one role's storage credentials live in the external store: the keys its backend reads.
  */
-export interface ExternalKeysOptions {
-  /** Name of the external-secrets.io store to read from. */
-  readonly storeName: string;
-  /**
-   * The store is a namespaced `SecretStore` (in every namespace that needs the keys) rather than
-   * a `ClusterSecretStore`.
-   * @default false
-   */
-  readonly namespacedStore?: boolean;
-  /** The repository password. */
-  readonly repositoryPassword: RemoteSecretRef;
+export interface ExternalCredentialRefs {
   /**
    * S3 access key id (S3 repositories).
    * @default - none
@@ -60,6 +50,43 @@ export interface ExternalKeysOptions {
    */
   readonly gcsServiceAccountKey?: RemoteSecretRef;
   /**
+   * User name at a restic REST server (REST server repositories).
+   * @default - none
+   */
+  readonly restUsername?: RemoteSecretRef;
+  /**
+   * Password at a restic REST server (REST server repositories).
+   * @default - none
+   */
+  readonly restPassword?: RemoteSecretRef;
+}
+
+/**
+ * Where the repository's keys live outside the cluster.
+ */
+export interface ExternalKeysOptions extends ExternalCredentialRefs {
+  /** Name of the external-secrets.io store to read from. */
+  readonly storeName: string;
+  /**
+   * The store is a namespaced `SecretStore` (in every namespace that needs the keys) rather than
+   * a `ClusterSecretStore`.
+   * @default false
+   */
+  readonly namespacedStore?: boolean;
+  /** The repository password. */
+  readonly repositoryPassword: RemoteSecretRef;
+  /**
+   * The reader's credentials, when the repository has `readerCredentials` of their own.
+   * @default - none
+   */
+  readonly readerKeys?: ExternalCredentialRefs;
+  /**
+   * The maintainer's credentials, when the repository's roles are split: rendered only in the
+   * maintenance job's namespace.
+   * @default - none
+   */
+  readonly maintainerKeys?: ExternalCredentialRefs;
+  /**
    * How often the in-cluster Secrets are refreshed from the store.
    * @default Duration.hours(1)
    */
@@ -77,6 +104,12 @@ export interface ExternalSecretKeysProps extends ExternalKeysOptions {
    * @default - the chart's namespace
    */
   readonly namespace?: string;
+  /**
+   * Render the maintainer's Secrets (the password and `maintainerKeys`) instead of the writer's
+   * and reader's: for the maintenance job's namespace, and only there.
+   * @default false
+   */
+  readonly maintainer?: boolean;
 }
 
 /**
@@ -99,8 +132,15 @@ export class ExternalSecretKeys extends Construct {
       [repo.encryption.password.name, repo.encryption.password.key, props.repositoryPassword, 'repositoryPassword'],
     ];
     // The backend says which credential keys it reads; each names the option that locates it.
-    for (const k of repo._credentialKeys()) {
-      wanted.push([k.secret.name, k.secret.key, props[k.option], k.option]);
+    const role = (r: 'writer' | 'reader' | 'maintainer', refs: ExternalCredentialRefs | undefined, option: string) => {
+      for (const k of repo._credentialKeys(r)) wanted.push([k.secret.name, k.secret.key, refs?.[k.option], `${option}${k.option}`]);
+    };
+    if (props.maintainer) {
+      if (!repo.splitRoles) throw configError(`${C}: maintainer is set, but the repository has no maintainerCredentials of its own`);
+      role('maintainer', props.maintainerKeys, 'maintainerKeys.');
+    } else {
+      role('writer', props, '');
+      if (repo.readerCredentials.secretName !== repo.credentials.secretName) role('reader', props.readerKeys, 'readerKeys.');
     }
     for (const [, , ref, option] of wanted) {
       if (!ref) throw configError(`${C}: ${option} is required for a ${repo.backend} repository (where does it live in the store?)`);

@@ -1,5 +1,5 @@
 import { CaCertificate } from './ca-certificate';
-import type { AzureBlobRepositoryProps, GcsRepositoryProps, S3RepositoryProps } from './repository-props';
+import type { AzureBlobRepositoryProps, GcsRepositoryProps, RestServerRepositoryProps, S3RepositoryProps } from './repository-props';
 import { SecretKeyRef } from './secret-key-ref';
 import { configError } from '../internal/errors';
 import { shellWords } from '../internal/shell';
@@ -36,7 +36,7 @@ export interface RepositoryFile {
  * @internal
  */
 export interface BackendCredentialKey {
-  readonly option: 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'azureAccountKey' | 'gcsServiceAccountKey';
+  readonly option: 'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'azureAccountKey' | 'gcsServiceAccountKey' | 'restUsername' | 'restPassword';
   readonly secret: SecretKeyRef;
 }
 
@@ -66,6 +66,8 @@ export interface RepositoryBackend {
   readonly workstationExports: readonly string[];
   /** The names of those variables (for `sudo --preserve-env`). */
   readonly workstationEnv: readonly string[];
+  /** S3: where the objects are (the runbook's recovery from object versions). */
+  readonly s3Location?: { readonly bucket: string; readonly prefix: string; readonly endpoint: string; readonly region?: string };
   /** The restic repository URL of a path below the prefix. */
   resticUrl(subPath: string): string;
   /**
@@ -130,6 +132,7 @@ export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
   return {
     name: 's3',
     endpoint: base,
+    s3Location: { bucket: props.bucket, prefix, endpoint: base, region: props.region },
     resticUrl: (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`,
     // velero-plugin-for-aws object_store.go: without s3Url or region it asks AWS for the bucket's
     // region; with s3Url and no region the SDK has no region to sign with and every request fails.
@@ -221,6 +224,58 @@ export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBac
     workstationExports: [exportLine([`AZURE_ACCOUNT_NAME=${shellWords(props.accountName)}`, `AZURE_ACCOUNT_KEY=${FILL_IN}`])],
     workstationEnv: ['AZURE_ACCOUNT_NAME', 'AZURE_ACCOUNT_KEY'],
   };
+}
+
+/**
+ * A restic REST server: `rest:<url>/<prefix>/<sub>`, user and password from the environment
+ * (restic 0.18 internal/backend/rest/config.go ApplyEnvironment reads RESTIC_REST_USERNAME and
+ * RESTIC_REST_PASSWORD when the URL has no user), so they never appear in a URL or a log.
+ * `url` is the URL of this role (the writer's or the maintainer's).
+ * @internal
+ */
+export function restServerBackend(props: RestServerRepositoryProps, url: string, option: string): RepositoryBackend {
+  const base = checkRestUrl(option, url, props.allowInsecureHttp ?? false);
+  const creds = props.credentials;
+  const credentialKeys: BackendCredentialKey[] = [
+    { option: 'restUsername', secret: { name: creds.secretName, key: creds.keys.restUsername! } },
+    { option: 'restPassword', secret: { name: creds.secretName, key: creds.keys.restPassword! } },
+  ];
+  const ca = props.caCert ? caFile(props.caCert) : undefined;
+  const prefix = checkPrefix('BackupRepository.restServer', props.prefix);
+  return {
+    name: 'rest',
+    endpoint: base,
+    resticUrl: (sub) => `rest:${base}/${join(prefix, sub)}`,
+    veleroLocation: () => 'Velero cannot write to a restic REST server; give the location its own bucket (bucket and provider instead of repository)',
+    env: [
+      { name: 'RESTIC_REST_USERNAME', secret: credentialKeys[0].secret },
+      { name: 'RESTIC_REST_PASSWORD', secret: credentialKeys[1].secret },
+    ],
+    files: ca?.file ? [ca.file] : [],
+    caCertPath: ca?.path,
+    caCertPem: props.caCert?.pem,
+    caCert: props.caCert,
+    credentialKeys,
+    workstationExports: [exportLine([`RESTIC_REST_USERNAME=${FILL_IN}`, `RESTIC_REST_PASSWORD=${FILL_IN}`])],
+    workstationEnv: ['RESTIC_REST_USERNAME', 'RESTIC_REST_PASSWORD'],
+  };
+}
+
+function checkRestUrl(option: string, url: string, allowHttp: boolean): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw configError(`BackupRepository.restServer({ ${option} }): expected a URL like 'https://backup.example.com:8000'; got ${JSON.stringify(url)}`);
+  }
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && allowHttp)) {
+    throw configError(`BackupRepository.restServer({ ${option} }): the scheme must be https:// (or http:// with allowInsecureHttp: true, which sends the password in the clear); got ${JSON.stringify(url)}`);
+  }
+  if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.hash || u.username || u.password) {
+    throw configError(`BackupRepository.restServer({ ${option} }): the URL is scheme://host[:port] only (paths go in 'prefix'; user and password in credentials, keys restUsername/restPassword); got ${JSON.stringify(url)}`);
+  }
+  checkHttpUrlHost(`BackupRepository.restServer({ ${option} })`, url);
+  return `${u.protocol}//${u.host}`;
 }
 
 function exportLine(assignments: string[]): string {

@@ -1,6 +1,7 @@
 import { CaCertificate } from './ca-certificate';
 import { Credentials } from './credentials';
 import { Encryption } from './encryption';
+import { Immutability } from './immutability';
 
 /**
  * Options common to every repository backend.
@@ -10,6 +11,30 @@ export interface RepositoryCommonProps {
    * Credentials used to reach the storage.
    */
   readonly credentials: Credentials;
+  /**
+   * The maintainer's keys: the only ones that may delete (retention, prune). Setting them splits
+   * the repository's roles: `credentials` become the writer's (the backup jobs add snapshots and
+   * remove only their own locks; they never forget or prune), and the retention runs in a
+   * maintenance job (`RepositoryMaintenance`; `ClusterBackup` renders one) that holds these.
+   * Give each role the policy `BackupRepository.accessPolicies()` renders (S3), so that a
+   * compromised cluster holds no key that can delete its backups.
+   * @default - one credential for every role: the backup jobs' keys can delete every backup
+   * (`ClusterBackup` reports it as a pitfall, `acknowledge.singleCredential`)
+   */
+  readonly maintainerCredentials?: Credentials;
+  /**
+   * The reader's keys, for the restore drills (and the runbook's restore): read, and take and
+   * remove their own locks.
+   * @default - the writer's `credentials` (they can read too)
+   */
+  readonly readerCredentials?: Credentials;
+  /**
+   * What the storage does to keep written objects from being deleted or overwritten (S3 Object
+   * Lock; the REST server's append-only mode). Requires `maintainerCredentials` and time-based
+   * retention; the backup jobs' delete probe must then find their keys unable to delete.
+   * @default - none: the roles' policies alone protect the backups
+   */
+  readonly immutability?: Immutability;
   /**
    * Client-side encryption of the repository (required: there is no unencrypted repository).
    */
@@ -71,4 +96,37 @@ export interface AzureBlobRepositoryProps extends RepositoryCommonProps {
   readonly accountName: string;
   /** Blob container name. */
   readonly container: string;
+}
+
+/**
+ * A restic REST server (`rest-server`), e.g. on a backup host outside the cluster.
+ *
+ * For backups that survive a compromised cluster, run two rest-servers on the same data
+ * directory: one with `--append-only` at `url`, which the cluster reaches, and one without it at
+ * `maintainerUrl`, which only the maintenance job reaches (a management cluster or the backup
+ * host itself). With `--private-repos`, a user reaches only paths below its own name: put it
+ * first in `prefix`.
+ */
+export interface RestServerRepositoryProps extends RepositoryCommonProps {
+  /**
+   * URL of the writer's rest-server, `https://host[:port]` (no path: put paths in `prefix`; no
+   * user or password: they come from `credentials`, keys `restUsername`/`restPassword`).
+   */
+  readonly url: string;
+  /**
+   * URL of the maintainer's rest-server (the same data, without `--append-only`).
+   * @default - `url` (a rest-server without --append-only: the writer can delete)
+   */
+  readonly maintainerUrl?: string;
+  /**
+   * CA certificate of the servers' TLS certificates.
+   * @default - the image's system CA store
+   */
+  readonly caCert?: CaCertificate;
+  /**
+   * Allow plain `http://` URLs (restic still encrypts the data, but anyone on the path can read
+   * the credentials and which objects exist).
+   * @default false
+   */
+  readonly allowInsecureHttp?: boolean;
 }

@@ -319,6 +319,11 @@ function fromRepository(C: string, props: VeleroBackupStorageLocationProps, repo
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?)*$/.test(sub)) {
     throw configError(`${C}: prefix (below the repository's prefix): expected lowercase path segments separated by '/', e.g. 'prod/velero'; got ${JSON.stringify(props.prefix)}`);
   }
+  // Velero deletes expired backups with plain DELETEs and has no notion of locked versions: an
+  // Object Lock bucket is an open design question upstream (vmware-tanzu/velero#8686).
+  if (repository.immutability) {
+    throw configError(`${C}: repository declares ${repository.immutability.description}, which Velero cannot work with (its garbage collection deletes expired backups; vmware-tanzu/velero#8686); give Velero's location a bucket of its own (bucket, provider and credentials instead of repository)`);
+  }
   const facts = repository._veleroLocation(sub);
   if (typeof facts === 'string') throw configError(`${C}: repository: ${facts}`);
   for (const key of Object.keys(facts.config)) {

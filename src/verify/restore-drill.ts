@@ -143,7 +143,7 @@ export class RestoreDrill extends BackupJob {
     const scriptsVol = this.scriptsVolume(this);
     const workVol = kplus.Volume.fromEmptyDir(this, 'WorkVolume', 'work', { sizeLimit: props.workspaceSize ?? Size.gibibytes(16) });
     const tmpVol = this.tmpVolume(this);
-    const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository);
+    const access = resticRepositoryAccess(this, backup.repository, backup.resticRepository, 'reader');
     const nonRoot = hardenedContainer(BackupDefaults.NON_ROOT_UID, BackupDefaults.NON_ROOT_UID);
     const snapshotInBackup = ETCD_SNAPSHOT_PATH;
 

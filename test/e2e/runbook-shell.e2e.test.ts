@@ -201,7 +201,7 @@ const SCENARIOS: Scenario[] = [
         storageLocation: { bucket: 'velero.b-1', prefix: '/a/b/', s3Url: 'https://[2001:db8::2]:9000/s3-path', region: 'us-east-1', credentials: creds },
         schedules: [{ name: 'apps.v1-x', schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) }],
       },
-      acknowledge: { keysStoredOutsideCluster: true, inClusterRepository: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true, inClusterRepository: true },
     },
   },
   {
@@ -212,7 +212,7 @@ const SCENARIOS: Scenario[] = [
       etcd: { source: EtcdSource.k3s({ clientKey: '/var/lib/rancher/k3s/server/tls/etcd/@client+key_.-' }) },
       controlPlaneConfig: { nodes: ['server-0', 'server-1.k3s.internal'] },
       repository: BackupRepository.gcs({ bucket: 'g_b.c-1', projectId: 'proj-123456', prefix: 'a_b/c.d', credentials: creds, encryption }),
-      acknowledge: { keysStoredOutsideCluster: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     },
   },
   {
@@ -229,7 +229,7 @@ const SCENARIOS: Scenario[] = [
           { schedule: nightly, retention: Retention.gfs({ daily: 7, weekly: 4 }) },
         ],
       },
-      acknowledge: { keysStoredOutsideCluster: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     },
   },
   {
@@ -239,7 +239,7 @@ const SCENARIOS: Scenario[] = [
       clusterName: 'legacy',
       etcd: { source: EtcdSource.external({ endpoint: 'https://etcd.example.com:2379', tlsSecret: 'etcd.tls-1' }) },
       repository: BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://10.0.0.1:65535', credentials: creds, encryption }),
-      acknowledge: { keysStoredOutsideCluster: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     },
   },
   {
@@ -457,7 +457,7 @@ describe('with the input checks switched off, the payloads of issue 8 stay inert
       controlPlaneConfig: { nodes: ['cp-1'], paths: ['/etc/kubernetes', '/var/lib/kubelet/pki', ...hostilePaths], encryptionProviderConfig: '/etc/x$(id)' },
       repository: lib.BackupRepository.s3({ bucket: 'backups', endpoint, credentials: creds, encryption }),
       namespace: 'backup;$(id)',
-      acknowledge: { keysStoredOutsideCluster: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     });
     const md = backup.restoreRunbook();
     // WHEN every shell block and every command of the prose is pasted

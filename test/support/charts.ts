@@ -4,12 +4,13 @@ import { S3Server } from './s3';
 import { BackupRepository, CaCertificate, Credentials, Encryption, EtcdSnapshotBackup, EtcdSnapshotBackupProps, EtcdSource } from '../../src';
 
 /** A repository like the one the e2e tests use. */
-export function testRepository(overrides: { endpoint?: string } = {}): BackupRepository {
+export function testRepository(overrides: { endpoint?: string; splitRoles?: boolean } = {}): BackupRepository {
   return BackupRepository.s3({
     bucket: 'backups',
     prefix: 'k8s',
     endpoint: overrides.endpoint ?? 'https://minio.example.com:9000',
     credentials: Credentials.fromSecret('backup-s3'),
+    maintainerCredentials: overrides.splitRoles ? Credentials.fromSecret('backup-s3-maintainer') : undefined,
     encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
   });
 }

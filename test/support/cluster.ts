@@ -3,7 +3,7 @@ import { testRepository } from './charts';
 import { ClusterBackup, ClusterBackupProps, EtcdSource } from '../../src';
 
 /** The acknowledgement a test cluster gives: the keys are kept outside it. */
-export const ok = { keysStoredOutsideCluster: true };
+export const ok = { keysStoredOutsideCluster: true, singleCredential: true };
 
 /** A kubeadm ClusterBackup of three control-plane nodes, synthesized. */
 export function synth(props: Partial<ClusterBackupProps> = {}) {

@@ -22,7 +22,7 @@ export function build(props: ClusterBackupProps): ClusterBackup {
   return backup;
 }
 
-const ok = { keysStoredOutsideCluster: true };
+const ok = { keysStoredOutsideCluster: true, singleCredential: true };
 
 /** A kubeadm ClusterBackup (etcd and one node's config), synthesized. */
 export function cluster(props: Partial<ClusterBackupProps> = {}): ClusterBackup {

@@ -27,7 +27,7 @@ export function cluster(props: Partial<ClusterBackupProps>): { out: any[]; backu
     etcd: { source: EtcdSource.kubeadm() },
     controlPlaneConfig: { nodes: ['cp-1'] },
     velero: { storageLocation: { repository, default: true }, schedules },
-    acknowledge: props.externalKeys ? undefined : { keysStoredOutsideCluster: true },
+    acknowledge: props.externalKeys ? { singleCredential: true } : { keysStoredOutsideCluster: true, singleCredential: true },
     ...props,
   });
   return { out: Testing.synth(chart), backup };

@@ -1,6 +1,7 @@
 import { Chart, Cron, Duration, Testing } from 'cdk8s';
 import {
-  BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, KeyDropGuard,
+  BackupRepository, CaCertificate, ClusterBackup, ClusterBackupProps, Credentials, Database, Encryption, EtcdSource, EtcdVersion, Immutability,
+  KeyDropGuard,
   Retention, VeleroBackupStorageLocationProps, VeleroVersion,
 } from '../../src';
 import { testRepository } from '../support/charts';
@@ -118,7 +119,7 @@ describe('ClusterBackup: keys off the cluster', () => {
   };
 
   test('externalKeys renders the repository\'s Secrets from the store in every namespace that needs them, and the runbook says where they live', () => {
-    const { backup, manifests } = synth({ externalKeys, acknowledge: {} });
+    const { backup, manifests } = synth({ externalKeys, acknowledge: { singleCredential: true } });
     const es = manifests.filter((m) => m.kind === 'ExternalSecret');
     expect(es.map((e) => `${e.metadata.namespace}/${e.metadata.name}`)).toEqual([
       'backup-system-host/backup-repository', 'backup-system-host/backup-s3', 'backup-system/backup-repository', 'backup-system/backup-s3',
@@ -153,6 +154,7 @@ describe('ClusterBackup: pitfall guards (each trips, each has its named opt-out)
   });
   test.each([
     ['keys only in the cluster', { acknowledge: {} }, /acknowledge.keysStoredOutsideCluster/, { acknowledge: ok }],
+    ['one credential for every role', { acknowledge: { keysStoredOutsideCluster: true } }, /can delete every backup.*acknowledge.singleCredential/, { acknowledge: ok }],
     ['no etcd on a self-managed control plane', veleroOnly, /no etcd backup.*acknowledge.noEtcdBackup/,
       { ...veleroOnly, acknowledge: { ...ok, noEtcdBackup: true, noRestoreDrill: true } }],
     ['repository inside the cluster', { repository: inCluster }, /looks like it is inside the cluster.*acknowledge.inClusterRepository/,
@@ -316,5 +318,93 @@ describe('ClusterBackup: Schedules wired to the location it creates, and no tier
     expect(() => cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules })).toThrow(/needs Velero 1\.18 or newer/);
     const out = cluster({ storageLocation: { ...storageLocation, caCert: ca }, schedules, version: VeleroVersion.V1_18 });
     expect(out.find((o) => o.kind === 'Schedule').spec.schedule).toBe('CRON_TZ=Europe/Berlin 30 1 * * *');
+  });
+});
+
+describe('ClusterBackup: backups that survive a compromised cluster (split roles)', () => {
+  const lockedRepo = (days = 30) => BackupRepository.s3({
+    bucket: 'backups',
+    prefix: 'k8s',
+    endpoint: 'https://s3.example.com',
+    credentials: Credentials.fromSecret('backup-s3'),
+    maintainerCredentials: Credentials.fromSecret('backup-s3-maintainer'),
+    encryption: Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' }),
+    immutability: Immutability.s3ObjectLock({ lockPeriod: Duration.days(days) }),
+  });
+  const within = Retention.gfs({ daily: 7, weekly: 4, within: Duration.days(7) });
+  const split = (props: Partial<ClusterBackupProps> = {}) => synth({
+    repository: lockedRepo(),
+    etcd: { source: EtcdSource.kubeadm(), retention: within },
+    controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'], retention: within },
+    acknowledge: { keysStoredOutsideCluster: true },
+    ...props,
+  });
+
+  test('GIVEN split roles and Object Lock THEN no job outside the maintenance namespace holds a key that can delete, and one maintenance job keeps every repository', () => {
+    const { backup, manifests } = split();
+    const cronJobs = manifests.filter((m) => m.kind === 'CronJob');
+    const holders = cronJobs.filter((c) => JSON.stringify(c).includes('backup-s3-maintainer')).map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+    expect(holders).toEqual(['backup-maintenance/prod-maintenance']);
+    for (const c of cronJobs.filter((x) => x.metadata.name !== 'prod-maintenance')) {
+      for (const container of c.spec.jobTemplate.spec.template.spec.containers.filter((x: any) => x.name === 'upload')) {
+        expect(container.args ?? []).toEqual([]);
+      }
+    }
+    expect(manifests.find((m) => m.kind === 'Namespace' && m.metadata.name === 'backup-maintenance')?.metadata.labels).toMatchObject({ 'pod-security.kubernetes.io/enforce': 'restricted' });
+    expect(backup.maintenance?.minimumLockDays).toBe(9);
+    const targets = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name === 'prod-maintenance-scripts').data['maintenance-targets.txt'];
+    expect(targets.trim().split('\n').map((l: string) => l.split(' ').slice(0, 2).join(' '))).toEqual([
+      's3:https://s3.example.com/backups/k8s/prod/config/cp-1 control-plane-config',
+      's3:https://s3.example.com/backups/k8s/prod/config/cp-2 control-plane-config',
+      's3:https://s3.example.com/backups/k8s/prod/config/cp-3 control-plane-config',
+      's3:https://s3.example.com/backups/k8s/prod/etcd etcd-snapshot',
+    ]);
+    // Its absence would be silence: it is watched like every job.
+    expect(backup.alerts!.alertNames()).toEqual(expect.arrayContaining(['RepositoryMaintenanceFailed', 'RepositoryMaintenanceTooOld', 'RepositoryMaintenanceNeverSucceeded']));
+    expectValidManifests(manifests);
+  });
+
+  test('the plan says who can delete, the lock period and the three IAM policies', () => {
+    const md = split().backup.describe();
+    expect(md).toContain('## Who can delete backups');
+    expect(md).toContain('Only the maintenance job (CronJob `prod-maintenance` in namespace `backup-maintenance`)');
+    expect(md).toContain('- **Lock period**: at least 9 days');
+    for (const role of ['writer', 'reader', 'maintainer']) expect(md).toContain(`### IAM policy: ${role}`);
+    expect(md).toContain('"arn:aws:s3:::backups/k8s/*/locks/*"');
+    const single = synth().backup.describe();
+    expect(single).toContain('every backup job holds them and prunes with them, so whoever compromises the cluster can erase its backups too (accepted: `singleCredential`)');
+  });
+
+  test('renderedElsewhere: nothing rendered here, the lock period still checked against its schedule', () => {
+    const { backup, manifests } = split({ maintenance: { renderedElsewhere: true } });
+    expect(backup.maintenance).toBeUndefined();
+    expect(manifests.some((m) => m.kind === 'Namespace' && m.metadata.name === 'backup-maintenance')).toBe(false);
+    expect(backup.retainedRepositories.map((r) => r.subPath)).toEqual(['prod/config/cp-1', 'prod/config/cp-2', 'prod/config/cp-3', 'prod/etcd']);
+    expect(() => split({ repository: lockedRepo(8), maintenance: { renderedElsewhere: true } })).toThrow(/Object Lock period \(8 days\) is shorter than the 9 days/);
+    expect(backup.describe()).toContain('rendered elsewhere, `maintenance.renderedElsewhere`');
+  });
+
+  test('mistakes are synth errors: a shared namespace, maintenance without split roles, Velero on a locked bucket', () => {
+    expect(() => split({ maintenance: { namespace: 'backup-system' } })).toThrow(/maintenance.namespace is "backup-system", a namespace of the backup jobs/);
+    expect(() => synth({ maintenance: {} })).toThrow(/maintenance is set, but the repository has one credential/);
+    expect(() => split({ velero: { storageLocation: { repository: lockedRepo() }, schedules: [] } })).toThrow(/Velero cannot work with.*velero#8686/);
+  });
+
+  test('externalKeys: the maintainer\'s keys and the password only in the maintenance namespace', () => {
+    const externalKeys = {
+      storeName: 'vault',
+      repositoryPassword: { key: 'backups/password' },
+      accessKeyId: { key: 'backups/s3', property: 'id' },
+      secretAccessKey: { key: 'backups/s3', property: 'secret' },
+      maintainerKeys: { accessKeyId: { key: 'backups/s3-maintainer', property: 'id' }, secretAccessKey: { key: 'backups/s3-maintainer', property: 'secret' } },
+    };
+    const { manifests } = split({ externalKeys, acknowledge: {} });
+    const es = manifests.filter((m) => m.kind === 'ExternalSecret').map((m) => `${m.metadata.namespace}/${m.metadata.name}`).sort();
+    expect(es).toEqual([
+      'backup-maintenance/backup-repository', 'backup-maintenance/backup-s3-maintainer',
+      'backup-system-host/backup-repository', 'backup-system-host/backup-s3',
+      'backup-system/backup-repository', 'backup-system/backup-s3',
+    ]);
+    expect(() => split({ externalKeys: { ...externalKeys, maintainerKeys: undefined }, acknowledge: {} })).toThrow(/maintainerKeys.accessKeyId is required/);
   });
 });

@@ -11,7 +11,7 @@ function cluster(props: Partial<ClusterBackupProps> = {}): ClusterBackup {
     controlPlaneConfig: { nodes: ['cp-1', 'cp-2', 'cp-3'] },
     velero: { schedules: [{ name: 'prod-apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.gfs({ daily: 7, weekly: 4 }) }] },
     alerts: { runbookUrl: 'https://wiki.example.com/prod-runbook' },
-    acknowledge: { keysStoredOutsideCluster: true },
+    acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     ...props,
   });
 }
@@ -44,18 +44,19 @@ describe('ClusterBackup.describe()', () => {
   });
 
   test('an opt-out this configuration does not need says so', () => {
-    const md = cluster({ acknowledge: { keysStoredOutsideCluster: true, noRestoreDrill: true, shortRetention: true } }).describe();
+    const acknowledge = { keysStoredOutsideCluster: true, singleCredential: true, noRestoreDrill: true, shortRetention: true };
+    const md = cluster({ acknowledge }).describe();
     expect(md).toContain('- `noRestoreDrill`: backups that are never test-restored (not needed by this configuration)\n');
     expect(md).toContain('- `shortRetention`: a retention that keeps less than a day (not needed by this configuration)\n');
     const short = cluster({
       etcd: { source: EtcdSource.kubeadm(), retention: Retention.maxAge(Duration.hours(12)) },
-      acknowledge: { keysStoredOutsideCluster: true, shortRetention: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true, shortRetention: true },
     }).describe();
     expect(short).toContain('- `shortRetention`: a retention that keeps less than a day\n');
   });
 
   test('no alerts: said so', () => {
-    const md = cluster({ acknowledge: { keysStoredOutsideCluster: true, noAlerts: true } }).describe();
+    const md = cluster({ acknowledge: { keysStoredOutsideCluster: true, singleCredential: true, noAlerts: true } }).describe();
     expect(md).toContain('## Alerts\n\nNone: no PrometheusRule is rendered (`noAlerts`).');
     expect(md).toContain('- `noAlerts`: nobody is alerted when backups stop\n');
   });

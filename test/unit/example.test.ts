@@ -36,6 +36,7 @@ describe('the example fleet (README main command)', () => {
     const b = synthFleet();
     expect([...a.keys()]).toEqual([
       'edge-k3s.k8s.yaml', 'edge-k3s.plan.md', 'edge-k3s.runbook.md', 'eks-shop.k8s.yaml', 'eks-shop.plan.md', 'eks-shop.runbook.md',
+      'iam-maintainer.json', 'iam-reader.json', 'iam-writer.json',
       'infra-rke2.k8s.yaml', 'infra-rke2.plan.md', 'infra-rke2.runbook.md', 'legacy.k8s.yaml', 'legacy.plan.md', 'legacy.runbook.md',
       'prod-eu.k8s.yaml', 'prod-eu.plan.md', 'prod-eu.runbook.md',
     ]);

@@ -3,7 +3,7 @@ import { Retention } from '../../src';
 import { PitfallContext, pitfalls } from '../../src/pitfalls';
 import { testRepository } from '../support/charts';
 
-const repository = testRepository();
+const repository = testRepository({ splitRoles: true });
 const safe: PitfallContext = {
   repository, externalKeys: true, endpoints: [repository.endpoint], etcd: true, managedControlPlane: false, drill: true, retentions: [],
 };
@@ -18,15 +18,16 @@ describe('pitfalls', () => {
       ...safe,
       externalKeys: false,
       endpoints: ['https://minio.minio.svc:9000'],
+      repository: testRepository(),
       etcd: false,
       drill: false,
       configPathsWithoutPki: { paths: ['/etc/kubernetes/manifests'], pki: ['/etc/kubernetes/pki'] },
       retentions: [{ option: 'etcd.retention', retention: Retention.keepLast(6), schedule: Cron.hourly() }],
     };
     const found = pitfalls('ClusterBackup', all, {});
-    expect(found).toHaveLength(6);
+    expect(found).toHaveLength(7);
     for (const m of found) expect(m).toMatch(/^ClusterBackup: /);
-    for (const ack of ['keysStoredOutsideCluster', 'inClusterRepository', 'noEtcdBackup', 'noRestoreDrill', 'configWithoutPki', 'shortRetention']) {
+    for (const ack of ['keysStoredOutsideCluster', 'singleCredential', 'inClusterRepository', 'noEtcdBackup', 'noRestoreDrill', 'configWithoutPki', 'shortRetention']) {
       expect(found.some((m) => m.includes(`acknowledge.${ack}: true`))).toBe(true);
     }
   });

@@ -55,7 +55,7 @@ function synth(props: any) {
     repository: testRepository(),
     etcd: { source: EtcdSource.kubeadm() },
     controlPlaneConfig: { nodes: ['cp-1'] },
-    acknowledge: { keysStoredOutsideCluster: true },
+    acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     ...props,
   });
   return Testing.synth(chart);

@@ -24,6 +24,7 @@ export function readmePlanExcerpt(): string {
       prefix: 'k8s',
       region: 'eu-west-1',
       credentials: Credentials.fromSecret('cluster-backup-s3'),
+      maintainerCredentials: Credentials.fromSecret('cluster-backup-s3-maintainer'),
       encryption: Encryption.repositoryPassword({ name: 'cluster-backup-repository', key: 'password' }),
     }),
     velero: { schedules: [{ name: 'prod-apps', schedule: Cron.schedule({ minute: '0', hour: '2' }), retention: Retention.daily35Days() }] },

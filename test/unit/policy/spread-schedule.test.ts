@@ -59,7 +59,7 @@ describe('SpreadSchedule', () => {
         credentials: Credentials.fromSecret('s3'),
         encryption: Encryption.repositoryPassword({ name: 'pw', key: 'password' }),
       }),
-      acknowledge: { keysStoredOutsideCluster: true },
+      acknowledge: { keysStoredOutsideCluster: true, singleCredential: true },
     });
     const cronJobs = Testing.synth(chart).filter((o) => o.kind === 'CronJob');
     const schedules = Object.fromEntries(cronJobs.map((o) => [o.metadata.name, o.spec.schedule]));

@@ -1,4 +1,4 @@
-import { BackupRepository, CaCertificate } from '../../../src';
+import { BackupRepository, CaCertificate, Credentials, Encryption, Immutability } from '../../../src';
 import { credentials, encryption } from '../../support/repositories';
 
 describe('BackupRepository.s3', () => {
@@ -43,5 +43,68 @@ describe('BackupRepository', () => {
       .toEqual({ kind: 'Secret', name: 'ca', key: 'bundle.pem' });
     expect(BackupRepository.s3({ bucket: 'bkt', endpoint: 'https://minio:9000', caCert: CaCertificate.fromConfigMap('ca'), credentials, encryption })._caCertSource())
       .toEqual({ kind: 'ConfigMap', name: 'ca', key: 'ca.crt' });
+  });
+});
+
+describe('BackupRepository: roles with their own keys', () => {
+  const enc = Encryption.repositoryPassword({ name: 'backup-repository', key: 'password' });
+
+  test('one credential: every role uses it, and the roles are not split', () => {
+    const r = BackupRepository.s3({ bucket: 'backups', credentials: Credentials.fromSecret('s3'), encryption: enc });
+    expect(r.splitRoles).toBe(false);
+    expect([r.credentials, r.readerCredentials, r.maintainerCredentials].map((c) => c.secretName)).toEqual(['s3', 's3', 's3']);
+  });
+
+  test('split: each role reads its own Secret; the reader defaults to the writer\'s keys', () => {
+    const r = BackupRepository.s3({ bucket: 'backups', credentials: Credentials.fromSecret('w'), maintainerCredentials: Credentials.fromSecret('m'), encryption: enc });
+    expect(r.splitRoles).toBe(true);
+    expect(r._env('writer').find((e) => e.name === 'AWS_ACCESS_KEY_ID')?.secret?.name).toBe('w');
+    expect(r._env('reader').find((e) => e.name === 'AWS_ACCESS_KEY_ID')?.secret?.name).toBe('w');
+    expect(r._env('maintainer').find((e) => e.name === 'AWS_ACCESS_KEY_ID')?.secret?.name).toBe('m');
+    const withReader = BackupRepository.s3({
+      bucket: 'backups', credentials: Credentials.fromSecret('w'), readerCredentials: Credentials.fromSecret('r'), maintainerCredentials: Credentials.fromSecret('m'), encryption: enc,
+    });
+    expect(withReader._env('reader').find((e) => e.name === 'AWS_SECRET_ACCESS_KEY')?.secret?.name).toBe('r');
+  });
+
+  test('the maintainer\'s keys never share a Secret with the writer or the reader', () => {
+    expect(() => BackupRepository.s3({ bucket: 'backups', credentials: Credentials.fromSecret('s3'), maintainerCredentials: Credentials.fromSecret('s3', { accessKeyId: 'ADMIN_ID' }), encryption: enc }))
+      .toThrow(/same Secret \(s3\) as the writer's/);
+    expect(() => BackupRepository.s3({
+      bucket: 'backups', credentials: Credentials.fromSecret('w'), readerCredentials: Credentials.fromSecret('m'), maintainerCredentials: Credentials.fromSecret('m'), encryption: enc,
+    })).toThrow(/a drill must not hold keys that can delete/);
+  });
+
+  test('a REST server: user and password from the environment, the maintainer at its own URL', () => {
+    const r = BackupRepository.restServer({
+      url: 'https://backup.example.com:8000/',
+      maintainerUrl: 'https://backup-admin.example.com:8001',
+      prefix: 'prod',
+      credentials: Credentials.fromSecret('rest-writer'),
+      maintainerCredentials: Credentials.fromSecret('rest-maintainer'),
+      encryption: enc,
+      immutability: Immutability.restServerAppendOnly(),
+    });
+    expect(r.backend).toBe('rest');
+    expect(r.resticRepository('prod-eu/etcd')).toBe('rest:https://backup.example.com:8000/prod/prod-eu/etcd');
+    expect(r._resticRepository('prod-eu/etcd', 'maintainer')).toBe('rest:https://backup-admin.example.com:8001/prod/prod-eu/etcd');
+    expect(r._env('writer')).toEqual([
+      { name: 'RESTIC_REST_USERNAME', secret: { name: 'rest-writer', key: 'RESTIC_REST_USERNAME' } },
+      { name: 'RESTIC_REST_PASSWORD', secret: { name: 'rest-writer', key: 'RESTIC_REST_PASSWORD' } },
+    ]);
+    expect(r._env('maintainer')[0].secret?.name).toBe('rest-maintainer');
+    expect(r._veleroLocation('x')).toMatch(/Velero cannot write to a restic REST server/);
+  });
+
+  test('a REST server: bad URLs and an append-only server without a maintainer URL are refused', () => {
+    const base = { credentials: Credentials.fromSecret('w'), maintainerCredentials: Credentials.fromSecret('m'), encryption: enc };
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://user:pw@backup.example.com' })).toThrow(/user and password in credentials/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'http://backup.example.com' })).toThrow(/https:\/\/ \(or http:\/\/ with allowInsecureHttp/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com/repo' })).toThrow(/paths go in 'prefix'/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com', immutability: Immutability.restServerAppendOnly() }))
+      .toThrow(/maintainerUrl.*without --append-only/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://b.example.com', maintainerUrl: 'https://b.example.com/', immutability: Immutability.restServerAppendOnly() }))
+      .toThrow(/maintainerUrl/);
+    expect(BackupRepository.restServer({ ...base, url: 'http://127.0.0.1:8000', allowInsecureHttp: true }).endpoint).toBe('http://127.0.0.1:8000');
   });
 });

@@ -17,6 +17,8 @@ describe('Credentials', () => {
       sessionToken: undefined,
       azureAccountKey: 'AZURE_ACCOUNT_KEY',
       gcsServiceAccountKey: 'credentials.json',
+      restUsername: 'RESTIC_REST_USERNAME',
+      restPassword: 'RESTIC_REST_PASSWORD',
       cloudCredentialsFile: 'cloud',
     });
     expect(Credentials.fromSecret('s3', { accessKeyId: 'id', sessionToken: 'token' }).keys).toMatchObject({ accessKeyId: 'id', sessionToken: 'token' });

@@ -20,7 +20,7 @@ const LAYERS: string[][] = [
   ['job'],
   ['monitoring'],
   ['etcd'],
-  ['config', 'database', 'verify', 'velero'],
+  ['config', 'database', 'maintenance', 'verify', 'velero'],
   ['pitfalls.ts', 'cluster-backup-props.ts'],
   ['cluster-checks.ts', 'cluster-plan.ts', 'runbook.ts'],
   ['cluster-backup.ts'],

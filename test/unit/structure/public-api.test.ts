@@ -11,6 +11,16 @@ import * as ts from 'typescript';
 const INDEX = path.join(__dirname, '..', '..', '..', 'src', 'index.ts');
 
 const PUBLIC = [
+  'ExternalCredentialRefs',
+  'ClusterMaintenanceOptions',
+  'Immutability',
+  'RepositoryAccessPolicies',
+  'RepositoryMaintenance',
+  'RepositoryMaintenanceOptions',
+  'RepositoryMaintenanceProps',
+  'RestServerRepositoryProps',
+  'RetainedRepository',
+  'S3ObjectLockOptions',
   'AlertAdvice',
   'AzureBlobRepositoryProps',
   'BackupAlertOptions',
