@@ -276,7 +276,8 @@ export class EtcdSnapshotBackup extends BackupJob {
         + '`snapshotTimeout`), the check of its sha256 or the upload failed; nothing was pruned after a failed upload. If it says DATA LOSS '
         + 'SUSPECTED, etcd holds far fewer keys than the newest accepted snapshot: every snapshot is kept and nothing is pruned until you '
         + 'decide. Restore from the snapshot the log names, or, if the drop was intended, accept it with the '
-        + '`restic tag --remove count-drop` command the log prints (it names the snapshot).',
+        + '`restic tag --remove count-drop` command the log prints (it names the snapshot'
+        + `${props.repository.splitRoles ? '; run it with the maintainer\'s keys: the tag rewrites the snapshot, which the backup jobs\' keys cannot delete' : ''}).`,
       hostNetwork: source.hostNetwork,
       nodeSelector: source.nodeSelector,
       tolerations: source.tolerations,

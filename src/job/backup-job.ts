@@ -449,7 +449,10 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       description: options.description,
       alertPrefix: this.alertPrefix,
       alertGroup: this.alertGroup,
-      failureAdvice: options.failureAdvice,
+      // A job that writes with split roles also fails when its keys turn out able to delete.
+      failureAdvice: o.repository.splitRoles && this.retained.length > 0
+        ? `${options.failureAdvice} If its log says DELETE PROTECTION MISSING, the backup was kept but the job's Secret holds keys that can delete every backup: give them the writer's policy of the plan (\`describe()\`, "Who can delete backups").`
+        : options.failureAdvice,
     });
     return cronJob;
   }

@@ -375,6 +375,15 @@ describe('ClusterBackup: backups that survive a compromised cluster (split roles
     expect(single).toContain('every backup job holds them and prunes with them, so whoever compromises the cluster can erase its backups too (accepted: `singleCredential`)');
   });
 
+  test('the runbook: which keys to use, the recovery from object versions, and what a missing delete protection means', () => {
+    const md = split().backup.restoreRunbook();
+    expect(md).toContain('export the reader\'s (Secret `backup-s3`). Only the maintainer\'s (Secret `backup-s3-maintainer`');
+    expect(md).toContain('## Backups deleted or overwritten');
+    expect(md).toContain('rclone copy "backups,version_at=\'${before}\':backups/k8s/prod" backups:backups/k8s/prod-before-attack');
+    expect(md).toMatch(/EtcdBackupFailed`: .*run it with the maintainer's keys.*DELETE PROTECTION MISSING/);
+    expect(synth().backup.restoreRunbook()).not.toContain('DELETE PROTECTION MISSING');
+  });
+
   test('renderedElsewhere: nothing rendered here, the lock period still checked against its schedule', () => {
     const { backup, manifests } = split({ maintenance: { renderedElsewhere: true } });
     expect(backup.maintenance).toBeUndefined();
