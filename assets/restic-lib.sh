@@ -116,11 +116,14 @@ forget_by_retention() {
 #              locked version (the bucket's lock configuration is not visible from here)
 #   none       it is gone: these keys can delete every backup of the repository
 #   unknown    the probe itself failed (the log says why)
+# Its restic calls run as r_child (a TERM trap can stop them at once: restic-upload.sh probes
+# in the background), so the probe's content comes from a command, not from stdin (an
+# asynchronous command's stdin is /dev/null): `echo`, the same 26 bytes every run.
 probe_delete_protection() {
   probe_who=$1
   probe_report="${TMPDIR:-/tmp}/delete-probe.json"
   delete_protection='unknown'
-  if ! printf 'cdk8s-backup delete probe\n' | r backup --json --stdin --stdin-filename delete-probe --host "${BACKUP_HOST}" --tag delete-probe > "${probe_report}"; then
+  if ! r_child 0 backup --json --stdin-from-command --stdin-filename delete-probe --host "${BACKUP_HOST}" --tag delete-probe -- echo 'cdk8s-backup delete probe' > "${probe_report}"; then
     echo "${probe_who}: the delete probe could not save its snapshot (see above)" >&2
     return 0
   fi
@@ -131,8 +134,8 @@ probe_delete_protection() {
     echo "${probe_who}: the delete probe found no snapshot id in restic's report" >&2
     return 0
   fi
-  r forget "${probe_id}" > "${probe_report}.forget" 2>&1 || true
-  if r cat --no-lock snapshot "${probe_id}" > /dev/null 2>&1; then
+  r_child 0 forget "${probe_id}" > "${probe_report}.forget" 2>&1 || true
+  if r_child 0 cat --no-lock snapshot "${probe_id}" > /dev/null 2>&1; then
     delete_protection='denied'
     echo "${probe_who}: delete protection: denied (these keys could not delete the probe snapshot ${probe_id})"
   elif [ "${DELETE_PROTECTION_EXPECTED:-}" = 'versioned' ]; then

@@ -111,6 +111,8 @@ took() {
 # the second question, the group's snapshot list, comes right after the unlock.
 answers="${TMPDIR:-/tmp}/repository-answers"
 mkdir -p "${answers}"
+# Nothing of an earlier run in the same scratch may pass for an answer.
+rm -f "${answers}/"*
 ask_repository() {
   set +e
   # The job's exit stops the questions (a failed check, below): this subshell's child with it.
@@ -125,6 +127,13 @@ ask_repository() {
   if [ "${unlock_rc}" -eq 0 ] && [ -n "${DROP_GUARD_TAG:-}" ]; then
     r_child 0 snapshots --no-lock --json --host "${BACKUP_HOST}" --tag "${BACKUP_TAG}" --tag discarded > "${answers}/snapshots.json" 2> "${answers}/snapshots.err"
     echo "$?" > "${answers}/snapshots.rc"
+  fi
+  # The delete probe (restic-lib.sh) too: nothing else of this job uses the repository before
+  # the answers are read, so the probe's forget (an exclusive lock) refuses nothing. A
+  # repository created below is probed after its backup instead.
+  if [ "${unlock_rc}" -eq 0 ]; then
+    probe_delete_protection upload > "${answers}/probe.out" 2>&1
+    echo "${delete_protection}" > "${answers}/probe.result"
   fi
   r_pid=''
   # Written last: the answers are complete when this file exists.
@@ -313,7 +322,12 @@ fi
 # The keys' delete rights, proven (restic-lib.sh): in the summary line at every run, and a failure
 # where the configuration promised keys that cannot delete.
 step='delete-protection'
-probe_delete_protection upload
+if [ -r "${answers}/probe.result" ]; then
+  cat "${answers}/probe.out"
+  delete_protection=$(cat "${answers}/probe.result")
+else
+  probe_delete_protection upload
+fi
 delete_protection_check upload
 
 # A backup of a server other than the one the construct was told about: kept (it is a good
