@@ -48,9 +48,11 @@ if [ "${rc}" -ne 0 ] && ! init_if_missing db-dump "${rc}" "${out}"; then
 fi
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer: any lock is from a
-# killed run of this job. restic ignores no lock by itself, stale or not (0.18.0
+# killed run of this job (with split roles only the stale ones: restic-lib.sh
+# writer_unlock_args). restic ignores no lock by itself, stale or not (0.18.0
 # internal/restic/lock.go checkForOtherLocks).
-r unlock --remove-all
+# shellcheck disable=SC2046 # one flag or none
+r unlock $(writer_unlock_args)
 
 # The dump's own exit status, apart from restic's: a dump that dies midway (server killed,
 # connection lost) still hands restic a well-formed, truncated stream, which restic saves.

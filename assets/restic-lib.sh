@@ -45,6 +45,17 @@ r_child() {
   wait "${r_pid}"
 }
 
+# Which locks a writing job removes before it starts (restic-upload.sh, db-dump.sh). A job that
+# is its repository's only user removes them all: any lock is from a killed run of its own. With
+# split roles (RETENTION_ELSEWHERE) the maintenance job uses the repository too, and removing its
+# live exclusive lock would let a backup run beside its prune, which can delete the packs the
+# backup is adding to: only stale locks then (0.18.0 internal/restic/lock.go Stale: older than
+# 30 minutes, or of a dead process on this host), and the jobs wait for each other's locks
+# (--retry-lock in RESTIC_FLAGS, restic-step.ts).
+writer_unlock_args() {
+  [ -n "${RETENTION_ELSEWHERE:-}" ] || echo '--remove-all'
+}
+
 # Creates the repository when the first question's answer says it does not exist, and only then:
 # a wrong password, a network error or missing permissions must fail the job, not trigger an init.
 # init_if_missing WHO EXIT_CODE OUTPUT (the failed question's); WHO starts the messages. Returns 1,

@@ -94,7 +94,8 @@ took() {
 }
 
 # This CronJob (concurrencyPolicy: Forbid) is the repository's only writer, so any lock left
-# behind is from a killed run of this job: the unlock removes it. restic ignores no lock by
+# behind is from a killed run of this job: the unlock removes it (with split roles only the stale
+# ones: restic-lib.sh writer_unlock_args). restic ignores no lock by
 # itself, stale or not: taking one fails while another exists (0.18.0 internal/restic/lock.go
 # checkForOtherLocks; only `unlock` removes stale ones, RemoveStaleLocks). Nothing before it may
 # take a lock. The unlock is also the first question to the repository (each restic command pays
@@ -120,7 +121,8 @@ ask_repository() {
   trap '[ -z "${r_pid}" ] || kill "${r_pid}" 2> /dev/null; exit 143' TERM
   uptime_cs
   asked=${now_cs:-0}
-  r_first unlock --remove-all > "${answers}/unlock.out" 2>&1
+  # shellcheck disable=SC2046 # one flag or none
+  r_first unlock $(writer_unlock_args) > "${answers}/unlock.out" 2>&1
   unlock_rc=$?
   uptime_cs
   echo "$((${now_cs:-0} - asked))" > "${answers}/unlock.cs"

@@ -75,6 +75,9 @@ export interface ResticUploadProps {
   readonly user?: number;
 }
 
+/** How long a restic command waits for another's lock when the roles are split (a prune, a backup). @internal */
+export const RETRY_LOCK = '10m';
+
 /** Seconds a script's first restic call may take (REPOSITORY_TIMEOUT): one `unlock` or one listing of a reachable repository takes a few. @internal */
 export const FIRST_REPOSITORY_CALL_SECONDS = 60;
 
@@ -95,7 +98,11 @@ export function resticRepositoryAccess(scope: Construct, repo: BackupRepository,
     env[e.name] = e.secret ? secretEnv(scope, `Env${e.name}`, e.secret.name, e.secret.key) : kplus.EnvValue.fromValue(e.value!);
   }
   const caPath = repo._caCertPath();
-  env.RESTIC_FLAGS = kplus.EnvValue.fromValue(caPath ? `--cacert ${caPath}` : '');
+  // Split roles: the maintenance job's prune and the backups share each repository and no longer
+  // remove each other's locks (restic-lib.sh writer_unlock_args): each waits for the other's lock
+  // instead of failing at once (restic >= 0.16).
+  const flags = [...(caPath ? ['--cacert', caPath] : []), ...(repo.splitRoles ? ['--retry-lock', RETRY_LOCK] : [])];
+  env.RESTIC_FLAGS = kplus.EnvValue.fromValue(flags.join(' '));
   // restic >= 0.17 retries an unreachable backend for 15 minutes with no option to shorten it
   // (0.18.0 cmd/restic/global.go, retry.New(be, 15*time.Minute, ...)): each script's first
   // question to the repository gets this long, so an unreachable endpoint fails the job in about

@@ -53,6 +53,10 @@ describe('RepositoryMaintenance', () => {
     expect(upload.env).toContainEqual({ name: 'RETENTION_ELSEWHERE', value: 'the repository\'s maintenance job' });
     expect(upload.env).toContainEqual({ name: 'DELETE_PROTECTION_EXPECTED', value: 'versioned' });
     expect(JSON.stringify(upload.env)).not.toContain('backup-maintainer');
+    // They no longer remove each other's locks: each waits for the other's.
+    expect(upload.env).toContainEqual({ name: 'RESTIC_FLAGS', value: '--retry-lock 10m' });
+    expect(Testing.synth(Chart.of(etcd)).find((x) => x.kind === 'CronJob' && x.metadata.name === 'prod-maintenance')
+      .spec.jobTemplate.spec.template.spec.containers[0].env).toContainEqual({ name: 'RESTIC_FLAGS', value: '--retry-lock 10m' });
   });
 
   test('GIVEN an Object Lock shorter than the retention plus two maintenance gaps THEN synth fails naming the minimum', () => {
