@@ -85,14 +85,26 @@ while read -r url tag flags <&3; do
   r forget --tag delete-probe --group-by host --keep-last 1 > /dev/null
 
   step='retention'
-  forgotten="${TMPDIR:-/tmp}/maintenance-forget.out"
-  # shellcheck disable=SC2086 # flags: restic forget flags of safe words, from the construct
-  r forget --json --tag "${tag}" --group-by host ${flags} > "${forgotten}"
-  summary_read_forget "${forgotten}" ''
-  # shellcheck disable=SC2086,SC2154 # ids are hex words, set by summary_read_forget
-  set -- ${removed_ids}
-  echo "maintenance: the retention removed $# snapshot(s)${removed_ids:+: $*}"
-  for id in ${removed_ids}; do removed_all="${removed_all}${removed_all:+,}\"${id}\""; done
+  # The key-drop guard (restic-upload.sh) keeps every snapshot while the newest one is a suspected
+  # data loss (tag count-drop), until someone restores or accepts it: no retention here either,
+  # or the hourly suspect snapshots would push the good ones out.
+  # shellcheck disable=SC2119 # newest_snapshot's TAG is optional
+  newest=$(r snapshots --no-lock --json --tag "${tag}" | newest_snapshot)
+  case "${newest}" in
+    *'"count-drop"'*)
+      echo "maintenance: the newest snapshot is tagged count-drop (DATA LOSS SUSPECTED by the backup job): no retention until it is restored from or accepted; see the backup job's log" >&2
+      ;;
+    *)
+      forgotten="${TMPDIR:-/tmp}/maintenance-forget.out"
+      # shellcheck disable=SC2086 # flags: restic forget flags of safe words, from the construct
+      r forget --json --tag "${tag}" --group-by host ${flags} > "${forgotten}"
+      summary_read_forget "${forgotten}" ''
+      # shellcheck disable=SC2086,SC2154 # ids are hex words, set by summary_read_forget
+      set -- ${removed_ids}
+      echo "maintenance: the retention removed $# snapshot(s)${removed_ids:+: $*}"
+      for id in ${removed_ids}; do removed_all="${removed_all}${removed_all:+,}\"${id}\""; done
+      ;;
+  esac
 
   step='prune'
   r prune
