@@ -311,9 +311,9 @@ function runbookBlock(runbook: string, heading: string): string {
   return blocks[0];
 }
 
-/** UTC as 'YYYY-MM-DD hh:mm:ss'. */
+/** UTC as 'YYYY-MM-DDThh:mm:ssZ' (whole seconds). */
 function utc(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -393,8 +393,8 @@ describe('S3 with split roles, Object Lock bucket: the writer key', () => {
 
     // The runbook's commands, as rendered, with the maintainer's keys (step 0's exports) and only `before` filled in.
     const block = runbookBlock(r.backup.restoreRunbook(), 'Backups deleted or overwritten');
-    expect(block).toContain("before='2006-01-02 15:04:05'");
-    const filled = block.replace("before='2006-01-02 15:04:05'", `before='${before}'`);
+    expect(block).toContain("before='2006-01-02T15:04:05Z'");
+    const filled = block.replace("before='2006-01-02T15:04:05Z'", `before='${before}'`);
     const rcloneHome = path.join(work, 'rclone-home');
     fs.mkdirSync(rcloneHome, { recursive: true });
     const t = Date.now();
@@ -402,7 +402,8 @@ describe('S3 with split roles, Object Lock bucket: the writer key', () => {
       env: {
         PATH: '/usr/local/bin:/usr/bin:/bin',
         HOME: rcloneHome,
-        TZ: 'UTC',
+        // A workstation east of UTC: the runbook's time must not be read as local time.
+        TZ: 'Asia/Tokyo',
         AWS_ACCESS_KEY_ID: maintainer.accessKeyId,
         AWS_SECRET_ACCESS_KEY: maintainer.secretAccessKey,
         RESTIC_PASSWORD: PASSWORD,
