@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 # prometheus: for promtool (Debian has no promtool-only package; the server is not needed)
 # debootstrap: the database images' root file systems (see "Databases" below); bookworm's own
 # PostgreSQL 15 and MariaDB 10.11 are older than the images and no longer used
-debs=(shellcheck util-linux openssl procps time prometheus debootstrap)
+# rclone: bookworm's 1.60.1, checked below; the runbook's "Backups deleted or overwritten" copies
+# S3 object versions with it (version_at and --s3-versions need rclone >= 1.59)
+debs=(shellcheck util-linux openssl procps time prometheus debootstrap rclone)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -140,6 +142,9 @@ env -i PATH=/usr/bin:/bin /usr/bin/python3 -c 'import moto, moto.server, flask_c
   || { echo "setup: /usr/bin/python3 cannot import moto 5.1.1 with moto.server and flask_cors" >&2; exit 1; }
 "$TOOLS_DIR/rest-server-0.13.0/usr/bin/restic-rest-server" --version 2>&1 | grep '0\.13\.0' >/dev/null \
   || { echo "setup: $TOOLS_DIR/rest-server-0.13.0/usr/bin/restic-rest-server is not rest-server 0.13.0" >&2; exit 1; }
+# The rclone the runbook test runs (test/e2e/delete-protection.e2e.test.ts): bookworm's 1.60.1.
+rclone version 2>&1 | grep '^rclone v1\.60\.1' >/dev/null \
+  || { echo "setup: rclone is not bookworm's 1.60.1 (the runbook's version_at copy needs >= 1.59)" >&2; exit 1; }
 
 # npm ci replaces node_modules: only when it was not installed from this very lock file (a second
 # run must not pull node_modules away from under running tests).

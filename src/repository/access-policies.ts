@@ -9,7 +9,10 @@ export interface RepositoryAccessPolicies {
   readonly writer: string;
   /** The drills' and the runbook's keys: read, and take and remove their own locks. */
   readonly reader: string;
-  /** The maintenance job's keys: read, add and delete below the prefix, and nothing more. */
+  /**
+   * The maintenance job's keys: read, add and delete below the prefix (and list and read older
+   * object versions, for the runbook's recovery), and nothing more.
+   */
   readonly maintainer: string;
 }
 
@@ -64,8 +67,13 @@ export function s3AccessPolicies(bucket: string, prefix: string): RepositoryAcce
       { Sid: 'Read', Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects },
       { Sid: 'TakeAndRemoveOwnLocks', Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: locks },
     ]),
+    // The runbook's "Backups deleted or overwritten" lists the versions (ListObjectVersions:
+    // s3:ListBucketVersions) and copies the older ones (GetObject with a versionId:
+    // s3:GetObjectVersion) with the maintainer's keys: reading old versions deletes nothing.
     maintainer: doc([
+      { ...list, Sid: 'ListTheRepositoriesVersions', Action: ['s3:ListBucketVersions'] },
       { Sid: 'ReadAddAndPrune', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: objects },
+      { Sid: 'ReadOlderVersions', Effect: 'Allow', Action: ['s3:GetObjectVersion'], Resource: objects },
     ]),
   };
 }

@@ -38,10 +38,11 @@ export function recoverySection(f: RecoveryFacts, clusterName: string): string[]
       '```sh',
       '# rclone reads the keys exported in step 0 (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)',
       `export RCLONE_CONFIG_BACKUPS_TYPE=s3 RCLONE_CONFIG_BACKUPS_PROVIDER=Other RCLONE_CONFIG_BACKUPS_ENV_AUTH=true ${shellWords(`RCLONE_CONFIG_BACKUPS_ENDPOINT=${f.endpoint}`)}${f.region ? ` ${shellWords(`RCLONE_CONFIG_BACKUPS_REGION=${f.region}`)}` : ''}`,
-      '# 1. What happened: every version with its time (a name with -vYYYY-MM-DD-... is an older version); the newest changes last',
-      `rclone lsl --s3-versions ${shellWords(remote)} | sort -k2,3 | tail -n 40`,
-      '# 2. A time before the first change you did not expect (UTC)',
-      'before=\'2006-01-02 15:04:05\'',
+      '# 1. What happened: every version with its time in UTC (a name with -vYYYY-MM-DD-... is an older version); the newest changes last',
+      `TZ=UTC rclone lsl --s3-versions ${shellWords(remote)} | sort -k2,3 | tail -n 40`,
+      // rclone reads a time without a zone as the workstation's local time: the Z makes it UTC.
+      '# 2. A time before the first change you did not expect, in UTC (keep the Z: without it rclone takes local time)',
+      'before=\'2006-01-02T15:04:05Z\'',
       '# 3. The repositories as they were then, into a new path (nothing is changed where they are)',
       // version_at on the source only: with it, an rclone remote is read-only.
       `rclone copy "backups,version_at='\${before}':${f.bucket}/${f.path}" ${shellWords(`backups:${restored}`)}`,

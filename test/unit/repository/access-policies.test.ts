@@ -33,6 +33,18 @@ describe('accessPolicies', () => {
     expect(allowed(p.maintainer).map(([a]) => a)).not.toContain('s3:DeleteObjectVersion');
   });
 
+  test('S3: the maintainer may list and read older versions (the runbook\'s recovery copies them), no other role may', () => {
+    expect(allowed(p.maintainer)).toEqual(expect.arrayContaining([
+      ['s3:ListBucketVersions', 'arn:aws:s3:::backups'],
+      ['s3:GetObjectVersion', 'arn:aws:s3:::backups/k8s/*'],
+    ]));
+    expect(statements(p.maintainer).find((s) => s.Sid === 'ListTheRepositoriesVersions').Condition).toEqual({ StringLike: { 's3:prefix': ['k8s/*'] } });
+    for (const doc of [p.writer, p.reader]) {
+      expect(allowed(doc).map(([a]) => a)).not.toEqual(expect.arrayContaining(['s3:ListBucketVersions']));
+      expect(allowed(doc).map(([a]) => a)).not.toEqual(expect.arrayContaining(['s3:GetObjectVersion']));
+    }
+  });
+
   test('S3: every role is denied what would undo versions and locks, whatever else its user is given', () => {
     for (const doc of [p.writer, p.reader, p.maintainer]) {
       const deny = statements(doc).find((s) => s.Effect === 'Deny');
