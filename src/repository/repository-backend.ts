@@ -102,6 +102,9 @@ const MAX_REGION = 64;
 /** Far beyond any real layout, and leaves room in S3's 1024-byte object keys for what restic puts below it. */
 const MAX_PREFIX = 512;
 
+/** Folder names a rest-server takes for restic's own (v0.13.0 repo/repo.go ObjectTypes, FileTypes). */
+const REST_FILE_TYPES = ['data', 'index', 'keys', 'locks', 'snapshots', 'config'];
+
 /** A value the operator fills in from the off-cluster copy of a key. */
 const FILL_IN = '\'…\'';
 
@@ -242,10 +245,18 @@ export function restServerBackend(props: RestServerRepositoryProps, url: string,
   ];
   const ca = props.caCert ? caFile(props.caCert) : undefined;
   const prefix = checkPrefix('BackupRepository.restServer', props.prefix);
+  // rest-server serves repositories at most two folders deep (v0.13.0 handlers.go MaxFolderDepth
+  // = 2: a deeper path is a 404) and takes a folder named like a restic file type for that type
+  // (isValidType): a prefix of one folder, and each job's `<cluster>/<kind>[/<node>]` as one
+  // folder name, its parts joined by `_` (never part of a cluster, kind, node or database name,
+  // so no two paths meet).
+  if (prefix.includes('/') || REST_FILE_TYPES.includes(prefix)) {
+    throw configError(`BackupRepository.restServer({ prefix }): a rest-server serves repositories at most two folders deep, so the prefix is one folder (with --private-repos: the user's name), not ${REST_FILE_TYPES.join(', ')}; got ${JSON.stringify(props.prefix)}`);
+  }
   return {
     name: 'rest',
     endpoint: base,
-    resticUrl: (sub) => `rest:${base}/${join(prefix, sub)}`,
+    resticUrl: (sub) => `rest:${base}/${join(prefix, sub.split('/').join('_'))}`,
     veleroLocation: () => 'Velero cannot write to a restic REST server; give the location its own bucket (bucket and provider instead of repository)',
     env: [
       { name: 'RESTIC_REST_USERNAME', secret: credentialKeys[0].secret },

@@ -104,8 +104,9 @@ export interface AzureBlobRepositoryProps extends RepositoryCommonProps {
  * For backups that survive a compromised cluster, run two rest-servers on the same data
  * directory: one with `--append-only` at `url`, which the cluster reaches, and one without it at
  * `maintainerUrl`, which only the maintenance job reaches (a management cluster or the backup
- * host itself). With `--private-repos`, a user reaches only paths below its own name: put it
- * first in `prefix`.
+ * host itself). A rest-server serves repositories at most two folders deep: `prefix` is one
+ * folder (with `--private-repos`, the user's name), each job's repository one folder below it
+ * (`<prefix>/<cluster>_<kind>[_<node>]`).
  */
 export interface RestServerRepositoryProps extends RepositoryCommonProps {
   /**

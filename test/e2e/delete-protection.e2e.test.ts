@@ -618,9 +618,9 @@ describe('REST server: append-only for the writer, full for the maintainer, one 
     r = render(cluster, BackupRepository.restServer({
       url: appendOnly.url,
       maintainerUrl: full.url,
-      // No prefix: rest-server serves repositories at most 2 folders deep (MaxFolderDepth = 2 in
-      // its handlers.go; a deeper path is 404), so only <cluster>/etcd works; <cluster>/config/<node>
-      // and anything below a prefix cannot be created (reported, not fixed here).
+      // rest-server serves repositories at most 2 folders deep (v0.13.0 handlers.go MaxFolderDepth):
+      // the prefix, then one folder per job (<cluster>_etcd).
+      prefix: 'team',
       allowInsecureHttp: true,
       credentials: Credentials.fromSecret('backup-rest'),
       maintainerCredentials: Credentials.fromSecret('backup-rest-maintainer'),
@@ -642,7 +642,7 @@ describe('REST server: append-only for the writer, full for the maintainer, one 
   test('GIVEN the writer at the append-only URL WHEN the upload runs THEN its probe says denied; an attacker\'s forget --prune is refused', () => {
     const c = container(r, `${cluster}-etcd-backup`, 'upload');
     uploadEnv = podEnv(c, secrets, path.join(work, `${cluster}-upload`));
-    expect(uploadEnv).toMatchObject({ RESTIC_REPOSITORY: `rest:${appendOnly.url}/${cluster}/etcd`, DELETE_PROTECTION_EXPECTED: 'denied', RESTIC_REST_USERNAME: 'writer' });
+    expect(uploadEnv).toMatchObject({ RESTIC_REPOSITORY: `rest:${appendOnly.url}/team/${cluster}_etcd`, DELETE_PROTECTION_EXPECTED: 'denied', RESTIC_REST_USERNAME: 'writer' });
     etcdSnapshot(uploadEnv);
     const t = timed(uploadEnv, 'rest-upload');
     const run = script('restic-upload.sh', t.env, c.args ?? []);
@@ -661,7 +661,7 @@ describe('REST server: append-only for the writer, full for the maintainer, one 
 
   test('GIVEN the maintainer at the full URL WHEN the maintenance script runs THEN it applies the retention, keeps the newest probe and prunes', () => {
     const { env, line } = maintenanceEnv(r, cluster, secrets, path.join(work, `${cluster}-maintain`));
-    expect(line.startsWith(`rest:${full.url}/${cluster}/etcd etcd-snapshot `)).toBe(true);
+    expect(line.startsWith(`rest:${full.url}/team/${cluster}_etcd etcd-snapshot `)).toBe(true);
     expect(env.RESTIC_REST_USERNAME).toBe('maintainer');
     const before = snapshots(uploadEnv);
     const oldOne = before.find((s) => s.time.startsWith('2020-01-01'))!.id;

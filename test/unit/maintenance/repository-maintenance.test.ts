@@ -92,7 +92,7 @@ describe('RepositoryMaintenance', () => {
     });
     const { manifests, etcd } = synth(rest);
     const cm = manifests.find((x) => x.kind === 'ConfigMap' && x.metadata.name === 'prod-maintenance-scripts');
-    expect(cm.data['maintenance-targets.txt']).toMatch(/^rest:https:\/\/backup-admin.example.com:8001\/prod\/etcd etcd-snapshot /);
-    expect(etcd.resticRepository).toBe('rest:https://backup.example.com:8000/prod/etcd');
+    expect(cm.data['maintenance-targets.txt']).toMatch(/^rest:https:\/\/backup-admin.example.com:8001\/prod_etcd etcd-snapshot /);
+    expect(etcd.resticRepository).toBe('rest:https://backup.example.com:8000/prod_etcd');
   });
 });

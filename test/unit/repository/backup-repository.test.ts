@@ -86,8 +86,10 @@ describe('BackupRepository: roles with their own keys', () => {
       immutability: Immutability.restServerAppendOnly(),
     });
     expect(r.backend).toBe('rest');
-    expect(r.resticRepository('prod-eu/etcd')).toBe('rest:https://backup.example.com:8000/prod/prod-eu/etcd');
-    expect(r._resticRepository('prod-eu/etcd', 'maintainer')).toBe('rest:https://backup-admin.example.com:8001/prod/prod-eu/etcd');
+    // rest-server serves repositories at most two folders deep: the prefix, then one folder per job.
+    expect(r.resticRepository('prod-eu/etcd')).toBe('rest:https://backup.example.com:8000/prod/prod-eu_etcd');
+    expect(r.resticRepository('prod-eu/config/cp-1.example.com')).toBe('rest:https://backup.example.com:8000/prod/prod-eu_config_cp-1.example.com');
+    expect(r._resticRepository('prod-eu/etcd', 'maintainer')).toBe('rest:https://backup-admin.example.com:8001/prod/prod-eu_etcd');
     expect(r._env('writer')).toEqual([
       { name: 'RESTIC_REST_USERNAME', secret: { name: 'rest-writer', key: 'RESTIC_REST_USERNAME' } },
       { name: 'RESTIC_REST_PASSWORD', secret: { name: 'rest-writer', key: 'RESTIC_REST_PASSWORD' } },
@@ -101,6 +103,8 @@ describe('BackupRepository: roles with their own keys', () => {
     expect(() => BackupRepository.restServer({ ...base, url: 'https://user:pw@backup.example.com' })).toThrow(/user and password in credentials/);
     expect(() => BackupRepository.restServer({ ...base, url: 'http://backup.example.com' })).toThrow(/https:\/\/ \(or http:\/\/ with allowInsecureHttp/);
     expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com/repo' })).toThrow(/paths go in 'prefix'/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com', prefix: 'team/k8s' })).toThrow(/at most two folders deep, so the prefix is one folder/);
+    expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com', prefix: 'data' })).toThrow(/not data, index, keys/);
     expect(() => BackupRepository.restServer({ ...base, url: 'https://backup.example.com', immutability: Immutability.restServerAppendOnly() }))
       .toThrow(/maintainerUrl.*without --append-only/);
     expect(() => BackupRepository.restServer({ ...base, url: 'https://b.example.com', maintainerUrl: 'https://b.example.com/', immutability: Immutability.restServerAppendOnly() }))
