@@ -100,6 +100,7 @@ const backup = new ClusterBackup(chart, 'backup', {
     prefix: 'k8s',
     region: 'eu-west-1',
     credentials: Credentials.fromSecret('cluster-backup-s3'),
+    maintainerCredentials: Credentials.fromSecret('cluster-backup-s3-maintainer'),
     encryption: Encryption.repositoryPassword({ name: 'cluster-backup-repository', key: 'password' }),
   }),
   acknowledge: { keysStoredOutsideCluster: true },

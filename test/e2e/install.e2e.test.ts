@@ -51,8 +51,8 @@ describe.each([['tarball', 'packed tarball'], ['git', 'git repository']])('insta
 
   test('the chart synthesizes both, valid against the Kubernetes schema and the CRDs', () => {
     const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
-    expect(kinds).toEqual(expect.arrayContaining([expect.stringMatching(/^Deployment\/prod-web-/), 'CronJob/prod-etcd-backup']));
-    expect(objects.filter((o) => o.kind === 'CronJob')).toHaveLength(5);
+    expect(kinds).toEqual(expect.arrayContaining([expect.stringMatching(/^Deployment\/prod-web-/), 'CronJob/prod-etcd-backup', 'CronJob/prod-maintenance']));
+    expect(objects.filter((o) => o.kind === 'CronJob')).toHaveLength(6);
     // The plain-data tolerations and resources main.ts passes, from an app on cdk8s-plus-33.
     const etcd = objects.find((o) => o.kind === 'CronJob' && o.metadata.name === 'prod-etcd-backup').spec.jobTemplate.spec.template.spec;
     expect(etcd.tolerations).toEqual([
