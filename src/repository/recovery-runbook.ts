@@ -47,8 +47,8 @@ export function recoverySection(f: RecoveryFacts, clusterName: string): string[]
       // version_at on the source only: with it, an rclone remote is read-only.
       `rclone copy "backups,version_at='\${before}':${f.bucket}/${f.path}" ${shellWords(`backups:${restored}`)}`,
       '```', '',
-      `Then check each repository there (\`restic -r <the repository of a step below, with ${shellWords(`${f.path}/`)} replaced by ${shellWords(`${f.path}-before-attack/`)}> check --read-data\`) and restore from it with the steps below, using that path. `
-      + 'Find out how the keys leaked before you give the backup jobs new ones: rotate every role\'s keys.', '',
+      `Then run the steps below against the copy: each restic repository with \`${f.path}/\` replaced by \`${f.path}-before-attack/\`, `
+      + 'and `check --read-data` on each first. Find out how the keys leaked before you give the backup jobs new ones: rotate every role\'s keys.', '',
     );
     return lines;
   }

@@ -120,7 +120,7 @@ function expectCleanRun(p: Paste): void {
  * is not the runbook's: the comparison leaves them out (they carry no configured value).
  */
 function notPipelineStage(call: string[]): boolean {
-  return !['grep', 'cut', 'tr', 'awk', 'tail', 'od'].includes(call[0]) && !(call[0] === 'sudo' && call[1] === 'tar');
+  return !['grep', 'cut', 'tr', 'awk', 'tail', 'od', 'sort'].includes(call[0]) && !(call[0] === 'sudo' && call[1] === 'tar');
 }
 
 /** Commands only a payload would call. */
@@ -366,6 +366,13 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
   for (const schedule of b.veleroSchedules) {
     calls.push(['velero', 'backup', 'get', '--selector', `velero.io/schedule-name in (${schedule.scheduleNames.join(',')})`]);
     calls.push(['velero', 'restore', 'create', '--from-schedule', schedule.scheduleNames[0], '--wait']);
+  }
+  // "Backups deleted or overwritten": the repositories' versions, and their copy as of a time.
+  const s3 = s.props.repository?._backend.s3Location;
+  if (s3) {
+    const where = `${s3.bucket}/${s3.prefix ? `${s3.prefix}/` : ''}${s.props.clusterName}`;
+    calls.push(['rclone', 'lsl', '--s3-versions', `backups:${where}`]);
+    calls.push(['rclone', 'copy', `backups,version_at='2006-01-02T15:04:05Z':${where}`, `backups:${where}-before-attack`]);
   }
   return calls;
 }
