@@ -63,10 +63,13 @@ export function recoverySection(f: RecoveryFacts, clusterName: string): string[]
     for (const r of repos) {
       lines.push(shellWords('restic', '-r', r, 'snapshots'));
     }
+    // Values to fill are shell variables, never `<placeholders>`: pasted, a `<` is a redirection.
     lines.push(
-      '# for each snapshot your jobs did not write:',
-      `${shellWords('restic', '-r', repos[0] ?? `rest:…/${clusterName}/…`)} forget <snapshot id>`,
-      `${shellWords('restic', '-r', repos[0] ?? `rest:…/${clusterName}/…`)} check --read-data`,
+      '# for each snapshot your jobs did not write: its repository (from the lists above) and its id',
+      `repository=${shellWords(repos[0] ?? `rest:…/${clusterName}_…`)}`,
+      'id=\'…\'',
+      'restic -r "$repository" forget "$id"',
+      'restic -r "$repository" check --read-data',
       '```', '',
     );
     return lines;

@@ -676,4 +676,32 @@ describe('REST server: append-only for the writer, full for the maintainer, one 
     expect(summary(run)).toMatchObject({ result: 'succeeded', repositories: 1, retentionRemoved: [oldOne], discardedRemoved: 0 });
     expect(snapshots(uploadEnv).map((s) => s.id).sort()).toEqual([kept, newestProbe].sort());
   });
+  test('GIVEN a snapshot an attacker with the writer\'s keys planted WHEN the runbook\'s REST block runs as rendered THEN it is gone and the repository checks', () => {
+    // Append-only lets the writer add: a snapshot of another host, to push the real ones out.
+    const planted = resticOk(uploadEnv, ['backup', '--json', '--stdin', '--stdin-filename', 'x', '--host', 'attacker', '--tag', 'etcd-snapshot'], 'planted\n')
+      .stdout.split('\n').filter((l) => l.includes('"message_type":"summary"')).map((l) => JSON.parse(l).snapshot_id)[0];
+    const real = snapshots(uploadEnv).map((x) => x.id).filter((id) => id !== planted);
+    const block = runbookBlock(r.backup.restoreRunbook(), 'Backups deleted or overwritten');
+    // Only the values the operator fills in: the maintainer's user and password, the repository
+    // and id of the planted snapshot. (The config repositories it lists too were never written
+    // here: pasted, as into a terminal, without -e, their listing fails and the block goes on.)
+    const exportLine = "export RESTIC_REST_USERNAME='…' RESTIC_REST_PASSWORD='…'";
+    expect(block).toContain(exportLine);
+    expect(block).toContain(`restic -r rest:${full.url}/team/${cluster}_etcd snapshots`);
+    expect(block).toMatch(/^repository=rest:\S+$/m);
+    expect(block).toContain("id='…'");
+    const filled = block.replace(exportLine, "export RESTIC_REST_USERNAME='maintainer' RESTIC_REST_PASSWORD='maintainer-password'")
+      .replace(/^repository=.*$/m, `repository=rest:${full.url}/team/${cluster}_etcd`)
+      .replace("id='…'", `id='${planted}'`);
+    const rb = spawnSync('bash', ['-o', 'pipefail', '-c', filled], {
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, RESTIC_PASSWORD: PASSWORD, RESTIC_CACHE_DIR: path.join(work, 'rest-runbook-cache') },
+      encoding: 'utf8',
+      timeout: 60_000,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    if (rb.status !== 0) throw new Error(`the runbook's block failed (${rb.status}):\n${filled}\n--- stdout\n${rb.stdout}\n--- stderr\n${rb.stderr}`);
+    expect(rb.stdout).toContain(planted.slice(0, 8));
+    expect(rb.stdout).toMatch(/no errors were found/);
+    expect(snapshots(uploadEnv).map((x) => x.id).sort()).toEqual([...real].sort());
+  });
 });

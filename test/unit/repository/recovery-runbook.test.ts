@@ -15,7 +15,8 @@ describe('recoverySection', () => {
     const md = recoverySection({ kind: 'rest', maintainerRepositories: ['rest:https://admin.example.com/prod/etcd', 'rest:https://admin.example.com/prod/config/cp-1'] }, 'prod').join('\n');
     expect(md).toContain('restic -r rest:https://admin.example.com/prod/etcd snapshots');
     expect(md).toContain('restic -r rest:https://admin.example.com/prod/config/cp-1 snapshots');
-    expect(md).toContain('check --read-data');
+    expect(md).toContain('repository=rest:https://admin.example.com/prod/etcd\nid=\'…\'\nrestic -r "$repository" forget "$id"\nrestic -r "$repository" check --read-data\n');
+    expect(md).not.toMatch(/<snapshot id>/);
   });
 
   test('other services: no section', () => {
