@@ -12,7 +12,7 @@ import { RepositoryMaintenance } from './maintenance/repository-maintenance';
 import { BackupAlerts } from './monitoring/backup-alerts';
 import { VeleroPodMonitor } from './monitoring/velero-pod-monitor';
 import { PitfallContext, pitfalls } from './pitfalls';
-import { minimumLockDays } from './policy/lock-period';
+import { checkLockPeriod } from './policy/lock-period';
 import { ExternalSecretKeys } from './repository/external-secret-keys';
 import { VeleroExternalCredentials } from './repository/velero-external-credentials';
 import { clusterRunbook } from './runbook';
@@ -53,6 +53,8 @@ export class ClusterBackup extends Construct {
   public readonly maintenance?: RepositoryMaintenance;
 
   private readonly props: ClusterBackupProps;
+  /** With split roles, the shortest Object Lock period the retention and the maintenance schedule need. */
+  private readonly minimumLockDays?: number;
   private readonly pitfallContext: PitfallContext;
 
   constructor(scope: Construct, id: string, props: ClusterBackupProps) {
@@ -159,12 +161,11 @@ export class ClusterBackup extends Construct {
           const keys = new ExternalSecretKeys(this, 'MaintainerKeys', { ...props.externalKeys, repository, namespace: maintenanceNs, maintainer: true });
           this.keyLocations.push(...keys.locations.map((l) => `${l} (namespace \`${maintenanceNs}\` only)`));
         }
+        this.minimumLockDays = this.maintenance.minimumLockDays;
       } else {
-        const locked = repository.immutability?.lockDays;
-        const need = minimumLockDays(this.retainedRepositories.map((r) => r.retention), m.schedule ?? RepositoryMaintenance.DEFAULT_SCHEDULE);
-        if (locked !== undefined && locked < need.days) {
-          throw configError(`${C}: the repository's Object Lock period (${locked} days) is shorter than the ${need.days} days its backups need (retention ${need.retentionHours / 24} days, plus ${need.detectionHours} hours to notice with the maintenance schedule); set Immutability.s3ObjectLock({ lockPeriod: Duration.days(${need.days}) })`);
-        }
+        // Rendered elsewhere, with the same schedule: checked here all the same.
+        this.minimumLockDays = checkLockPeriod(C, repository.immutability?.lockDays, this.retainedRepositories.map((r) => r.retention),
+          m.schedule ?? RepositoryMaintenance.DEFAULT_SCHEDULE);
       }
     } else if (props.maintenance) {
       throw configError(`${C}: maintenance is set, but the repository has one credential for every role, so the backup jobs prune themselves; set maintainerCredentials on the repository, or remove maintenance`);
@@ -302,10 +303,8 @@ export class ClusterBackup extends Construct {
       externalKeys: p.externalKeys !== undefined,
       acknowledge: p.acknowledge ?? {},
       pitfallContext: this.pitfallContext,
-      maintenance: p.repository?.splitRoles ? {
-        minimumLockDays: this.maintenance?.minimumLockDays
-          ?? minimumLockDays(this.retainedRepositories.map((r) => r.retention), p.maintenance?.schedule ?? RepositoryMaintenance.DEFAULT_SCHEDULE)
-            .days,
+      maintenance: this.minimumLockDays !== undefined ? {
+        minimumLockDays: this.minimumLockDays,
         where: this.maintenance ? `CronJob \`${this.maintenance.cronJob.name}\` in namespace \`${this.maintenance.namespace}\`` : 'rendered elsewhere, `maintenance.renderedElsewhere`',
       } : undefined,
     });

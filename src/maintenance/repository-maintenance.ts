@@ -9,7 +9,7 @@ import { BackupImages } from '../job/backup-job-options';
 import { containerResources } from '../job/resource-requirements';
 import { resticRepositoryAccess } from '../job/restic-step';
 import { JobPlanFacts } from '../plan/job-plan';
-import { minimumLockDays } from '../policy/lock-period';
+import { checkLockPeriod } from '../policy/lock-period';
 import { BackupRepository } from '../repository/backup-repository';
 
 /**
@@ -124,12 +124,7 @@ export class RepositoryMaintenance extends BackupJob {
     if (subset !== 'none' && !/^([1-9][0-9]?(\.[0-9]+)?%|100%|[1-9][0-9]*\/[1-9][0-9]*)$/.test(subset)) {
       throw configError(`${C}: readDataSubset must be a percentage ('5%'), a part ('1/7') or 'none'; got ${JSON.stringify(subset)}`);
     }
-    const lock = minimumLockDays(props.retained.map((r) => r.retention), this.schedule);
-    this.minimumLockDays = lock.days;
-    const locked = repo.immutability?.lockDays;
-    if (locked !== undefined && locked < lock.days) {
-      throw configError(`${C}: the repository's Object Lock period (${locked} days) is shorter than the ${lock.days} days its backups need: the longest time-based retention keeps ${lock.retentionHours / 24} days, and noticing a deleted or overwritten object takes up to ${lock.detectionHours} hours (two of this job's longest gaps). Set Immutability.s3ObjectLock({ lockPeriod: Duration.days(${lock.days}) }) and the bucket's default retention to match, or shorten the retention`);
-    }
+    this.minimumLockDays = checkLockPeriod(C, repo.immutability?.lockDays, props.retained.map((r) => r.retention), this.schedule);
     this.plan = { retained: props.retained, repository: repo, readDataSubset: subset };
 
     const lines = props.retained.map((r) => `${repo._resticRepository(r.subPath, 'maintainer')} ${r.tag} ${r.retention.toResticForgetArgs().join(' ')}\n`);

@@ -1,5 +1,6 @@
 import { Cron } from 'cdk8s';
 import { Retention } from './retention';
+import { configError } from '../internal/errors';
 import { longestGapHours } from '../internal/schedule';
 
 /**
@@ -18,4 +19,17 @@ export function minimumLockDays(retentions: Retention[], maintenanceSchedule: Cr
   const retentionHours = Math.max(0, ...retentions.map((r) => r.keepWithin?.toHours() ?? 0));
   const detectionHours = 2 * longestGapHours(maintenanceSchedule.expressionString.trim());
   return { days: Math.ceil((retentionHours + detectionHours) / 24), retentionHours, detectionHours };
+}
+
+/**
+ * The minimum lock period (`minimumLockDays`), checked against the declared one (`lockDays`, if
+ * any): a shorter lock is a synth error naming the minimum and why. `option` starts the message.
+ * @internal
+ */
+export function checkLockPeriod(option: string, lockDays: number | undefined, retentions: Retention[], maintenanceSchedule: Cron): number {
+  const need = minimumLockDays(retentions, maintenanceSchedule);
+  if (lockDays !== undefined && lockDays < need.days) {
+    throw configError(`${option}: the repository's Object Lock period (${lockDays} days) is shorter than the ${need.days} days its backups need: the longest time-based retention keeps ${need.retentionHours / 24} days, and noticing a deleted or overwritten object takes up to ${need.detectionHours} hours (two of the maintenance job's longest gaps). Set Immutability.s3ObjectLock({ lockPeriod: Duration.days(${need.days}) }) and the bucket's default retention to match, or shorten the retention`);
+  }
+  return need.days;
 }
