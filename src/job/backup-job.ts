@@ -451,7 +451,8 @@ export abstract class BackupJob extends Construct implements IBackupJob {
       alertGroup: this.alertGroup,
       // A job that writes with split roles also fails when its keys turn out able to delete.
       failureAdvice: o.repository.splitRoles && this.retained.length > 0
-        ? `${options.failureAdvice} If its log says DELETE PROTECTION MISSING, the backup was kept but the job's Secret holds keys that can delete every backup: give them the writer's policy of the plan (\`describe()\`, "Who can delete backups").`
+        ? `${options.failureAdvice} With split roles an incomplete backup is marked discarded, not removed: the drills skip it and the maintenance job removes it. `
+          + 'If its log says DELETE PROTECTION MISSING, the backup was kept but the job\'s Secret holds keys that can delete every backup: give them the writer\'s policy of the plan (`describe()`, "Who can delete backups").'
         : options.failureAdvice,
     });
     return cronJob;

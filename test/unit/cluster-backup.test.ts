@@ -381,6 +381,8 @@ describe('ClusterBackup: backups that survive a compromised cluster (split roles
     expect(md).toContain('## Backups deleted or overwritten');
     expect(md).toContain('rclone copy "backups,version_at=\'${before}\':backups/k8s/prod" backups:backups/k8s/prod-before-attack');
     expect(md).toMatch(/EtcdBackupFailed`: .*run it with the maintainer's keys.*DELETE PROTECTION MISSING/);
+    // The advice of a failed run says what split roles change: the incomplete backup is marked, not removed.
+    expect(md).toMatch(/ControlPlaneConfigBackupFailed`: .*restic exit 3.* With split roles an incomplete backup is marked discarded, not removed/);
     expect(synth().backup.restoreRunbook()).not.toContain('DELETE PROTECTION MISSING');
   });
 
