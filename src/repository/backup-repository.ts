@@ -35,7 +35,7 @@ export class BackupRepository {
     checkCommon(F, props, 's3-object-lock');
     const writer = s3Backend(props);
     return new BackupRepository(F, props, (credentials) => s3Backend({ ...props, credentials }),
-      () => s3AccessPolicies(props.bucket, (props.prefix ?? '').replace(/^\/+|\/+$/g, '')), writer);
+      () => s3AccessPolicies(props.bucket, writer.prefix), writer);
   }
 
   /** A Google Cloud Storage bucket (credentials: a service-account JSON key). */
@@ -44,7 +44,7 @@ export class BackupRepository {
     checkCommon(F, props, undefined);
     const writer = gcsBackend(props);
     return new BackupRepository(F, props, (credentials) => gcsBackend({ ...props, credentials }),
-      () => describedAccessPolicies(`GCS bucket ${props.bucket}`, `gs://${props.bucket}/${props.prefix ?? ''}`), writer);
+      () => describedAccessPolicies(`GCS bucket ${props.bucket}`, `gs://${props.bucket}/${writer.prefix}`), writer);
   }
 
   /** An Azure Blob Storage container (credentials: the storage account key). */
@@ -53,7 +53,7 @@ export class BackupRepository {
     checkCommon(F, props, undefined);
     const writer = azureBlobBackend(props);
     return new BackupRepository(F, props, (credentials) => azureBlobBackend({ ...props, credentials }),
-      () => describedAccessPolicies(`Azure container ${props.container} of account ${props.accountName}`, `${props.container}/${props.prefix ?? ''}`), writer);
+      () => describedAccessPolicies(`Azure container ${props.container} of account ${props.accountName}`, `${props.container}/${writer.prefix}`), writer);
   }
 
   /**
@@ -71,7 +71,7 @@ export class BackupRepository {
     }
     return new BackupRepository(F, props,
       (credentials, role) => restServerBackend({ ...props, credentials }, role === 'maintainer' ? maintainer.endpoint : writer.endpoint, role === 'maintainer' ? 'maintainerUrl' : 'url'),
-      () => restServerAccessPolicies(writer.endpoint, maintainer.endpoint, (props.prefix ?? '').replace(/^\/+|\/+$/g, '')), writer);
+      () => restServerAccessPolicies(writer.endpoint, maintainer.endpoint, writer.prefix), writer);
   }
 
   /** Name of the storage service, for messages: `s3`, `gcs` or `azure`. */
@@ -229,7 +229,8 @@ export class BackupRepository {
   public _recoverySection(clusterName: string, subPaths: string[]): string[] {
     const s3 = this._backend.s3Location;
     if (s3) {
-      const path = s3.prefix ? `${s3.prefix}/${clusterName}` : clusterName;
+      const prefix = this._backend.prefix;
+      const path = prefix ? `${prefix}/${clusterName}` : clusterName;
       return recoverySection({ kind: 's3', bucket: s3.bucket, path, endpoint: s3.endpoint, region: s3.region }, clusterName);
     }
     if (this.backend === 'rest') {

@@ -50,6 +50,8 @@ export interface RepositoryBackend {
   readonly name: string;
   /** scheme://host[:port] of the service. */
   readonly endpoint: string;
+  /** The path below which every repository lies, without leading or trailing `/` (`''`: the root). */
+  readonly prefix: string;
   /** Environment of the restic container (besides RESTIC_REPOSITORY/RESTIC_PASSWORD). */
   readonly env: readonly RepositoryEnv[];
   /** Files mounted into the restic container. */
@@ -67,7 +69,7 @@ export interface RepositoryBackend {
   /** The names of those variables (for `sudo --preserve-env`). */
   readonly workstationEnv: readonly string[];
   /** S3: where the objects are (the runbook's recovery from object versions). */
-  readonly s3Location?: { readonly bucket: string; readonly prefix: string; readonly endpoint: string; readonly region?: string };
+  readonly s3Location?: { readonly bucket: string; readonly endpoint: string; readonly region?: string };
   /** The restic repository URL of a path below the prefix. */
   resticUrl(subPath: string): string;
   /**
@@ -135,7 +137,8 @@ export function s3Backend(props: S3RepositoryProps): RepositoryBackend {
   return {
     name: 's3',
     endpoint: base,
-    s3Location: { bucket: props.bucket, prefix, endpoint: base, region: props.region },
+    prefix,
+    s3Location: { bucket: props.bucket, endpoint: base, region: props.region },
     resticUrl: (sub) => `s3:${base}/${props.bucket}/${join(prefix, sub)}`,
     // velero-plugin-for-aws object_store.go: without s3Url or region it asks AWS for the bucket's
     // region; with s3Url and no region the SDK has no region to sign with and every request fails.
@@ -183,6 +186,7 @@ export function gcsBackend(props: GcsRepositoryProps): RepositoryBackend {
   return {
     name: 'gcs',
     endpoint: 'https://storage.googleapis.com',
+    prefix,
     resticUrl: (sub) => `gs:${props.bucket}:/${join(prefix, sub)}`,
     // velero-plugin-for-gcp reads the same service-account JSON key as its credentials file.
     veleroLocation: (sub) => ({ provider: 'gcp', bucket: props.bucket, prefix: join(prefix, sub), config: {}, credentialsKey: key.secret.key }),
@@ -214,6 +218,7 @@ export function azureBlobBackend(props: AzureBlobRepositoryProps): RepositoryBac
   return {
     name: 'azure',
     endpoint: `https://${props.accountName}.blob.core.windows.net`,
+    prefix,
     resticUrl: (sub) => `azure:${props.container}:/${join(prefix, sub)}`,
     // The Azure plugin reads an env-style credentials file (AZURE_STORAGE_ACCOUNT_ACCESS_KEY=...)
     // and a resource group, neither of which this definition has.
@@ -256,6 +261,7 @@ export function restServerBackend(props: RestServerRepositoryProps, url: string,
   return {
     name: 'rest',
     endpoint: base,
+    prefix,
     resticUrl: (sub) => `rest:${base}/${join(prefix, sub.split('/').join('_'))}`,
     veleroLocation: () => 'Velero cannot write to a restic REST server; give the location its own bucket (bucket and provider instead of repository)',
     env: [

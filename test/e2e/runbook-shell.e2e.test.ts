@@ -368,9 +368,9 @@ function expectedBlockCalls(b: ClusterBackup, s: Scenario): string[][] {
     calls.push(['velero', 'restore', 'create', '--from-schedule', schedule.scheduleNames[0], '--wait']);
   }
   // "Backups deleted or overwritten": the repositories' versions, and their copy as of a time.
-  const s3 = s.props.repository?._backend.s3Location;
-  if (s3) {
-    const where = `${s3.bucket}/${s3.prefix ? `${s3.prefix}/` : ''}${s.props.clusterName}`;
+  const backend = s.props.repository?._backend;
+  if (backend?.s3Location) {
+    const where = `${backend.s3Location.bucket}/${backend.prefix ? `${backend.prefix}/` : ''}${s.props.clusterName}`;
     calls.push(['rclone', 'lsl', '--s3-versions', `backups:${where}`]);
     calls.push(['rclone', 'copy', `backups,version_at='2006-01-02T15:04:05Z':${where}`, `backups:${where}-before-attack`]);
   }
